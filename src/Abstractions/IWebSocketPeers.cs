@@ -1,0 +1,33 @@
+namespace OrleansWs;
+
+/// <summary>
+/// Reaches peers from anywhere in the cluster: an HTTP endpoint, another grain, a background job.
+/// Registered in the services of every silo and gateway that uses OrleansWs.
+/// </summary>
+/// <remarks>
+/// Delivery is at most once: a message for a peer whose gateway dies on the way is lost with that
+/// connection. Messages to one peer from one caller arrive in the order they were sent.
+/// </remarks>
+public interface IWebSocketPeers
+{
+    /// <summary>Publishes <paramref name="message"/> to every subscriber of <paramref name="topic"/> on every gateway.</summary>
+    Task Publish(string topic, Message message);
+
+    /// <summary>Sends <paramref name="message"/> to the peer <paramref name="peerId"/>; <see langword="false"/> when it is not open.</summary>
+    Task<bool> Send(string peerId, Message message);
+
+    /// <summary>Closes the peer <paramref name="peerId"/>; <see langword="false"/> when it is not open.</summary>
+    Task<bool> Close(string peerId, int code = CloseCodes.Normal, string reason = "");
+
+    /// <summary>Drops the peer's connection without a close frame; <see langword="false"/> when it is not open.</summary>
+    Task<bool> Terminate(string peerId);
+
+    /// <summary>
+    /// The ids of the open peers of the handler grain type <paramref name="handlerType"/> on every
+    /// live gateway, oldest connection first (ids are time-ordered).
+    /// </summary>
+    Task<IReadOnlyList<string>> GetPeers(string handlerType);
+
+    /// <summary>The topics of the peer <paramref name="peerId"/>, or <see langword="null"/> when it is not open.</summary>
+    Task<IReadOnlyList<string>?> GetTopics(string peerId);
+}

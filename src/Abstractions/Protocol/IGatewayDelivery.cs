@@ -1,0 +1,29 @@
+using Orleans.Concurrency;
+
+namespace OrleansWs.Protocol;
+
+/// <summary>
+/// One gateway's delivery path: the only way the cluster reaches the sockets that gateway holds.
+/// A gateway registers one such observer; peer grains keep a reference to their gateway's.
+/// </summary>
+/// <remarks>
+/// Deliveries are one-way: a dead gateway never blocks a grain. A delivery for a peer the gateway no
+/// longer holds is dropped (the peer's <c>OnClose</c> is already on its way).
+/// </remarks>
+public interface IGatewayDelivery : IGrainObserver
+{
+    /// <summary>Queues <paramref name="message"/> on the socket of <paramref name="peerId"/>.</summary>
+    [OneWay]
+    Task Deliver(string peerId, Message message);
+
+    /// <summary>Closes the socket of <paramref name="peerId"/> with a close frame.</summary>
+    [OneWay]
+    Task Close(string peerId, int code, string reason);
+
+    /// <summary>Aborts the socket of <paramref name="peerId"/> without a close frame.</summary>
+    [OneWay]
+    Task Terminate(string peerId);
+
+    /// <summary>The ids of the open peers this gateway holds for the handler grain type <paramref name="handlerType"/>.</summary>
+    Task<IReadOnlyList<string>> GetOpenPeers(string handlerType);
+}

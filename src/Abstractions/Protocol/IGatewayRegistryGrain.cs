@@ -1,0 +1,17 @@
+namespace OrleansWs.Protocol;
+
+/// <summary>
+/// The cluster's list of live gateways. Each gateway renews its entry on a timer; an entry that is
+/// not renewed within its lease is dropped. Key: always 0.
+/// </summary>
+public interface IGatewayRegistryGrain : IGrainWithIntegerKey
+{
+    /// <summary>Adds or refreshes a gateway's entry for <paramref name="lease"/>.</summary>
+    Task Renew(Guid gatewayId, IGatewayDelivery delivery, TimeSpan lease);
+
+    /// <summary>Removes a gateway's entry (graceful shutdown).</summary>
+    Task Remove(Guid gatewayId);
+
+    /// <summary>The delivery paths of every gateway whose lease has not expired.</summary>
+    Task<IReadOnlyList<IGatewayDelivery>> GetLive();
+}

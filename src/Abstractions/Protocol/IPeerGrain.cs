@@ -1,0 +1,41 @@
+using Orleans.Concurrency;
+
+namespace OrleansWs.Protocol;
+
+/// <summary>
+/// The grain of one connected peer, as its gateway and the rest of the cluster see it. A handler
+/// class (<c>WebSocketHandler&lt;TState&gt;</c>) implements it; its grain key is the peer's unique id.
+/// </summary>
+/// <remarks>
+/// Guarantees: the gateway calls <see cref="Connect"/> once, then <see cref="Receive"/> with the
+/// peer's messages strictly in the order the socket delivered them (never two calls at once), then
+/// <see cref="Closed"/> exactly once. Effects of a call (frames for this peer, topic changes, a
+/// close) come back in its result, after the peer's state has been written.
+/// </remarks>
+public interface IPeerGrain : IGrainWithStringKey
+{
+    /// <summary>Runs <c>OnUpgrade</c> and, when it accepts, <c>OnOpen</c>.</summary>
+    Task<ConnectResult> Connect(ConnectRequest request);
+
+    /// <summary>Runs <c>OnMessage</c> for each message of the batch, in order.</summary>
+    Task<PeerReply> Receive(InboundBatch batch);
+
+    /// <summary>Runs <c>OnClose</c>, then forgets the peer (its state is cleared).</summary>
+    Task Closed(CloseDetails details);
+
+    /// <summary>Sends a message to this peer from anywhere; <see langword="false"/> when the peer is not open.</summary>
+    [AlwaysInterleave]
+    Task<bool> Send(Message message);
+
+    /// <summary>Closes this peer from anywhere; <see langword="false"/> when the peer is not open.</summary>
+    [AlwaysInterleave]
+    Task<bool> Close(int code, string reason);
+
+    /// <summary>Drops this peer's connection without a close frame; <see langword="false"/> when the peer is not open.</summary>
+    [AlwaysInterleave]
+    Task<bool> Terminate();
+
+    /// <summary>The topics this peer is subscribed to, or <see langword="null"/> when it is not open.</summary>
+    [AlwaysInterleave]
+    Task<IReadOnlyList<string>?> GetTopics();
+}

@@ -1,0 +1,17 @@
+namespace OrleansWs.Protocol;
+
+/// <summary>The names that silos and gateways must agree on.</summary>
+public static class OrleansWsNames
+{
+    /// <summary>The stream provider that carries topics. Silos and gateways both register it.</summary>
+    public const string StreamProvider = "OrleansWs";
+
+    /// <summary>The stream namespace of topics; the stream key is the topic name.</summary>
+    public const string TopicNamespace = "orleansws.topic";
+
+    /// <summary>The default grain storage for peer state.</summary>
+    public const string PeerStorage = "OrleansWs";
+
+    /// <summary>The grain storage memory streams keep their subscriptions in (fixed by Orleans).</summary>
+    public const string PubSubStorage = "PubSubStore";
+}

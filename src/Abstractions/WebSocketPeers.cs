@@ -1,0 +1,75 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
+using Orleans.Streams;
+using OrleansWs.Protocol;
+
+namespace OrleansWs;
+
+/// <summary>The cluster implementation of <see cref="IWebSocketPeers"/>, over an Orleans client or a silo's own.</summary>
+public sealed partial class WebSocketPeers : IWebSocketPeers
+{
+    private static readonly TimeSpan GatewayQueryTimeout = TimeSpan.FromSeconds(2);
+    private readonly IClusterClient _client;
+    private readonly ILogger<WebSocketPeers> _logger;
+    private IStreamProvider? _streams;
+
+    /// <summary>Creates the service over <paramref name="client"/>, which must have the OrleansWs stream provider.</summary>
+    public WebSocketPeers(IClusterClient client, ILogger<WebSocketPeers> logger)
+    {
+        _client = client;
+        _logger = logger;
+    }
+
+    /// <summary>Publishes to a topic, leaving out <paramref name="excludePeerId"/> (the sender, for a peer's publish).</summary>
+    public Task Publish(string topic, Message message, string? excludePeerId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(topic);
+        _streams ??= _client.GetStreamProvider(OrleansWsNames.StreamProvider);
+        var stream = _streams.GetStream<TopicEvent>(StreamId.Create(OrleansWsNames.TopicNamespace, topic));
+        return stream.OnNextAsync(new TopicEvent(message, excludePeerId));
+    }
+
+    /// <inheritdoc />
+    public Task Publish(string topic, Message message) => Publish(topic, message, excludePeerId: null);
+
+    /// <inheritdoc />
+    public Task<bool> Send(string peerId, Message message) => Peer(peerId).Send(message);
+
+    /// <inheritdoc />
+    public Task<bool> Close(string peerId, int code = CloseCodes.Normal, string reason = "") => Peer(peerId).Close(code, reason);
+
+    /// <inheritdoc />
+    public Task<bool> Terminate(string peerId) => Peer(peerId).Terminate();
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<string>?> GetTopics(string peerId) => Peer(peerId).GetTopics();
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<string>> GetPeers(string handlerType)
+    {
+        var gateways = await _client.GetGrain<IGatewayRegistryGrain>(0).GetLive();
+        var answers = await Task.WhenAll(gateways.Select(g => AskGateway(g, handlerType)));
+        var all = answers.SelectMany(a => a).ToList();
+        all.Sort(StringComparer.Ordinal);
+        return all;
+    }
+
+    private async Task<IReadOnlyList<string>> AskGateway(IGatewayDelivery gateway, string handlerType)
+    {
+        try
+        {
+            return await gateway.GetOpenPeers(handlerType).WaitAsync(GatewayQueryTimeout);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        {
+            // A gateway that died but whose lease has not yet run out holds no open peers.
+            LogGatewayUnreachable(ex);
+            return [];
+        }
+    }
+
+    private IPeerGrain Peer(string peerId) => _client.GetGrain<IPeerGrain>(PeerIds.ToGrainId(peerId));
+
+    [LoggerMessage(EventId = 1, EventName = "GatewayUnreachable", Level = LogLevel.Warning, Message = "A gateway did not answer a peer listing; its peers are left out.")]
+    private partial void LogGatewayUnreachable(Exception exception);
+}
