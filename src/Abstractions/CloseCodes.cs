@@ -9,6 +9,8 @@ public static class CloseCodes
     public const int GoingAway = 1001;
     /// <summary>1002: the peer broke the WebSocket protocol.</summary>
     public const int ProtocolError = 1002;
+    /// <summary>1005: the close frame carried no code (reported, never sent).</summary>
+    public const int NoStatus = 1005;
     /// <summary>1006: the connection dropped without a close frame (never sent on the wire).</summary>
     public const int Abnormal = 1006;
     /// <summary>1007: a text message was not valid UTF-8.</summary>

@@ -1,0 +1,27 @@
+using OrleansWs.Protocol;
+
+namespace OrleansWs.Gateway;
+
+/// <summary>The observer through which the cluster reaches this gateway's sockets.</summary>
+internal sealed class GatewayDelivery(GatewayRuntime runtime) : IGatewayDelivery
+{
+    public Task Deliver(string peerId, Message message)
+    {
+        runtime.Find(peerId)?.Enqueue(message);
+        return Task.CompletedTask;
+    }
+
+    public Task Close(string peerId, int code, string reason)
+    {
+        runtime.Find(peerId)?.BeginClose(code, reason);
+        return Task.CompletedTask;
+    }
+
+    public Task Terminate(string peerId)
+    {
+        runtime.Find(peerId)?.Terminate();
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<string>> GetOpenPeers(string handlerType) => Task.FromResult(runtime.GetOpenPeers(handlerType));
+}

@@ -1,0 +1,148 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using OrleansWs.Protocol;
+
+namespace OrleansWs.Gateway;
+
+/// <summary>
+/// What one gateway holds: its open connections, its topic subscriptions and its delivery path
+/// into the cluster, which it keeps registered (leased) while it runs.
+/// </summary>
+internal sealed class GatewayRuntime : IHostedService, IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, WebSocketConnection> _connections = new(StringComparer.Ordinal);
+    private readonly IClusterClient _client;
+    private readonly WebSocketGatewayOptions _options;
+    private readonly ILogger<GatewayRuntime> _logger;
+    private readonly GatewayDelivery _deliveryTarget;
+    private readonly CancellationTokenSource _stopping = new();
+    private IGatewayDelivery? _delivery;
+    private Task? _renewals;
+
+    public GatewayRuntime(IClusterClient client, IOptions<WebSocketGatewayOptions> options, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime)
+    {
+        _client = client;
+        _options = options.Value;
+        _logger = loggerFactory.CreateLogger<GatewayRuntime>();
+        LoggerFactory = loggerFactory;
+        // Orleans holds observers weakly: this field keeps the delivery path alive.
+        _deliveryTarget = new GatewayDelivery(this);
+        Topics = new TopicFanout(client, loggerFactory.CreateLogger<TopicFanout>());
+        // ApplicationStopping fires before Kestrel stops, so sockets still get a close frame.
+        lifetime.ApplicationStopping.Register(CloseAll);
+    }
+
+    /// <summary>This gateway's identity in the cluster.</summary>
+    public Guid Id { get; } = Guid.NewGuid();
+
+    public IClusterClient Client => _client;
+
+    public WebSocketGatewayOptions Options => _options;
+
+    public ILoggerFactory LoggerFactory { get; }
+
+    public TopicFanout Topics { get; }
+
+    public IGatewayDelivery Delivery => _delivery ?? throw new InvalidOperationException("The gateway has not started.");
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _delivery = _client.CreateObjectReference<IGatewayDelivery>(_deliveryTarget);
+        await Renew();
+        _renewals = RenewForever();
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        CloseAll();
+        if (_renewals is not null)
+        {
+            await _renewals;
+        }
+
+        try
+        {
+            await _client.GetGrain<IGatewayRegistryGrain>(0).Remove(Id).WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OrleansException or OperationCanceledException)
+        {
+            // The lease runs out on its own.
+            Log.RegistrationFailed(_logger, ex);
+        }
+    }
+
+    public void Register(WebSocketConnection connection) => _connections[connection.PeerId] = connection;
+
+    public void Unregister(WebSocketConnection connection) => _connections.TryRemove(new(connection.PeerId, connection));
+
+    public WebSocketConnection? Find(string peerId) => _connections.GetValueOrDefault(peerId);
+
+    public IReadOnlyList<string> GetOpenPeers(string handlerType)
+    {
+        var peers = new List<string>();
+        foreach (var connection in _connections.Values)
+        {
+            if (connection.IsOpen && connection.HandlerType == handlerType)
+            {
+                peers.Add(connection.PeerId);
+            }
+        }
+
+        peers.Sort(StringComparer.Ordinal);
+        return peers;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stopping.Dispose();
+        if (_delivery is not null)
+        {
+            _client.DeleteObjectReference<IGatewayDelivery>(_delivery);
+        }
+
+        await ValueTask.CompletedTask;
+    }
+
+    private void CloseAll()
+    {
+        if (_connections.IsEmpty)
+        {
+            return;
+        }
+
+        Log.ShuttingDown(_logger, Id, _connections.Count);
+        foreach (var connection in _connections.Values)
+        {
+            connection.BeginClose(CloseCodes.GoingAway, "server shutting down");
+        }
+    }
+
+    private async Task RenewForever()
+    {
+        // Renew three times per lease, so one lost renewal never lets it run out.
+        using var timer = new PeriodicTimer(_options.Lease / 3);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token))
+            {
+                await Renew();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task Renew()
+    {
+        try
+        {
+            await _client.GetGrain<IGatewayRegistryGrain>(0).Renew(Id, Delivery, _options.Lease).WaitAsync(_options.Lease / 3);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        {
+            Log.RegistrationFailed(_logger, ex);
+        }
+    }
+}

@@ -1,0 +1,56 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Orleans.Hosting;
+using OrleansWs.Protocol;
+
+namespace OrleansWs.Gateway.Hosting;
+
+/// <summary>Adds the OrleansWs gateway to an ASP.NET Core application.</summary>
+public static class GatewayServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the gateway services. The application must also provide an <c>IClusterClient</c>: a
+    /// co-hosted silo does, and so does <c>UseOrleansClient(c =&gt; c.AddOrleansWs())</c>.
+    /// </summary>
+    public static IServiceCollection AddWebSocketGateway(this IServiceCollection services, Action<WebSocketGatewayOptions>? configure = null) =>
+        services.AddWebSocketGateway(ob =>
+        {
+            if (configure is not null)
+            {
+                ob.Configure(configure);
+            }
+        });
+
+    /// <summary>Adds the gateway services, binding options from <paramref name="configuration"/> (e.g. the section "OrleansWs:Gateway").</summary>
+    public static IServiceCollection AddWebSocketGateway(this IServiceCollection services, IConfiguration configuration) =>
+        services.AddWebSocketGateway(ob => ob.Bind(configuration));
+
+    /// <summary>Adds the gateway services, configuring options through an options builder.</summary>
+    public static IServiceCollection AddWebSocketGateway(this IServiceCollection services, Action<OptionsBuilder<WebSocketGatewayOptions>> configureOptions)
+    {
+        var options = services.AddOptions<WebSocketGatewayOptions>().ValidateOnStart();
+        configureOptions(options);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WebSocketGatewayOptions>, WebSocketGatewayOptionsValidator>());
+        services.TryAddSingleton<WebSocketPeers>();
+        services.TryAddSingleton<IWebSocketPeers>(sp => sp.GetRequiredService<WebSocketPeers>());
+        services.TryAddSingleton<GatewayRuntime>();
+        services.AddHostedService(sp => sp.GetRequiredService<GatewayRuntime>());
+        services.AddTransient<IStartupFilter, WebSocketsStartupFilter>();
+        return services;
+    }
+
+    /// <summary>Gives an Orleans client what a gateway needs: the topic stream provider.</summary>
+    public static IClientBuilder AddOrleansWs(this IClientBuilder builder) =>
+        builder.AddMemoryStreams(OrleansWsNames.StreamProvider);
+
+    // WebSocket requests are only recognised behind the WebSockets middleware; putting it first
+    // saves every application from having to remember it.
+    private sealed class WebSocketsStartupFilter : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.UseWebSockets();
+            next(app);
+        };
+    }
+}

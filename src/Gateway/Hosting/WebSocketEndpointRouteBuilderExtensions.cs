@@ -1,0 +1,36 @@
+using Orleans.Metadata;
+
+namespace OrleansWs.Gateway.Hosting;
+
+/// <summary>Maps WebSocket handlers onto routes, as SolidStart's <c>addRouter({ base, handler })</c>.</summary>
+public static class WebSocketEndpointRouteBuilderExtensions
+{
+    /// <summary>
+    /// Maps <paramref name="pattern"/> to the handler grain class <typeparamref name="THandler"/>. The
+    /// result is an ordinary endpoint: <c>RequireAuthorization()</c>, CORS and rate limiting apply.
+    /// </summary>
+    public static IEndpointConventionBuilder MapWebSocketHandler<THandler>(this IEndpointRouteBuilder endpoints, string pattern)
+        where THandler : OrleansWs.Protocol.IPeerGrain
+    {
+        var client = endpoints.ServiceProvider.GetRequiredService<IClusterClient>();
+        var grainType = client.ServiceProvider.GetRequiredService<GrainTypeResolver>().GetGrainType(typeof(THandler));
+        return endpoints.MapWebSocketHandler(pattern, grainType.ToString()!);
+    }
+
+    /// <summary>
+    /// Maps <paramref name="pattern"/> to the handler whose grain type is <paramref name="handlerType"/>
+    /// (its <c>[GrainType]</c> name). A gateway needs no reference to the handler's assembly this way.
+    /// </summary>
+    public static IEndpointConventionBuilder MapWebSocketHandler(this IEndpointRouteBuilder endpoints, string pattern, string handlerType)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(pattern);
+        ArgumentException.ThrowIfNullOrEmpty(handlerType);
+        if (handlerType.Contains('/'))
+        {
+            throw new ArgumentException("A handler grain type cannot contain '/'.", nameof(handlerType));
+        }
+
+        var endpoint = ActivatorUtilities.CreateInstance<WebSocketEndpoint>(endpoints.ServiceProvider, pattern, handlerType);
+        return endpoints.Map(pattern, endpoint.HandleAsync).WithDisplayName($"WebSocket {pattern} → {handlerType}");
+    }
+}

@@ -1,0 +1,57 @@
+namespace OrleansWs.Gateway;
+
+// Every gateway log line. EventIds are fixed forever: never reuse or renumber one.
+// Client misbehaviour logs at Debug; failures of ours or of the cluster at Warning or Error.
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Debug, "Plain HTTP request to WebSocket endpoint {Path}; answered 426.", EventName = "NotWebSocketRequest")]
+    public static partial void NotWebSocketRequest(ILogger logger, string path);
+
+    [LoggerMessage(2, LogLevel.Debug, "Upgrade to {Path} from origin {Origin} refused with 403.", EventName = "OriginRejected")]
+    public static partial void OriginRejected(ILogger logger, string path, string origin);
+
+    [LoggerMessage(3, LogLevel.Error, "Connecting peer {PeerId} failed in the cluster; answered 503.", EventName = "ConnectFailed")]
+    public static partial void ConnectFailed(ILogger logger, Exception exception, string peerId);
+
+    [LoggerMessage(4, LogLevel.Debug, "Upgrade of peer {PeerId} rejected by its handler with {Status}.", EventName = "UpgradeRejected")]
+    public static partial void UpgradeRejected(ILogger logger, string peerId, int status);
+
+    [LoggerMessage(5, LogLevel.Debug, "Peer {PeerId} open.", EventName = "PeerOpened")]
+    public static partial void PeerOpened(ILogger logger, string peerId);
+
+    [LoggerMessage(6, LogLevel.Debug, "Peer {PeerId} closed: {Code} '{Reason}', clean: {WasClean}.", EventName = "PeerClosed")]
+    public static partial void PeerClosed(ILogger logger, string peerId, int code, string reason, bool wasClean);
+
+    [LoggerMessage(7, LogLevel.Debug, "Peer {PeerId} sent a message over {MaxMessageSize} bytes; closing with 1009.", EventName = "MessageTooBig")]
+    public static partial void MessageTooBig(ILogger logger, string peerId, int maxMessageSize);
+
+    [LoggerMessage(8, LogLevel.Information, "Peer {PeerId} fell {QueuedBytes} bytes behind; closing with {Code} and dropping its queue.", EventName = "SlowPeer")]
+    public static partial void SlowPeer(ILogger logger, string peerId, long queuedBytes, int code);
+
+    [LoggerMessage(9, LogLevel.Error, "A call to the grain of peer {PeerId} failed; closing it with 1011.", EventName = "GrainCallFailed")]
+    public static partial void GrainCallFailed(ILogger logger, Exception exception, string peerId);
+
+    [LoggerMessage(10, LogLevel.Error, "Telling the grain of peer {PeerId} that it closed failed; its OnClose did not run.", EventName = "ClosedCallFailed")]
+    public static partial void ClosedCallFailed(ILogger logger, Exception exception, string peerId);
+
+    [LoggerMessage(11, LogLevel.Debug, "The socket of peer {PeerId} failed.", EventName = "SocketFailed")]
+    public static partial void SocketFailed(ILogger logger, Exception exception, string peerId);
+
+    [LoggerMessage(12, LogLevel.Error, "Subscribing to topic {Topic} failed.", EventName = "TopicSubscribeFailed")]
+    public static partial void TopicSubscribeFailed(ILogger logger, Exception exception, string topic);
+
+    [LoggerMessage(13, LogLevel.Warning, "Unsubscribing from topic {Topic} failed; the cluster drops the subscription with this gateway.", EventName = "TopicUnsubscribeFailed")]
+    public static partial void TopicUnsubscribeFailed(ILogger logger, Exception exception, string topic);
+
+    [LoggerMessage(14, LogLevel.Warning, "Renewing this gateway's registration failed; retrying.", EventName = "RegistrationFailed")]
+    public static partial void RegistrationFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(15, LogLevel.Error, "The stream of topic {Topic} reported an error.", EventName = "TopicStreamError")]
+    public static partial void TopicStreamError(ILogger logger, Exception exception, string topic);
+
+    [LoggerMessage(16, LogLevel.Debug, "The client of peer {PeerId} left during the handshake.", EventName = "AcceptFailed")]
+    public static partial void AcceptFailed(ILogger logger, Exception exception, string peerId);
+
+    [LoggerMessage(17, LogLevel.Information, "Gateway {GatewayId} closing {Count} sockets with 1001: the host is stopping.", EventName = "ShuttingDown")]
+    public static partial void ShuttingDown(ILogger logger, Guid gatewayId, int count);
+}

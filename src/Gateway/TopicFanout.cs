@@ -1,0 +1,167 @@
+using Orleans.Runtime;
+using Orleans.Streams;
+using OrleansWs.Protocol;
+
+namespace OrleansWs.Gateway;
+
+/// <summary>
+/// Topic fan-out on one gateway. Each topic with local subscribers has exactly one stream
+/// subscription here; a published message arrives once per gateway and is queued on every local
+/// subscriber's socket except the sender's. A publish therefore costs O(gateways) in the cluster.
+/// </summary>
+internal sealed class TopicFanout(IClusterClient client, ILogger<TopicFanout> logger)
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, Topic> _topics = new(StringComparer.Ordinal);
+    private IStreamProvider? _streams;
+
+    /// <summary>Subscribes <paramref name="connection"/>; returns once the topic's stream subscription is in place.</summary>
+    public Task Subscribe(string topic, WebSocketConnection connection)
+    {
+        Topic entry;
+        lock (_lock)
+        {
+            if (connection.TopicsReleased)
+            {
+                return Task.CompletedTask;
+            }
+
+            if (!_topics.TryGetValue(topic, out entry!))
+            {
+                entry = new Topic(topic, _lock, logger);
+                _topics.Add(topic, entry);
+                entry.Subscription = SubscribeStream(entry);
+            }
+
+            entry.Subscribers.Add(connection);
+            connection.Topics.Add(topic);
+        }
+
+        return entry.Subscription!;
+    }
+
+    /// <summary>Unsubscribes <paramref name="connection"/>; the last local subscriber drops the stream subscription.</summary>
+    public void Unsubscribe(string topic, WebSocketConnection connection)
+    {
+        Topic? emptied = null;
+        lock (_lock)
+        {
+            if (_topics.TryGetValue(topic, out var entry) && entry.Subscribers.Remove(connection))
+            {
+                connection.Topics.Remove(topic);
+                if (entry.Subscribers.Count == 0)
+                {
+                    _topics.Remove(topic);
+                    emptied = entry;
+                }
+            }
+        }
+
+        if (emptied is not null)
+        {
+            _ = Drop(emptied);
+        }
+    }
+
+    /// <summary>Removes a closed connection from all its topics; later subscribes for it are ignored.</summary>
+    public void Release(WebSocketConnection connection)
+    {
+        string[] topics;
+        lock (_lock)
+        {
+            connection.TopicsReleased = true;
+            topics = [.. connection.Topics];
+        }
+
+        foreach (var topic in topics)
+        {
+            Unsubscribe(topic, connection);
+        }
+    }
+
+    /// <summary>The number of topics with a stream subscription on this gateway.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _topics.Count;
+            }
+        }
+    }
+
+    private async Task SubscribeStream(Topic entry)
+    {
+        try
+        {
+            _streams ??= client.GetStreamProvider(OrleansWsNames.StreamProvider);
+            var stream = _streams.GetStream<TopicEvent>(StreamId.Create(OrleansWsNames.TopicNamespace, entry.Name));
+            entry.Handle = await stream.SubscribeAsync(entry);
+        }
+        catch (Exception ex)
+        {
+            Log.TopicSubscribeFailed(logger, ex, entry.Name);
+            lock (_lock)
+            {
+                if (_topics.TryGetValue(entry.Name, out var current) && current == entry)
+                {
+                    _topics.Remove(entry.Name);
+                }
+            }
+
+            throw;
+        }
+    }
+
+    private async Task Drop(Topic entry)
+    {
+        try
+        {
+            await entry.Subscription!;
+            await entry.Handle!.UnsubscribeAsync();
+        }
+        catch (Exception ex)
+        {
+            Log.TopicUnsubscribeFailed(logger, ex, entry.Name);
+        }
+    }
+
+    // One stream subscription. Deliveries to an entry that has been dropped reach no one, so a
+    // topic re-subscribed while its old subscription is being torn down never duplicates a message.
+    private sealed class Topic(string name, Lock fanoutLock, ILogger logger) : IAsyncObserver<TopicEvent>
+    {
+        public string Name { get; } = name;
+
+        public HashSet<WebSocketConnection> Subscribers { get; } = [];
+
+        public Task? Subscription { get; set; }
+
+        public StreamSubscriptionHandle<TopicEvent>? Handle { get; set; }
+
+        public Task OnNextAsync(TopicEvent item, StreamSequenceToken? token = null)
+        {
+            // Enqueue never blocks, so holding the lock across the fan-out is cheap and copies nothing.
+            lock (fanoutLock)
+            {
+                foreach (var connection in Subscribers)
+                {
+                    if (!string.Equals(connection.PeerId, item.ExcludePeerId, StringComparison.Ordinal))
+                    {
+                        connection.Enqueue(item.Message);
+                    }
+                }
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public Task OnCompletedAsync() => Task.CompletedTask;
+
+        public Task OnErrorAsync(Exception ex)
+        {
+            Log.TopicStreamError(logger, ex, Name);
+            return Task.CompletedTask;
+        }
+    }
+}

@@ -1,0 +1,119 @@
+using System.Net.WebSockets;
+using OrleansWs.Protocol;
+
+namespace OrleansWs.Gateway;
+
+// The grain side of the socket loop: messages go to the peer's grain strictly in order, one call
+// at a time; whatever arrives while a call is in flight goes in the next call as one batch.
+internal sealed partial class WebSocketConnection
+{
+    private async Task DispatchLoop()
+    {
+        var reader = _inbound.Reader;
+        var batch = new List<Message>(_options.MaxBatch);
+        var failed = false;
+        while (await reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            while (batch.Count < _options.MaxBatch && reader.TryRead(out var message))
+            {
+                batch.Add(message);
+            }
+
+            // Once the server closes the peer (its handler asked, or a call failed), later messages are dropped.
+            if (failed || _close is { ByServer: true })
+            {
+                continue;
+            }
+
+            try
+            {
+                var reply = await _grain.Receive(new InboundBatch(batch.ToArray(), Interlocked.Read(ref _queuedBytes)));
+                await Apply(reply);
+            }
+            catch (Exception ex)
+            {
+                failed = true;
+                Log.GrainCallFailed(_logger, ex, PeerId);
+                BeginClose(CloseCodes.InternalError, "server error");
+            }
+        }
+
+        await TellGrainClosed(_closed!);
+    }
+
+    private async Task TellGrainClosed(CloseDetails details)
+    {
+        try
+        {
+            await _grain.Closed(details);
+        }
+        catch (Exception ex)
+        {
+            Log.ClosedCallFailed(_logger, ex, PeerId);
+        }
+    }
+
+    private async Task Apply(PeerReply reply)
+    {
+        await ApplyTopicChanges(reply.TopicChanges);
+        foreach (var frame in reply.Frames)
+        {
+            Enqueue(frame);
+        }
+
+        ApplyClose(reply.Close);
+    }
+
+    private async Task ApplyTopicChanges(IReadOnlyList<TopicChange> changes)
+    {
+        foreach (var change in changes)
+        {
+            if (change.Subscribe)
+            {
+                await _runtime.Topics.Subscribe(change.Topic, this);
+            }
+            else
+            {
+                _runtime.Topics.Unsubscribe(change.Topic, this);
+            }
+        }
+    }
+
+    private void ApplyClose(CloseCommand? close)
+    {
+        if (close is null)
+        {
+            return;
+        }
+
+        if (close.Terminate)
+        {
+            Terminate();
+        }
+        else
+        {
+            BeginClose(close.Code, close.Reason);
+        }
+    }
+
+    // ManagedWebSocket answers a broken frame or invalid UTF-8 with its own close frame (1002 or
+    // 1007) and then throws; the exception is all that tells us which it was.
+    private static CloseDetails? ProtocolViolation(Exception ex)
+    {
+        if (ex is not WebSocketException wse || wse.WebSocketErrorCode is WebSocketError.ConnectionClosedPrematurely or WebSocketError.InvalidState)
+        {
+            return null;
+        }
+
+        var text = wse.Message;
+        if (text.Contains("UTF-8", StringComparison.OrdinalIgnoreCase) || text.Contains("UTF8", StringComparison.OrdinalIgnoreCase))
+        {
+            return new CloseDetails(CloseCodes.InvalidPayload, "invalid UTF-8", WasClean: false);
+        }
+
+        return wse.WebSocketErrorCode is WebSocketError.Faulted or WebSocketError.HeaderError or WebSocketError.InvalidMessageType
+            ? new CloseDetails(CloseCodes.ProtocolError, "protocol error", WasClean: false)
+            : null;
+    }
+}

@@ -1,0 +1,338 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using System.Threading.Channels;
+using OrleansWs.Protocol;
+
+namespace OrleansWs.Gateway;
+
+/// <summary>
+/// The socket loop of one peer: a receive loop that reads whole messages into the inbound queue, a
+/// dispatch loop that hands them to the peer's grain in order (batching what arrived while a call
+/// was in flight), and a send loop, the socket's only writer, that drains the byte-capped send queue.
+/// </summary>
+internal sealed partial class WebSocketConnection
+{
+    private readonly IPeerGrain _grain;
+    private readonly GatewayRuntime _runtime;
+    private readonly WebSocketGatewayOptions _options;
+    private readonly ILogger _logger;
+    private readonly Channel<Message> _outbound = Channel.CreateUnbounded<Message>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<Message> _inbound;
+    private readonly CancellationTokenSource _abort = new();
+    private CloseRequest? _close;
+    private CloseDetails? _closed;
+    private long _queuedBytes;
+
+    public WebSocketConnection(string peerId, string handlerType, IPeerGrain grain, GatewayRuntime runtime)
+    {
+        PeerId = peerId;
+        HandlerType = handlerType;
+        _grain = grain;
+        _runtime = runtime;
+        _options = runtime.Options;
+        _logger = runtime.LoggerFactory.CreateLogger<WebSocketConnection>();
+        // Wait, never drop: a full inbound queue stops reading the socket, which pushes back on the client.
+        _inbound = Channel.CreateBounded<Message>(new BoundedChannelOptions(_options.MaxInboundQueue)
+        {
+            SingleReader = true,
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    public string PeerId { get; }
+
+    public string HandlerType { get; }
+
+    /// <summary>Between a completed handshake and the end of the socket.</summary>
+    public bool IsOpen { get; private set; }
+
+    /// <summary>Topics this connection is subscribed to; guarded by <see cref="TopicFanout"/>'s lock.</summary>
+    public HashSet<string> Topics { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Set once the connection left all its topics; guarded by <see cref="TopicFanout"/>'s lock.</summary>
+    public bool TopicsReleased { get; set; }
+
+    /// <summary>Queues a message for the client. Drops it once the connection is closing.</summary>
+    public void Enqueue(Message message)
+    {
+        if (_close is not null)
+        {
+            return;
+        }
+
+        var queued = Interlocked.Add(ref _queuedBytes, message.Data.Length);
+        if (queued > _options.MaxSendQueueBytes)
+        {
+            Log.SlowPeer(_logger, PeerId, queued, _options.SlowPeerCloseCode);
+            BeginClose(_options.SlowPeerCloseCode, "send queue overflow", dropQueued: true);
+            return;
+        }
+
+        _outbound.Writer.TryWrite(message);
+    }
+
+    /// <summary>Starts the closing handshake from the server side; the connection is aborted if it takes longer than the close timeout.</summary>
+    public void BeginClose(int code, string reason, bool dropQueued = false) =>
+        RequestClose(new CloseRequest(code, reason, ByServer: true, dropQueued, Terminate: false));
+
+    /// <summary>Aborts the connection without a close frame.</summary>
+    public void Terminate()
+    {
+        if (RequestClose(new CloseRequest(CloseCodes.Abnormal, "", ByServer: true, DropQueued: true, Terminate: true)))
+        {
+            _abort.Cancel();
+        }
+    }
+
+    /// <summary>Completes the handshake and runs the peer until its socket ends and its grain has run <c>OnClose</c>.</summary>
+    public async Task RunAsync(HttpContext context, ConnectResult connected)
+    {
+        try
+        {
+            // Subscriptions made in OnOpen are in place before the client sees the socket open.
+            await ApplyTopicChanges(connected.Reply.TopicChanges);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            await _grain.Closed(new CloseDetails(CloseCodes.InternalError, "topic subscription failed", WasClean: false));
+            _runtime.Topics.Release(this);
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            await context.Response.WriteAsync("The WebSocket service is unavailable; try again later.\n", context.RequestAborted);
+            return;
+        }
+
+        WebSocket socket;
+        try
+        {
+            foreach (var (name, value) in connected.Decision.Headers)
+            {
+                context.Response.Headers.Append(name, value);
+            }
+
+            socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+            {
+                SubProtocol = connected.Decision.Protocol,
+                KeepAliveInterval = _options.KeepAliveInterval,
+            });
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
+        {
+            Log.AcceptFailed(_logger, ex, PeerId);
+            _runtime.Topics.Release(this);
+            await TellGrainClosed(new CloseDetails(CloseCodes.Abnormal, "", WasClean: false));
+            return;
+        }
+
+        using (socket)
+        {
+            IsOpen = true;
+            Log.PeerOpened(_logger, PeerId);
+            var opened = await SendOpeningFrames(socket, connected.Reply);
+            var sending = opened ? SendLoop(socket) : Task.CompletedTask;
+            var dispatching = DispatchLoop();
+            var closed = opened ? await ReceiveLoop(socket) : new CloseDetails(CloseCodes.Abnormal, "", WasClean: false);
+
+            IsOpen = false;
+            _runtime.Unregister(this);
+            _runtime.Topics.Release(this);
+            Log.PeerClosed(_logger, PeerId, closed.Code, closed.Reason, closed.WasClean);
+
+            // The grain hears about the close after every message read before it.
+            _closed = closed;
+            _inbound.Writer.TryComplete();
+            RequestClose(new CloseRequest(CloseCodes.Abnormal, "", ByServer: false, DropQueued: true, Terminate: true));
+            await sending;
+            await dispatching;
+        }
+    }
+
+    private bool RequestClose(CloseRequest request)
+    {
+        if (Interlocked.CompareExchange(ref _close, request, null) is not null)
+        {
+            return false;
+        }
+
+        // The send loop drains what is queued (unless told to drop it), then sends the close frame.
+        _outbound.Writer.TryComplete();
+        if (!request.Terminate)
+        {
+            try
+            {
+                _abort.CancelAfter(_options.CloseTimeout);
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+
+        return true;
+    }
+
+    private async Task<bool> SendOpeningFrames(WebSocket socket, PeerReply reply)
+    {
+        // OnOpen's frames go out ahead of anything that was queued while OnOpen ran.
+        try
+        {
+            foreach (var frame in reply.Frames)
+            {
+                await socket.SendAsync(frame.Data, frame.IsText ? WebSocketMessageType.Text : WebSocketMessageType.Binary, endOfMessage: true, _abort.Token);
+            }
+        }
+        catch (Exception ex) when (IsSocketFailure(ex))
+        {
+            Log.SocketFailed(_logger, ex, PeerId);
+            return false;
+        }
+
+        ApplyClose(reply.Close);
+        return true;
+    }
+
+    private async Task SendLoop(WebSocket socket)
+    {
+        try
+        {
+            var reader = _outbound.Reader;
+            while (await reader.WaitToReadAsync(_abort.Token))
+            {
+                while (reader.TryRead(out var message))
+                {
+                    Interlocked.Add(ref _queuedBytes, -message.Data.Length);
+                    if (_close is { DropQueued: true })
+                    {
+                        continue;
+                    }
+
+                    await socket.SendAsync(message.Data, message.IsText ? WebSocketMessageType.Text : WebSocketMessageType.Binary, endOfMessage: true, _abort.Token);
+                }
+            }
+
+            if (_close is { Terminate: false } close && socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                var status = close.Code == CloseCodes.NoStatus ? WebSocketCloseStatus.Empty : (WebSocketCloseStatus)close.Code;
+                await socket.CloseOutputAsync(status, status == WebSocketCloseStatus.Empty ? null : close.Reason, _abort.Token);
+            }
+        }
+        catch (Exception ex) when (IsSocketFailure(ex))
+        {
+            // The receive loop sees the same failure and reports it.
+        }
+    }
+
+    private async Task<CloseDetails> ReceiveLoop(WebSocket socket)
+    {
+        byte[]? buffer = null;
+        try
+        {
+            while (true)
+            {
+                // Idle sockets hold no buffer: wait for the next frame with a zero-byte read.
+                var next = await socket.ReceiveAsync(Memory<byte>.Empty, _abort.Token);
+                if (next.MessageType == WebSocketMessageType.Close)
+                {
+                    return ClosedByClient(socket);
+                }
+
+                var length = 0;
+                var tooBig = false;
+                var last = next;
+                buffer = ArrayPool<byte>.Shared.Rent(_options.ReceiveBufferSize);
+                while (!last.EndOfMessage)
+                {
+                    if (length == buffer.Length)
+                    {
+                        if (tooBig || _close is { ByServer: true })
+                        {
+                            length = 0; // discarding: reuse the buffer
+                        }
+                        else
+                        {
+                            buffer = Grow(buffer, length);
+                        }
+                    }
+
+                    last = await socket.ReceiveAsync(buffer.AsMemory(length), _abort.Token);
+                    if (last.MessageType == WebSocketMessageType.Close)
+                    {
+                        return ClosedByClient(socket);
+                    }
+
+                    length += last.Count;
+                    if (!tooBig && length > _options.MaxMessageSize)
+                    {
+                        tooBig = true;
+                        Log.MessageTooBig(_logger, PeerId, _options.MaxMessageSize);
+                        BeginClose(CloseCodes.MessageTooBig, $"message over {_options.MaxMessageSize} bytes");
+                    }
+                }
+
+                var message = tooBig ? null : new Message(buffer.AsSpan(0, length).ToArray(), next.MessageType == WebSocketMessageType.Text);
+                ArrayPool<byte>.Shared.Return(buffer);
+                buffer = null;
+                if (message is not null && _close is not { ByServer: true })
+                {
+                    await _inbound.Writer.WriteAsync(message, _abort.Token);
+                }
+            }
+        }
+        catch (Exception ex) when (IsSocketFailure(ex))
+        {
+            return Failed(socket, ex);
+        }
+        finally
+        {
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+
+    private byte[] Grow(byte[] buffer, int length)
+    {
+        var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, _options.MaxMessageSize + 1L));
+        buffer.AsSpan(0, length).CopyTo(bigger);
+        ArrayPool<byte>.Shared.Return(buffer);
+        return bigger;
+    }
+
+    private CloseDetails ClosedByClient(WebSocket socket)
+    {
+        var code = socket.CloseStatus is { } status ? (int)status : CloseCodes.NoStatus;
+        var reason = socket.CloseStatusDescription ?? "";
+        if (_close is { ByServer: true, Terminate: false } ours)
+        {
+            // The client answered our close: report what we closed with.
+            return new CloseDetails(ours.Code, ours.Reason, WasClean: true);
+        }
+
+        // Echo the client's close, as RFC 6455 §5.5.1 asks.
+        RequestClose(new CloseRequest(code, reason, ByServer: false, DropQueued: false, Terminate: false));
+        return new CloseDetails(code, reason, WasClean: true);
+    }
+
+    private CloseDetails Failed(WebSocket socket, Exception ex)
+    {
+        if (_close is { ByServer: true } ours)
+        {
+            // Our close was not answered in time, or we terminated on purpose.
+            return new CloseDetails(ours.Terminate ? CloseCodes.Abnormal : ours.Code, ours.Terminate ? "" : ours.Reason, WasClean: false);
+        }
+
+        if (ProtocolViolation(ex) is { } violation)
+        {
+            return violation;
+        }
+
+        Log.SocketFailed(_logger, ex, PeerId);
+        return new CloseDetails(CloseCodes.Abnormal, "", WasClean: false);
+    }
+
+    private static bool IsSocketFailure(Exception ex) =>
+        ex is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException or ChannelClosedException
+            or Microsoft.AspNetCore.Connections.ConnectionAbortedException or Microsoft.AspNetCore.Http.BadHttpRequestException;
+
+    private sealed record CloseRequest(int Code, string Reason, bool ByServer, bool DropQueued, bool Terminate);
+}

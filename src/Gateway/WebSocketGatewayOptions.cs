@@ -1,0 +1,60 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace OrleansWs.Gateway;
+
+/// <summary>Gateway settings. Defaults are set here and nowhere else; every size is in bytes.</summary>
+public sealed class WebSocketGatewayOptions
+{
+    /// <summary>Largest message a client may send; a larger one closes the peer with 1009. Default: 1 MiB.</summary>
+    [Range(1, 64 * 1024 * 1024)]
+    public int MaxMessageSize { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// Bytes that may wait in one peer's send queue. A peer that falls further behind is closed with
+    /// <see cref="SlowPeerCloseCode"/> and its queued frames are dropped. Default: 4 MiB.
+    /// </summary>
+    [Range(1024, 1024L * 1024 * 1024)]
+    public long MaxSendQueueBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Close code for a peer whose send queue overflowed: 1008 or 1013. Default: 1013 (try again later).</summary>
+    [Range(1008, 1013)]
+    public int SlowPeerCloseCode { get; set; } = CloseCodes.TryAgainLater;
+
+    /// <summary>Messages read from one socket that may wait for its grain; the socket is not read while full. Default: 1,024.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxInboundQueue { get; set; } = 1024;
+
+    /// <summary>Most messages handed to a grain in one call (messages that arrived while the previous call ran). Default: 256.</summary>
+    [Range(1, 100_000)]
+    public int MaxBatch { get; set; } = 256;
+
+    /// <summary>Size of the buffer a socket reads into; rented only while a message is being read. Default: 4 KiB.</summary>
+    [Range(256, 1024 * 1024)]
+    public int ReceiveBufferSize { get; set; } = 4 * 1024;
+
+    /// <summary>How long the closing handshake may take before the connection is aborted. Default: 5 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Interval of server pings on idle connections; zero turns them off. Default: 30 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Origins (scheme://host[:port]) allowed to open sockets from a browser, besides the gateway's own
+    /// origin; "*" allows any. Requests without an Origin header (non-browser clients) are always allowed.
+    /// A cross-site upgrade from another origin gets 403. Default: empty (same-origin only).
+    /// </summary>
+    public IList<string> AllowedOrigins { get; set; } = [];
+
+    /// <summary>How long this gateway's registration in the cluster lasts without renewal. Default: 15 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan Lease { get; set; } = TimeSpan.FromSeconds(15);
+}
+
+/// <summary>Validates <see cref="WebSocketGatewayOptions"/> at startup.</summary>
+[OptionsValidator]
+public sealed partial class WebSocketGatewayOptionsValidator : IValidateOptions<WebSocketGatewayOptions>
+{
+}

@@ -1,0 +1,49 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Orleans.Hosting;
+using Orleans.Providers.Streams.Common;
+using Orleans.Runtime;
+using OrleansWs.Protocol;
+
+namespace OrleansWs.Hosting;
+
+/// <summary>Adds OrleansWs to a silo.</summary>
+public static class OrleansWsSiloBuilderExtensions
+{
+    /// <summary>
+    /// Adds what peer grains need: <see cref="IWebSocketPeers"/> and the topic stream provider
+    /// (Orleans memory streams named "OrleansWs", polled every <see cref="OrleansWsSiloOptions.TopicPollingPeriod"/>).
+    /// The host still registers grain storage named "OrleansWs" (peer state) and "PubSubStore"
+    /// (memory streams' subscriptions).
+    /// </summary>
+    public static ISiloBuilder AddOrleansWs(this ISiloBuilder builder, Action<OrleansWsSiloOptions>? configure = null) =>
+        builder.AddOrleansWs(ob =>
+        {
+            if (configure is not null)
+            {
+                ob.Configure(configure);
+            }
+        });
+
+    /// <summary>Adds OrleansWs to the silo, configuring its options through an options builder.</summary>
+    public static ISiloBuilder AddOrleansWs(this ISiloBuilder builder, Action<OptionsBuilder<OrleansWsSiloOptions>> configureOptions)
+    {
+        configureOptions(builder.Services.AddOptions<OrleansWsSiloOptions>());
+        builder.Services.AddTransient<IConfigurationValidator, OrleansWsSiloOptionsValidator>();
+        builder.Services.TryAddSingleton<WebSocketPeers>();
+        builder.Services.TryAddSingleton<IWebSocketPeers>(sp => sp.GetRequiredService<WebSocketPeers>());
+
+        builder.AddMemoryStreams(OrleansWsNames.StreamProvider, streams =>
+        {
+            streams.ConfigurePullingAgent(agent => agent.Configure<IOptions<OrleansWsSiloOptions>>((o, ws) =>
+            {
+                o.GetQueueMsgsTimerPeriod = ws.Value.TopicPollingPeriod;
+                o.StreamInactivityPeriod = ws.Value.TopicInactivityPeriod;
+            }));
+        });
+        // The queue count stays Orleans' default on purpose: gateways (clients) map topics to queues
+        // too, and a mismatch would send publishes to queues no silo reads.
+        return builder;
+    }
+}

@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Options;
+using Orleans;
+using Orleans.Runtime;
+
+namespace OrleansWs.Hosting;
+
+/// <summary>Fails silo startup on settings that cannot work, naming the option.</summary>
+internal sealed class OrleansWsSiloOptionsValidator(IOptions<OrleansWsSiloOptions> options) : IConfigurationValidator
+{
+    public void ValidateConfiguration()
+    {
+        var o = options.Value;
+        if (o.TopicPollingPeriod <= TimeSpan.Zero || o.TopicPollingPeriod > TimeSpan.FromSeconds(10))
+        {
+            throw new OrleansConfigurationException(
+                $"{nameof(OrleansWsSiloOptions)}.{nameof(o.TopicPollingPeriod)} must be above zero and at most 10 s; it is {o.TopicPollingPeriod}.");
+        }
+
+        if (o.TopicInactivityPeriod < TimeSpan.FromSeconds(1))
+        {
+            throw new OrleansConfigurationException(
+                $"{nameof(OrleansWsSiloOptions)}.{nameof(o.TopicInactivityPeriod)} must be at least 1 s; it is {o.TopicInactivityPeriod}.");
+        }
+    }
+}

@@ -1,0 +1,32 @@
+using OrleansWs.Protocol;
+
+namespace OrleansWs;
+
+/// <summary>
+/// What a peer grain persists: the connection facts the runtime needs to survive a deactivation
+/// (who the peer is, where its socket lives, its topics) and the handler's own state.
+/// </summary>
+[GenerateSerializer]
+public sealed class PeerRecord<TState> where TState : class, new()
+{
+    /// <summary>The peer id; <see langword="null"/> until the peer is open.</summary>
+    [Id(0)] public string? PeerId { get; set; }
+
+    /// <summary>The upgrade request the peer connected with.</summary>
+    [Id(1)] public UpgradeRequest? Request { get; set; }
+
+    /// <summary>The negotiated sub-protocol.</summary>
+    [Id(2)] public string? Protocol { get; set; }
+
+    /// <summary>The context the upgrade hook gave.</summary>
+    [Id(3)] public IReadOnlyDictionary<string, string> Context { get; set; } = new Dictionary<string, string>();
+
+    /// <summary>The topics the peer is subscribed to, in subscription order.</summary>
+    [Id(4)] public List<string> Topics { get; set; } = [];
+
+    /// <summary>The delivery path of the gateway that holds the socket.</summary>
+    [Id(5)] public IGatewayDelivery? Gateway { get; set; }
+
+    /// <summary>The handler's state.</summary>
+    [Id(6)] public TState State { get; set; } = new();
+}

@@ -1,0 +1,24 @@
+using Microsoft.Extensions.Logging;
+
+namespace OrleansWs;
+
+public abstract partial class WebSocketHandler<TState>
+{
+    [LoggerMessage(EventId = 100, EventName = "UpgradeHookFailed", Level = LogLevel.Error, Message = "OnUpgrade threw for {Path}; the request was rejected with 500.")]
+    private partial void LogErrorUpgradeHookFailed(Exception exception, string path);
+
+    [LoggerMessage(EventId = 101, EventName = "UnrequestedProtocol", Level = LogLevel.Error, Message = "OnUpgrade chose sub-protocol '{Protocol}' for {Path}, which the client did not request; the request was rejected with 500.")]
+    private partial void LogErrorUnrequestedProtocol(string protocol, string path);
+
+    [LoggerMessage(EventId = 102, EventName = "HookFailed", Level = LogLevel.Error, Message = "A hook of peer {PeerId} threw; the peer is closed with 1011.")]
+    private partial void LogErrorHookFailed(Exception exception, string peerId);
+
+    [LoggerMessage(EventId = 103, EventName = "ErrorHookFailed", Level = LogLevel.Error, Message = "OnError of peer {PeerId} threw.")]
+    private partial void LogErrorErrorHookFailed(Exception exception, string peerId);
+
+    [LoggerMessage(EventId = 104, EventName = "CloseHookFailed", Level = LogLevel.Error, Message = "OnClose of peer {PeerId} threw; its state is cleared anyway.")]
+    private partial void LogErrorCloseHookFailed(Exception exception, string peerId);
+
+    [LoggerMessage(EventId = 105, EventName = "PeerNotOpen", Level = LogLevel.Warning, Message = "{Count} messages arrived for a peer that is not open (its state was lost); the connection is closed with 1011.")]
+    private partial void LogWarningNotOpen(int count);
+}

@@ -1,0 +1,273 @@
+using Microsoft.Extensions.DependencyInjection;
+using OrleansWs.Protocol;
+
+namespace OrleansWs;
+
+// The hook pipeline: how gateway events become hook calls, and how the hooks' effects leave the
+// grain (state written first, then publishes, then the reply to the gateway).
+public abstract partial class WebSocketHandler<TState>
+{
+    private byte[]? _writtenState;
+    private bool _recordChanged;
+    private int _callsInFlight;
+
+    private PeerRecord<TState> Record => _record.State;
+
+    // Open from the moment Connect accepts until Closed, so interleaved sends during OnOpen reach the gateway.
+    private bool IsOpen => Record.Gateway is not null && Record.PeerId is not null;
+
+    /// <inheritdoc />
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (_record.RecordExists)
+        {
+            _writtenState = _serializer.SerializeToArray(Record.State);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    async Task<ConnectResult> IPeerGrain.Connect(ConnectRequest request)
+    {
+        if (IsOpen)
+        {
+            return new(UpgradeDecision.Reject(409, "This peer is already connected."), PeerReply.Empty);
+        }
+
+        _callsInFlight++;
+        try
+        {
+            var decision = await RunUpgrade(request.Request);
+            if (!decision.Accepted)
+            {
+                DeactivateOnIdle();
+                return new(decision, PeerReply.Empty);
+            }
+
+            Record.PeerId = this.GetGrainId().ToString();
+            Record.Request = request.Request;
+            Record.Protocol = decision.Protocol;
+            Record.Context = decision.Context;
+            Record.Gateway = request.Gateway;
+            _recordChanged = true;
+            var reply = await Run(bufferedAmount: 0, (peer, _) => OnOpen(peer));
+            return new(decision, reply);
+        }
+        catch
+        {
+            // Nothing was acknowledged: forget the half-open peer rather than keep state nobody owns.
+            _record.State = new();
+            _writtenState = null;
+            DeactivateOnIdle();
+            throw;
+        }
+        finally
+        {
+            _callsInFlight--;
+        }
+    }
+
+    async Task<PeerReply> IPeerGrain.Receive(InboundBatch batch)
+    {
+        if (!IsOpen)
+        {
+            LogWarningNotOpen(batch.Messages.Count);
+            return new PeerReply([], [], new CloseCommand(CloseCodes.InternalError, "peer state lost", Terminate: false));
+        }
+
+        _callsInFlight++;
+        try
+        {
+            return await Run(batch.BufferedAmount, async (peer, effects) =>
+            {
+                foreach (var message in batch.Messages)
+                {
+                    await OnMessage(peer, message);
+                    if (effects.Closing)
+                    {
+                        // The peer asked to close: later messages of the batch belong to a closing socket.
+                        break;
+                    }
+                }
+            });
+        }
+        finally
+        {
+            _callsInFlight--;
+        }
+    }
+
+    async Task IPeerGrain.Closed(CloseDetails details)
+    {
+        if (!IsOpen)
+        {
+            DeactivateOnIdle();
+            return;
+        }
+
+        _callsInFlight++;
+        try
+        {
+            var effects = new PeerEffects();
+            var peer = CreatePeer(effects, bufferedAmount: 0);
+            try
+            {
+                await OnClose(peer, details);
+            }
+            catch (Exception ex)
+            {
+                LogErrorCloseHookFailed(ex, Record.PeerId!);
+            }
+
+            await PublishAll(effects);
+            await _record.ClearStateAsync();
+            _record.State = new();
+            _writtenState = null;
+            DeactivateOnIdle();
+        }
+        finally
+        {
+            _callsInFlight--;
+        }
+    }
+
+    async Task<bool> IPeerGrain.Send(Message message)
+    {
+        if (!IsOpen)
+        {
+            ForgetIfUnused();
+            return false;
+        }
+
+        await Record.Gateway!.Deliver(Record.PeerId!, message);
+        return true;
+    }
+
+    async Task<bool> IPeerGrain.Close(int code, string reason)
+    {
+        if (!IsOpen)
+        {
+            ForgetIfUnused();
+            return false;
+        }
+
+        await Record.Gateway!.Close(Record.PeerId!, code, reason);
+        return true;
+    }
+
+    async Task<bool> IPeerGrain.Terminate()
+    {
+        if (!IsOpen)
+        {
+            ForgetIfUnused();
+            return false;
+        }
+
+        await Record.Gateway!.Terminate(Record.PeerId!);
+        return true;
+    }
+
+    Task<IReadOnlyList<string>?> IPeerGrain.GetTopics()
+    {
+        if (!IsOpen)
+        {
+            ForgetIfUnused();
+            return Task.FromResult<IReadOnlyList<string>?>(null);
+        }
+
+        return Task.FromResult<IReadOnlyList<string>?>(Record.Topics.ToArray());
+    }
+
+    private async ValueTask<UpgradeDecision> RunUpgrade(UpgradeRequest request)
+    {
+        UpgradeDecision decision;
+        try
+        {
+            decision = await OnUpgrade(request);
+        }
+        catch (Exception ex)
+        {
+            LogErrorUpgradeHookFailed(ex, request.Path);
+            return UpgradeDecision.Reject(500, "The upgrade hook failed.");
+        }
+
+        if (decision.Accepted && decision.Protocol is { } protocol && !request.RequestedProtocols.Contains(protocol))
+        {
+            LogErrorUnrequestedProtocol(protocol, request.Path);
+            return UpgradeDecision.Reject(500, "The handler chose a sub-protocol the client did not request.");
+        }
+
+        return decision;
+    }
+
+    private async Task<PeerReply> Run(long bufferedAmount, Func<Peer, PeerEffects, Task> hooks)
+    {
+        var effects = new PeerEffects();
+        var peer = CreatePeer(effects, bufferedAmount);
+        try
+        {
+            await hooks(peer, effects);
+        }
+        catch (Exception ex)
+        {
+            await Fail(peer, effects, ex);
+        }
+
+        await WriteIfChanged(effects);
+        await PublishAll(effects);
+        return effects.ToReply();
+    }
+
+    private async Task Fail(Peer peer, PeerEffects effects, Exception error)
+    {
+        LogErrorHookFailed(error, peer.Id);
+        try
+        {
+            await OnError(peer, error);
+        }
+        catch (Exception ex)
+        {
+            LogErrorErrorHookFailed(ex, peer.Id);
+        }
+
+        effects.RequestClose(CloseCodes.InternalError, "handler error", terminate: false);
+    }
+
+    private async Task WriteIfChanged(PeerEffects effects)
+    {
+        var state = _serializer.SerializeToArray(Record.State);
+        if (_recordChanged || effects.ChangesTopics || _writtenState is null || !state.AsSpan().SequenceEqual(_writtenState))
+        {
+            await _record.WriteStateAsync();
+            _writtenState = state;
+            _recordChanged = false;
+        }
+    }
+
+    private async Task PublishAll(PeerEffects effects)
+    {
+        if (effects.Publishes.Count == 0)
+        {
+            return;
+        }
+
+        var peers = ServiceProvider.GetRequiredService<WebSocketPeers>();
+        foreach (var (topic, message) in effects.Publishes)
+        {
+            await peers.Publish(topic, message, excludePeerId: Record.PeerId);
+        }
+    }
+
+    private Peer CreatePeer(PeerEffects effects, long bufferedAmount) =>
+        new(Record.PeerId!, Record.Request!, Record.Protocol, Record.Context, Record.Topics, bufferedAmount, effects, Peers);
+
+    private void ForgetIfUnused()
+    {
+        // A call for a peer that is gone (or never was) must not leave an activation behind,
+        // unless that call raced with a connect or close of this very activation.
+        if (_callsInFlight == 0)
+        {
+            DeactivateOnIdle();
+        }
+    }
+}

@@ -1,0 +1,84 @@
+using System.Reflection;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Orleans.Runtime;
+using Orleans.Serialization;
+using OrleansWs.Protocol;
+
+namespace OrleansWs;
+
+/// <summary>
+/// A WebSocket endpoint's handler: crossws' <c>{ upgrade, open, message, close, error }</c> as a grain
+/// class. One activation runs the hooks of one connected peer, one hook at a time, in the order the
+/// events happened; <see cref="State"/> is that peer's persisted state.
+/// </summary>
+/// <typeparam name="TState">
+/// The per-peer state, a <c>[GenerateSerializer]</c> class. It is written to grain storage after any
+/// hook that changed it and before that hook's effects leave the grain, and cleared after the close.
+/// </typeparam>
+/// <example>
+/// <code>
+/// public sealed class EchoHandler : WebSocketHandler&lt;EchoState&gt;
+/// {
+///     public override Task OnMessage(Peer peer, Message message) => peer.Send(message);
+/// }
+/// </code>
+/// </example>
+public abstract partial class WebSocketHandler<TState> : Grain, IPeerGrain where TState : class, new()
+{
+    private readonly IPersistentState<PeerRecord<TState>> _record;
+    private readonly Serializer _serializer;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates the handler; the runtime supplies everything it needs.</summary>
+    protected WebSocketHandler()
+    {
+        var services = ServiceProvider;
+        var storageName = GetType().GetCustomAttribute<PeerStorageAttribute>()?.StorageName ?? OrleansWsNames.PeerStorage;
+        _record = services.GetRequiredService<IPersistentStateFactory>()
+            .Create<PeerRecord<TState>>(GrainContext, new PersistentStateAttribute("peer", storageName));
+        _serializer = services.GetRequiredService<Serializer>();
+        _logger = services.GetService<ILoggerFactory>()?.CreateLogger(GetType()) ?? NullLogger.Instance;
+    }
+
+    /// <summary>The peer's persisted state. Change it in any hook; the runtime writes it.</summary>
+    protected TState State => _record.State.State;
+
+    /// <summary>Reaches other peers and topics of the cluster (send, close, publish, list).</summary>
+    protected IWebSocketPeers Peers => ServiceProvider.GetRequiredService<IWebSocketPeers>();
+
+    /// <summary>
+    /// crossws' <c>upgrade</c>: decides whether the request becomes a peer. Runs before anything is
+    /// stored; a rejection leaves no state or activation behind. Accepts by default.
+    /// </summary>
+    public virtual ValueTask<UpgradeDecision> OnUpgrade(UpgradeRequest request) => ValueTask.FromResult(Accept());
+
+    /// <summary>crossws' <c>open</c>: completes before the client sees the handshake complete.</summary>
+    public virtual Task OnOpen(Peer peer) => Task.CompletedTask;
+
+    /// <summary>crossws' <c>message</c>: one call per message, in the order the client sent them.</summary>
+    public virtual Task OnMessage(Peer peer, Message message) => Task.CompletedTask;
+
+    /// <summary>crossws' <c>close</c>: the last hook of a peer, whatever ended the connection.</summary>
+    public virtual Task OnClose(Peer peer, CloseDetails details) => Task.CompletedTask;
+
+    /// <summary>
+    /// crossws' <c>error</c>: another hook of this peer threw <paramref name="error"/>. The peer is then
+    /// closed with 1011; other peers are not affected.
+    /// </summary>
+    public virtual Task OnError(Peer peer, Exception error) => Task.CompletedTask;
+
+    /// <summary>Accepts the upgrade.</summary>
+    /// <param name="protocol">The chosen sub-protocol; one the client requested.</param>
+    /// <param name="headers">Headers for the 101 response (e.g. <c>set-cookie</c>).</param>
+    /// <param name="context">The peer's initial context.</param>
+    protected static UpgradeDecision Accept(
+        string? protocol = null,
+        IReadOnlyDictionary<string, string>? headers = null,
+        IReadOnlyDictionary<string, string>? context = null) => UpgradeDecision.Accept(protocol, headers, context);
+
+    /// <summary>Rejects the upgrade with an HTTP response.</summary>
+    protected static UpgradeDecision Reject(int status, string? body = null, IReadOnlyDictionary<string, string>? headers = null) =>
+        UpgradeDecision.Reject(status, body, headers);
+}
