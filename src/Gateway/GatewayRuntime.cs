@@ -98,7 +98,7 @@ internal sealed class GatewayRuntime : IHostedService, IAsyncDisposable
         _stopping.Dispose();
         if (_delivery is not null)
         {
-            _client.DeleteObjectReference<IGatewayDelivery>(_delivery);
+            _client.DeleteObjectReference<IGatewayDelivery>(_deliveryTarget);
         }
 
         await ValueTask.CompletedTask;

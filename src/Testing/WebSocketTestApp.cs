@@ -1,0 +1,212 @@
+using System.Net.Http.Headers;
+using System.Net.WebSockets;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
+using Orleans.Storage;
+using Orleans.TestingHost;
+using OrleansWs.Gateway.Hosting;
+using OrleansWs.Hosting;
+using OrleansWs.Protocol;
+
+namespace OrleansWs.Testing;
+
+/// <summary>
+/// A whole OrleansWs application inside a test: an Orleans <see cref="InProcessTestCluster"/> running
+/// the handler grains, plus gateways on real Kestrel servers at 127.0.0.1 with free ports, all
+/// clients of that cluster. Disposing it stops everything, even after a failed test.
+/// </summary>
+public sealed class WebSocketTestApp : IAsyncDisposable
+{
+    private readonly WebSocketTestAppOptions _options;
+    private readonly List<TestGateway> _gateways = [];
+    private readonly List<IAsyncDisposable> _clients = [];
+    private readonly HttpClient _http = new();
+
+    private WebSocketTestApp(WebSocketTestAppOptions options, InProcessTestCluster cluster, TestLogSink logs)
+    {
+        _options = options;
+        Cluster = cluster;
+        Logs = logs;
+    }
+
+    /// <summary>The Orleans cluster.</summary>
+    public InProcessTestCluster Cluster { get; }
+
+    /// <summary>Reaches peers as any code in the cluster would: send, close, publish, list.</summary>
+    public IWebSocketPeers Peers { get; private set; } = null!;
+
+    /// <summary>The running gateways.</summary>
+    public IReadOnlyList<TestGateway> Gateways => _gateways;
+
+    /// <summary>Every log line of the silos and gateways.</summary>
+    public TestLogSink Logs { get; }
+
+    /// <summary>The default timeout of every wait.</summary>
+    public TimeSpan Timeout => _options.Timeout;
+
+    /// <summary>Starts an app: <see cref="WebSocketTestAppOptions.Silos"/> silos and <see cref="WebSocketTestAppOptions.Gateways"/> gateways.</summary>
+    public static async Task<WebSocketTestApp> StartAsync(Action<WebSocketTestAppOptions> configure)
+    {
+        var options = new WebSocketTestAppOptions();
+        configure(options);
+        var logs = new TestLogSink();
+        var builder = new InProcessTestClusterBuilder((short)options.Silos);
+        builder.Options.ConfigureFileLogging = false;
+        builder.ConfigureHost(host => host.Logging.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddMemoryGrainStorage(OrleansWsNames.PeerStorage);
+            silo.AddMemoryGrainStorage(OrleansWsNames.PubSubStorage);
+            silo.AddOrleansWs(o => options.ConfigureSiloOptions?.Invoke(o));
+            options.ConfigureSilo?.Invoke(silo);
+        });
+        builder.ConfigureClient(client => client.AddOrleansWs());
+        var cluster = builder.Build();
+        var app = new WebSocketTestApp(options, cluster, logs);
+        try
+        {
+            await cluster.DeployAsync();
+            app.Peers = new WebSocketPeers(cluster.Client, cluster.Client.ServiceProvider.GetRequiredService<ILogger<WebSocketPeers>>());
+            for (var i = 0; i < options.Gateways; i++)
+            {
+                await app.StartGatewayAsync();
+            }
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
+        return app;
+    }
+
+    /// <summary>Starts one more gateway and returns it.</summary>
+    public async Task<TestGateway> StartGatewayAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders().AddProvider(Logs).SetMinimumLevel(LogLevel.Debug);
+        builder.Services.AddSingleton(Cluster.Client);
+        builder.Services.AddWebSocketGateway(o => _options.ConfigureGatewayOptions?.Invoke(o));
+        _options.ConfigureGatewayBuilder?.Invoke(builder);
+        var app = builder.Build();
+        _options.ConfigureGatewayApp?.Invoke(app);
+        _options.MapEndpoints?.Invoke(app);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var gateway = new TestGateway(_gateways.Count, app, new Uri(address.TrimEnd('/') + "/"));
+        _gateways.Add(gateway);
+        return gateway;
+    }
+
+    /// <summary>Stops a gateway gracefully: its peers are closed with 1001 and their grains run OnClose.</summary>
+    public async Task StopGatewayAsync(int gateway)
+    {
+        var g = _gateways[gateway];
+        if (!g.Stopped)
+        {
+            g.Stopped = true;
+            await g.App.StopAsync();
+            await g.App.DisposeAsync();
+        }
+    }
+
+    /// <summary>Opens a WebSocket to <paramref name="pathAndQuery"/> on the given gateway.</summary>
+    public async Task<TestClient> Connect(string pathAndQuery, int gateway = 0, Action<ClientWebSocketOptions>? configure = null)
+    {
+        var client = await TestClient.ConnectAsync(new Uri(_gateways[gateway].WebSocketAddress, pathAndQuery), Timeout, configure);
+        lock (_clients)
+        {
+            _clients.Add(client);
+        }
+
+        return client;
+    }
+
+    /// <summary>Opens a raw TCP WebSocket (for malformed frames and clients that never read).</summary>
+    public async Task<RawWebSocketClient> ConnectRaw(string pathAndQuery, int gateway = 0, int receiveBufferSize = 0)
+    {
+        var client = await RawWebSocketClient.ConnectAsync(new Uri(_gateways[gateway].WebSocketAddress, pathAndQuery), Timeout, receiveBufferSize);
+        lock (_clients)
+        {
+            _clients.Add(client);
+        }
+
+        return client;
+    }
+
+    /// <summary>
+    /// Sends a WebSocket upgrade request that is expected to be refused and returns the HTTP response
+    /// (status, headers, body). Pass <paramref name="webSocket"/> = <see langword="false"/> for a plain GET.
+    /// </summary>
+    public async Task<HttpResponseMessage> Probe(string pathAndQuery, int gateway = 0, bool webSocket = true, Action<HttpRequestHeaders>? headers = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_gateways[gateway].HttpAddress, pathAndQuery));
+        if (webSocket)
+        {
+            request.Headers.Connection.Add("Upgrade");
+            request.Headers.Upgrade.Add(new ProductHeaderValue("websocket"));
+            request.Headers.Add("Sec-WebSocket-Key", Convert.ToBase64String(RandomNumberGenerator.GetBytes(16)));
+            request.Headers.Add("Sec-WebSocket-Version", "13");
+        }
+
+        headers?.Invoke(request.Headers);
+        using var cts = new CancellationTokenSource(Timeout);
+        var response = await _http.SendAsync(request, cts.Token);
+        await response.Content.LoadIntoBufferAsync(cts.Token);
+        return response;
+    }
+
+    /// <summary>The persisted record of a peer (connection facts and handler state), or <see langword="null"/> when storage holds none.</summary>
+    public async Task<PeerRecord<TState>?> ReadPeerRecord<TState>(string peerId, string storageName = OrleansWsNames.PeerStorage)
+        where TState : class, new()
+    {
+        var storage = Cluster.GetSiloServiceProvider().GetRequiredKeyedService<IGrainStorage>(storageName);
+        var state = new GrainState<PeerRecord<TState>>();
+        await storage.ReadStateAsync("peer", PeerIds.ToGrainId(peerId), state);
+        return state.RecordExists ? state.State : null;
+    }
+
+    /// <summary>The persisted handler state of a peer, or <see langword="null"/> when storage holds none.</summary>
+    public async Task<TState?> ReadState<TState>(string peerId, string storageName = OrleansWsNames.PeerStorage)
+        where TState : class, new() => (await ReadPeerRecord<TState>(peerId, storageName))?.State;
+
+    /// <summary>Whether the peer's grain has an activation on any silo.</summary>
+    public bool IsActive(string peerId) => Cluster.TryGetGrainContext(PeerIds.ToGrainId(peerId), out _);
+
+    /// <summary>Deactivates the peer's grain and waits until it is gone (its socket stays open).</summary>
+    public Task Deactivate(string peerId) => Cluster.DeactivateAsync(PeerIds.ToGrainId(peerId));
+
+    /// <summary>Waits until the peer's grain has no activation left.</summary>
+    public Task WaitForDeactivation(string peerId) => Cluster.WaitForDeactivationAsync(PeerIds.ToGrainId(peerId)).WaitAsync(Timeout);
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        IAsyncDisposable[] clients;
+        lock (_clients)
+        {
+            clients = [.. _clients];
+        }
+
+        foreach (var client in clients)
+        {
+            await client.DisposeAsync();
+        }
+
+        foreach (var gateway in _gateways)
+        {
+            await StopGatewayAsync(gateway.Index);
+        }
+
+        _http.Dispose();
+        await Cluster.DisposeAsync();
+    }
+}

@@ -1,0 +1,57 @@
+using OrleansWs.Gateway.Hosting;
+using OrleansWs.Silo.Demo;
+using OrleansWs.Testing;
+using OrleansWs.Tests.Handlers;
+
+namespace OrleansWs.Tests;
+
+/// <summary>
+/// One app per test class (xunit runs a class's tests one at a time, classes in parallel): one silo,
+/// two gateways, the demo endpoints and the recording handler.
+/// </summary>
+public class AppFixture : IAsyncLifetime
+{
+    public WebSocketTestApp App { get; private set; } = null!;
+
+    public const int MaxMessageSize = 64 * 1024;
+
+    protected virtual void Configure(WebSocketTestAppOptions options)
+    {
+    }
+
+    public async Task InitializeAsync()
+    {
+        App = await WebSocketTestApp.StartAsync(o =>
+        {
+            o.Gateways = 2;
+            o.MapEndpoints = e =>
+            {
+                e.MapWebSocketHandler<RecordingHandler>("/ws/rec");
+                e.MapWebSocketHandler<EchoHandler>("/ws/echo");
+                e.MapWebSocketHandler<ChatHandler>("/ws/chat");
+            };
+            o.ConfigureGatewayOptions = g =>
+            {
+                g.MaxMessageSize = MaxMessageSize;
+                g.CloseTimeout = TimeSpan.FromSeconds(1);
+            };
+            Configure(o);
+        });
+    }
+
+    public async Task DisposeAsync() => await App.DisposeAsync();
+}
+
+public static class AppExtensions
+{
+    /// <summary>Connects to the recording handler and reads its welcome frame, which names the peer.</summary>
+    public static async Task<(TestClient Client, string PeerId)> OpenRecording(this WebSocketTestApp app, string query = "", int gateway = 0)
+    {
+        var client = await app.Connect("/ws/rec" + (query.Length > 0 ? "?" + query : ""), gateway);
+        var welcome = await client.ReceiveText();
+        Assert.StartsWith("welcome ", welcome);
+        return (client, welcome["welcome ".Length..]);
+    }
+
+    public static string NewTag() => Guid.NewGuid().ToString("N");
+}

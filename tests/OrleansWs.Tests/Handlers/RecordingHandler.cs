@@ -1,0 +1,125 @@
+namespace OrleansWs.Tests.Handlers;
+
+/// <summary>
+/// A handler that records every hook in <see cref="HookLog"/> and obeys text commands, so one
+/// endpoint can exercise every part of the peer API through a real socket.
+/// </summary>
+[GrainType("recording")]
+public sealed class RecordingHandler : WebSocketHandler<RecordingState>
+{
+    public override ValueTask<UpgradeDecision> OnUpgrade(UpgradeRequest request)
+    {
+        var tag = request.Query["tag"];
+        if (tag is not null)
+        {
+            HookLog.Record(tag, "upgrade", new UpgradeSeen(request, this.GetGrainId().ToString()));
+        }
+
+        if (request.Query["throw"] is not null)
+        {
+            throw new InvalidOperationException("upgrade boom");
+        }
+
+        if (request.Query["reject"] is { } status)
+        {
+            return ValueTask.FromResult(Reject(int.Parse(status), "go away", new Dictionary<string, string> { ["x-reason"] = "test" }));
+        }
+
+        return ValueTask.FromResult(Accept(
+            protocol: request.Query["protocol"],
+            headers: new Dictionary<string, string> { ["x-upgrade"] = "yes", ["set-cookie"] = "session=abc; HttpOnly" },
+            context: new Dictionary<string, string> { ["tag"] = tag ?? "" }));
+    }
+
+    public override async Task OnOpen(Peer peer)
+    {
+        HookLog.Record(peer.Id, "open", peer);
+        await peer.Send("welcome " + peer.Id);
+        if (peer.Query["subscribe"] is { } topic)
+        {
+            await peer.Subscribe(topic);
+        }
+
+        if (peer.Query["failOpen"] is not null)
+        {
+            throw new InvalidOperationException("open boom");
+        }
+    }
+
+    public override async Task OnMessage(Peer peer, Message message)
+    {
+        HookLog.Record(peer.Id, "message", message);
+        if (message.IsBinary)
+        {
+            await peer.Send(message);
+            return;
+        }
+
+        var text = message.Text();
+        var parts = text.Split(':', 3);
+        switch (parts[0])
+        {
+            case "throw":
+                throw new InvalidOperationException("boom");
+            case "close":
+                await peer.Close(int.Parse(parts[1]), parts.Length > 2 ? parts[2] : "");
+                break;
+            case "terminate":
+                await peer.Terminate();
+                break;
+            case "add":
+                State.Items.Add(parts[1]);
+                await peer.Send("items:" + string.Join(",", State.Items));
+                break;
+            case "items":
+                await peer.Send("items:" + string.Join(",", State.Items));
+                break;
+            case "sub":
+                await peer.Subscribe(parts[1]);
+                await peer.Send("subscribed " + parts[1]);
+                break;
+            case "unsub":
+                await peer.Unsubscribe(parts[1]);
+                await peer.Send("unsubscribed " + parts[1]);
+                break;
+            case "pub":
+                await peer.Publish(parts[1], parts[2]);
+                await peer.Send("published");
+                break;
+            case "peers":
+                await peer.Send("peers:" + string.Join(",", await peer.GetPeers()));
+                break;
+            case "topics":
+                await peer.Send("topics:" + string.Join(",", peer.Topics));
+                break;
+            case "info":
+                await peer.SendJson(new PeerInfo(peer.Id, peer.Url, peer.Protocol, peer.Context.GetValueOrDefault("tag"), peer.RemoteAddress, peer.User?.Name, peer.BufferedAmount));
+                break;
+            default:
+                await peer.Send(message);
+                break;
+        }
+    }
+
+    public override Task OnClose(Peer peer, CloseDetails details)
+    {
+        HookLog.Record(peer.Id, "close", details);
+        return Task.CompletedTask;
+    }
+
+    public override Task OnError(Peer peer, Exception error)
+    {
+        HookLog.Record(peer.Id, "error", error);
+        return Task.CompletedTask;
+    }
+}
+
+[GenerateSerializer]
+public sealed class RecordingState
+{
+    [Id(0)] public List<string> Items { get; set; } = [];
+}
+
+public sealed record UpgradeSeen(UpgradeRequest Request, string PeerId);
+
+public sealed record PeerInfo(string Id, string Url, string? Protocol, string? Tag, string? RemoteAddress, string? User, long BufferedAmount);
