@@ -93,15 +93,16 @@ internal sealed class GatewayRuntime : IHostedService, IAsyncDisposable
         return peers;
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
-        _stopping.Dispose();
-        if (_delivery is not null)
+        // The container disposes this once as itself and once as the hosted service.
+        if (Interlocked.Exchange(ref _delivery, null) is { } delivery)
         {
-            _client.DeleteObjectReference<IGatewayDelivery>(_deliveryTarget);
+            _client.DeleteObjectReference<IGatewayDelivery>(delivery);
+            _stopping.Dispose();
         }
 
-        await ValueTask.CompletedTask;
+        return ValueTask.CompletedTask;
     }
 
     private void CloseAll()

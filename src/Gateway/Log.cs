@@ -34,8 +34,8 @@ internal static partial class Log
     [LoggerMessage(10, LogLevel.Error, "Telling the grain of peer {PeerId} that it closed failed; its OnClose did not run.", EventName = "ClosedCallFailed")]
     public static partial void ClosedCallFailed(ILogger logger, Exception exception, string peerId);
 
-    [LoggerMessage(11, LogLevel.Debug, "The socket of peer {PeerId} failed.", EventName = "SocketFailed")]
-    public static partial void SocketFailed(ILogger logger, Exception exception, string peerId);
+    [LoggerMessage(11, LogLevel.Debug, "The socket of peer {PeerId} failed (state {State}).", EventName = "SocketFailed")]
+    public static partial void SocketFailed(ILogger logger, Exception exception, string peerId, System.Net.WebSockets.WebSocketState state);
 
     [LoggerMessage(12, LogLevel.Error, "Subscribing to topic {Topic} failed.", EventName = "TopicSubscribeFailed")]
     public static partial void TopicSubscribeFailed(ILogger logger, Exception exception, string topic);

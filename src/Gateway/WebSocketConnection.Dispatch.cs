@@ -97,23 +97,21 @@ internal sealed partial class WebSocketConnection
         }
     }
 
+    private static readonly string UnexplainedFault = new WebSocketException(WebSocketError.Faulted).Message;
+
     // ManagedWebSocket answers a broken frame or invalid UTF-8 with its own close frame (1002 or
-    // 1007) and then throws; the exception is all that tells us which it was.
+    // 1007), aborts, and throws. Header violations carry a message of their own; invalid UTF-8
+    // throws the bare Faulted error. (So does a malformed close frame from the client, which the
+    // client is told is a 1002 but OnClose then reports as 1007.)
     private static CloseDetails? ProtocolViolation(Exception ex)
     {
-        if (ex is not WebSocketException wse || wse.WebSocketErrorCode is WebSocketError.ConnectionClosedPrematurely or WebSocketError.InvalidState)
+        if (ex is not WebSocketException { WebSocketErrorCode: WebSocketError.Faulted } wse)
         {
             return null;
         }
 
-        var text = wse.Message;
-        if (text.Contains("UTF-8", StringComparison.OrdinalIgnoreCase) || text.Contains("UTF8", StringComparison.OrdinalIgnoreCase))
-        {
-            return new CloseDetails(CloseCodes.InvalidPayload, "invalid UTF-8", WasClean: false);
-        }
-
-        return wse.WebSocketErrorCode is WebSocketError.Faulted or WebSocketError.HeaderError or WebSocketError.InvalidMessageType
-            ? new CloseDetails(CloseCodes.ProtocolError, "protocol error", WasClean: false)
-            : null;
+        return wse.Message == UnexplainedFault
+            ? new CloseDetails(CloseCodes.InvalidPayload, "invalid UTF-8", WasClean: false)
+            : new CloseDetails(CloseCodes.ProtocolError, "protocol error", WasClean: false);
     }
 }

@@ -182,7 +182,7 @@ internal sealed partial class WebSocketConnection
         }
         catch (Exception ex) when (IsSocketFailure(ex))
         {
-            Log.SocketFailed(_logger, ex, PeerId);
+            Log.SocketFailed(_logger, ex, PeerId, socket.State);
             return false;
         }
 
@@ -321,12 +321,12 @@ internal sealed partial class WebSocketConnection
             return new CloseDetails(ours.Terminate ? CloseCodes.Abnormal : ours.Code, ours.Terminate ? "" : ours.Reason, WasClean: false);
         }
 
+        Log.SocketFailed(_logger, ex, PeerId, socket.State);
         if (ProtocolViolation(ex) is { } violation)
         {
             return violation;
         }
 
-        Log.SocketFailed(_logger, ex, PeerId);
         return new CloseDetails(CloseCodes.Abnormal, "", WasClean: false);
     }
 

@@ -1,0 +1,97 @@
+using System.Net.WebSockets;
+using System.Text;
+
+namespace OrleansWs.Tests;
+
+public sealed class MessageTests(AppFixture fixture) : IClassFixture<AppFixture>
+{
+    private readonly Testing.WebSocketTestApp _app = fixture.App;
+
+    [Fact]
+    public async Task A_thousand_pipelined_messages_arrive_at_the_grain_and_back_in_order()
+    {
+        await using var client = await _app.Connect("/ws/echo");
+        const int count = 1000;
+        var sending = Task.Run(async () =>
+        {
+            for (var i = 0; i < count; i++)
+            {
+                await client.SendText(i.ToString());
+            }
+        });
+
+        for (var i = 0; i < count; i++)
+        {
+            Assert.Equal(i.ToString(), await client.ReceiveText());
+        }
+
+        await sending;
+    }
+
+    [Fact]
+    public async Task The_grain_sees_pipelined_messages_in_order()
+    {
+        var (client, peerId) = await _app.OpenRecording();
+        for (var i = 0; i < 300; i++)
+        {
+            await client.SendBinary(BitConverter.GetBytes(i));
+        }
+
+        for (var i = 0; i < 300; i++)
+        {
+            Assert.Equal(i, BitConverter.ToInt32(await client.ReceiveBinary()));
+        }
+
+        var seen = Handlers.HookLog.For(peerId).Where(e => e.Hook == "message").Select(e => BitConverter.ToInt32(((Message)e.Argument!).Data)).ToList();
+        Assert.Equal(Enumerable.Range(0, 300), seen);
+    }
+
+    [Fact]
+    public async Task Text_stays_text_and_binary_stays_binary()
+    {
+        await using var client = await _app.Connect("/ws/echo");
+        await client.SendText("héllo wörld ✓");
+        var text = await client.Receive();
+        Assert.True(text.IsText);
+        Assert.Equal("héllo wörld ✓", text.Text);
+
+        var bytes = new byte[] { 0, 1, 2, 255, 0xC3 };
+        await client.SendBinary(bytes);
+        var binary = await client.Receive();
+        Assert.False(binary.IsText);
+        Assert.Equal(bytes, binary.Data);
+
+        await client.SendText("");
+        var empty = await client.Receive();
+        Assert.True(empty.IsText);
+        Assert.Empty(empty.Data);
+    }
+
+    [Fact]
+    public async Task Fragmented_and_large_messages_arrive_whole()
+    {
+        await using var client = await _app.Connect("/ws/echo");
+        var large = Encoding.UTF8.GetBytes(new string('x', AppFixture.MaxMessageSize));
+        await client.SendFragmented(large, WebSocketMessageType.Text, 1000);
+        var echoed = await client.Receive();
+        Assert.True(echoed.IsText);
+        Assert.Equal(large, echoed.Data);
+
+        var binary = Enumerable.Range(0, 20_000).Select(i => (byte)i).ToArray();
+        await client.SendFragmented(binary, WebSocketMessageType.Binary, 333);
+        Assert.Equal(binary, await client.ReceiveBinary());
+    }
+
+    [Fact]
+    public async Task Json_round_trips_through_the_message_api()
+    {
+        var message = Message.FromJson(new { Name = "a", Count = 2 });
+        Assert.True(message.IsText);
+        Assert.Equal("{\"name\":\"a\",\"count\":2}", message.Text());
+        Assert.Equal(2, message.Json<System.Text.Json.JsonElement>().GetProperty("count").GetInt32());
+
+        await using var client = await _app.Connect("/ws/echo");
+        await client.SendJson(new { Name = "b" });
+        Assert.Equal("{\"name\":\"b\"}", await client.ReceiveText());
+    }
+}

@@ -1,0 +1,137 @@
+using OrleansWs.Gateway;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace OrleansWs.Tests;
+
+public sealed class TopicTests(AppFixture fixture) : IClassFixture<AppFixture>
+{
+    private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(300);
+    private readonly Testing.WebSocketTestApp _app = fixture.App;
+
+    [Fact]
+    public async Task A_chat_message_reaches_the_room_on_every_gateway_but_not_the_sender_or_other_rooms()
+    {
+        var room = AppExtensions.NewTag();
+        await using var alice = await _app.Connect($"/ws/chat?room={room}", gateway: 0);
+        await using var bob = await _app.Connect($"/ws/chat?room={room}", gateway: 0);
+        await using var carol = await _app.Connect($"/ws/chat?room={room}", gateway: 1);
+        await using var dave = await _app.Connect($"/ws/chat?room={room}-other", gateway: 1);
+
+        await alice.SendText("hi all");
+        Assert.Equal("hi all", await bob.ReceiveText());
+        Assert.Equal("hi all", await carol.ReceiveText());
+
+        var bytes = new byte[] { 1, 2, 3 };
+        await carol.SendBinary(bytes);
+        Assert.Equal(bytes, await alice.ReceiveBinary());
+        Assert.Equal(bytes, await bob.ReceiveBinary());
+
+        // Exactly once each, never to the sender, never to another room.
+        await Task.WhenAll(alice.ExpectNoMessage(Quiet), bob.ExpectNoMessage(Quiet), carol.ExpectNoMessage(Quiet), dave.ExpectNoMessage(Quiet));
+    }
+
+    [Fact]
+    public async Task Publishes_from_one_peer_arrive_in_order_at_each_subscriber()
+    {
+        var room = AppExtensions.NewTag();
+        await using var sender = await _app.Connect($"/ws/chat?room={room}", gateway: 0);
+        await using var near = await _app.Connect($"/ws/chat?room={room}", gateway: 0);
+        await using var far = await _app.Connect($"/ws/chat?room={room}", gateway: 1);
+        for (var i = 0; i < 200; i++)
+        {
+            await sender.SendText(i.ToString());
+        }
+
+        for (var i = 0; i < 200; i++)
+        {
+            Assert.Equal(i.ToString(), await near.ReceiveText());
+            Assert.Equal(i.ToString(), await far.ReceiveText());
+        }
+    }
+
+    [Fact]
+    public async Task A_gateway_subscribes_once_per_topic_and_drops_it_with_its_last_subscriber()
+    {
+        var topic = AppExtensions.NewTag();
+        var fanout = _app.Gateways[0].App.Services.GetRequiredService<GatewayRuntime>().Topics;
+        var before = fanout.Count;
+        var (a, _) = await _app.OpenRecording("subscribe=" + topic);
+        var (b, _) = await _app.OpenRecording("subscribe=" + topic);
+        Assert.Equal(before + 1, fanout.Count);
+
+        await a.SendText("unsub:" + topic);
+        Assert.Equal("unsubscribed " + topic, await a.ReceiveText());
+        Assert.Equal(before + 1, fanout.Count);
+        await b.SendText("unsub:" + topic);
+        Assert.Equal("unsubscribed " + topic, await b.ReceiveText());
+        Assert.Equal(before, fanout.Count);
+
+        await _app.Peers.Publish(topic, Message.FromText("nobody hears this"));
+        await a.ExpectNoMessage(Quiet);
+    }
+
+    [Fact]
+    public async Task Subscribe_publish_and_unsubscribe_from_hooks()
+    {
+        var topic = AppExtensions.NewTag();
+        var (a, _) = await _app.OpenRecording(gateway: 0);
+        var (b, _) = await _app.OpenRecording(gateway: 1);
+        await a.SendText("sub:" + topic);
+        Assert.Equal("subscribed " + topic, await a.ReceiveText());
+        await b.SendText("sub:" + topic);
+        Assert.Equal("subscribed " + topic, await b.ReceiveText());
+
+        await b.SendText($"pub:{topic}:from b");
+        Assert.Equal("published", await b.ReceiveText());
+        Assert.Equal("from b", await a.ReceiveText());
+        await b.ExpectNoMessage(Quiet);
+
+        await a.SendText("unsub:" + topic);
+        Assert.Equal("unsubscribed " + topic, await a.ReceiveText());
+        await b.SendText($"pub:{topic}:again");
+        Assert.Equal("published", await b.ReceiveText());
+        await a.ExpectNoMessage(Quiet);
+    }
+
+    [Fact]
+    public async Task A_publish_from_outside_reaches_every_subscriber()
+    {
+        var room = AppExtensions.NewTag();
+        await using var a = await _app.Connect($"/ws/chat?room={room}", gateway: 0);
+        await using var b = await _app.Connect($"/ws/chat?room={room}", gateway: 1);
+        await _app.Peers.Publish(room, Message.FromText("announcement"));
+        Assert.Equal("announcement", await a.ReceiveText());
+        Assert.Equal("announcement", await b.ReceiveText());
+    }
+}
+
+/// <summary>Pulling agents forget a topic after it is silent for the inactivity period; it must come back.</summary>
+public sealed class IdleTopicTests(IdleTopicTests.Fixture fixture) : IClassFixture<IdleTopicTests.Fixture>
+{
+    public sealed class Fixture : AppFixture
+    {
+        public static readonly TimeSpan Inactivity = TimeSpan.FromSeconds(1);
+
+        protected override void Configure(Testing.WebSocketTestAppOptions options) =>
+            options.ConfigureSiloOptions = o => o.TopicInactivityPeriod = Inactivity;
+    }
+
+    [Fact]
+    public async Task A_topic_silent_for_longer_than_the_inactivity_period_still_delivers()
+    {
+        var app = fixture.App;
+        var room = AppExtensions.NewTag();
+        await using var a = await app.Connect($"/ws/chat?room={room}", gateway: 0);
+        await using var b = await app.Connect($"/ws/chat?room={room}", gateway: 1);
+        await a.SendText("before");
+        Assert.Equal("before", await b.ReceiveText());
+
+        // Silence is the condition under test here, not a way to synchronise.
+        await Task.Delay(Fixture.Inactivity * 4);
+
+        await a.SendText("after");
+        Assert.Equal("after", await b.ReceiveText());
+        await b.SendText("back");
+        Assert.Equal("back", await a.ReceiveText());
+    }
+}
