@@ -10,10 +10,12 @@ builder.UseOrleans(silo =>
 {
     silo.UseLocalhostClustering(
         siloPort: builder.Configuration.GetValue("Orleans:SiloPort", 11111),
-        gatewayPort: builder.Configuration.GetValue("Orleans:GatewayPort", 30000));
+        gatewayPort: builder.Configuration.GetValue("Orleans:GatewayPort", 30000),
+        serviceId: builder.Configuration["Orleans:ServiceId"] ?? "orleansws",
+        clusterId: builder.Configuration["Orleans:ClusterId"] ?? "orleansws");
     silo.AddMemoryGrainStorage(OrleansWsNames.PeerStorage);
     silo.AddMemoryGrainStorage(OrleansWsNames.PubSubStorage);
-    silo.AddOrleansWs();
+    silo.AddOrleansWs(options => options.Bind(builder.Configuration.GetSection("OrleansWs:Silo")));
 });
 builder.Services.AddWebSocketGateway(builder.Configuration.GetSection("OrleansWs:Gateway"));
 
