@@ -9,6 +9,12 @@ public static class OrleansWsNames
     /// <summary>The stream namespace of topics; the stream key is the topic name.</summary>
     public const string TopicNamespace = "orleansws.topic";
 
+    /// <summary>
+    /// The number of memory stream queues topics are spread over. Silos and gateways must agree, since
+    /// both map a topic to its queue; each queue costs one pulling agent polling on a timer.
+    /// </summary>
+    public const int TopicQueues = 4;
+
     /// <summary>The default grain storage for peer state.</summary>
     public const string PeerStorage = "OrleansWs";
 

@@ -36,14 +36,13 @@ public static class OrleansWsSiloBuilderExtensions
 
         builder.AddMemoryStreams(OrleansWsNames.StreamProvider, streams =>
         {
+            streams.ConfigurePartitioning(OrleansWsNames.TopicQueues);
             streams.ConfigurePullingAgent(agent => agent.Configure<IOptions<OrleansWsSiloOptions>>((o, ws) =>
             {
                 o.GetQueueMsgsTimerPeriod = ws.Value.TopicPollingPeriod;
                 o.StreamInactivityPeriod = ws.Value.TopicInactivityPeriod;
             }));
         });
-        // The queue count stays Orleans' default on purpose: gateways (clients) map topics to queues
-        // too, and a mismatch would send publishes to queues no silo reads.
         return builder;
     }
 }

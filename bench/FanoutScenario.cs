@@ -1,0 +1,176 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Net.WebSockets;
+
+namespace OrleansWs.Bench;
+
+/// <summary>
+/// One publisher and N subscribers in one room of <c>/ws/chat</c>. Each message carries a sequence
+/// number and the publisher's timestamp; subscribers live in this process, so one clock measures
+/// the whole publish→delivery path (gateway → peer grain → topic stream → every gateway → socket).
+/// </summary>
+internal static class FanoutScenario
+{
+    public static async Task<int> Run(Arguments args)
+    {
+        var urls = args.Get("url", "ws://127.0.0.1:5000").Split(',');
+        var subscribers = args.Get("subscribers", 50);
+        var rate = args.Get("rate", 200);
+        var seconds = args.Get("seconds", 10);
+        var payload = Math.Max(16, args.Get("payload", 64));
+        var room = "bench-" + Guid.NewGuid().ToString("N")[..8];
+        var total = rate * seconds;
+
+        var receivers = new Receiver[subscribers];
+        for (var i = 0; i < subscribers; i++)
+        {
+            receivers[i] = await Receiver.Connect(new Uri($"{urls[i % urls.Length].TrimEnd('/')}/ws/chat?room={room}"), total);
+        }
+
+        var publisher = await Receiver.Connect(new Uri($"{urls[0].TrimEnd('/')}/ws/chat?room={room}"), total);
+        var message = new byte[payload];
+        var started = Stopwatch.GetTimestamp();
+        for (var seq = 0; seq < total; seq++)
+        {
+            // Pace by the clock, not by sleeping a fixed step, so slow sends do not lower the rate.
+            var due = started + (long)(seq * (double)Stopwatch.Frequency / rate);
+            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait);
+            }
+
+            BinaryPrimitives.WriteInt32LittleEndian(message, seq);
+            BinaryPrimitives.WriteInt64LittleEndian(message.AsSpan(4), Stopwatch.GetTimestamp());
+            await publisher.Socket.SendAsync(message, WebSocketMessageType.Binary, true, CancellationToken.None);
+        }
+
+        // Deliveries still in flight get a bounded grace period.
+        using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await Task.WhenAll(receivers.Select(r => r.WaitForAll(grace.Token)));
+        var elapsed = Stopwatch.GetElapsedTime(started);
+
+        var latencies = receivers.SelectMany(r => r.LatenciesMs).Order().ToArray();
+        var lost = receivers.Sum(r => total - r.Distinct);
+        var duplicated = receivers.Sum(r => r.Duplicates);
+        var reordered = receivers.Sum(r => r.Reordered);
+        Console.WriteLine($"fanout: {subscribers} subscribers over {urls.Length} URL(s), {rate} msg/s for {seconds} s, {payload} B");
+        Console.WriteLine($"deliveries: {latencies.Length} in {elapsed.TotalSeconds:F1} s ({latencies.Length / elapsed.TotalSeconds:F0}/s)");
+        Console.WriteLine($"latency ms: p50 {Percentile(latencies, 0.50):F2}  p90 {Percentile(latencies, 0.90):F2}  p99 {Percentile(latencies, 0.99):F2}  max {latencies.LastOrDefault():F2}");
+        Console.WriteLine($"lost {lost}, duplicated {duplicated}, reordered {reordered}, sender got its own: {publisher.Distinct > 0}");
+
+        foreach (var r in receivers.Append(publisher))
+        {
+            await r.DisposeAsync();
+        }
+
+        return lost == 0 && duplicated == 0 && reordered == 0 && publisher.Distinct == 0 ? 0 : 1;
+    }
+
+    private static double Percentile(double[] sorted, double p) =>
+        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
+
+    private sealed class Receiver : IAsyncDisposable
+    {
+        private readonly bool[] _seen;
+        private readonly Task _loop;
+        private readonly TaskCompletionSource _all = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _last = -1;
+
+        private Receiver(ClientWebSocket socket, int expected)
+        {
+            Socket = socket;
+            _seen = new bool[expected];
+            _loop = Loop();
+        }
+
+        public ClientWebSocket Socket { get; }
+
+        public List<double> LatenciesMs { get; } = [];
+
+        public int Distinct { get; private set; }
+
+        public int Duplicates { get; private set; }
+
+        public int Reordered { get; private set; }
+
+        public static async Task<Receiver> Connect(Uri uri, int expected)
+        {
+            var socket = new ClientWebSocket();
+            await socket.ConnectAsync(uri, CancellationToken.None);
+            return new Receiver(socket, expected);
+        }
+
+        public async Task WaitForAll(CancellationToken token)
+        {
+            try
+            {
+                await _all.Task.WaitAsync(token);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        private async Task Loop()
+        {
+            var buffer = new byte[64 * 1024];
+            try
+            {
+                while (true)
+                {
+                    var result = await Socket.ReceiveAsync(buffer.AsMemory(), CancellationToken.None);
+                    if (result.MessageType == WebSocketMessageType.Close)
+                    {
+                        return;
+                    }
+
+                    var now = Stopwatch.GetTimestamp();
+                    var seq = BinaryPrimitives.ReadInt32LittleEndian(buffer);
+                    var sent = BinaryPrimitives.ReadInt64LittleEndian(buffer.AsSpan(4));
+                    if (seq < 0 || seq >= _seen.Length)
+                    {
+                        continue;
+                    }
+
+                    if (_seen[seq])
+                    {
+                        Duplicates++;
+                        continue;
+                    }
+
+                    _seen[seq] = true;
+                    Distinct++;
+                    if (seq < _last)
+                    {
+                        Reordered++;
+                    }
+
+                    _last = Math.Max(_last, seq);
+                    LatenciesMs.Add(Stopwatch.GetElapsedTime(sent, now).TotalMilliseconds);
+                    if (Distinct == _seen.Length)
+                    {
+                        _all.TrySetResult();
+                    }
+                }
+            }
+            catch (WebSocketException)
+            {
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await Socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", new CancellationTokenSource(TimeSpan.FromSeconds(2)).Token);
+            }
+            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+            {
+            }
+
+            Socket.Dispose();
+            await _loop.WaitAsync(TimeSpan.FromSeconds(2)).ContinueWith(_ => { });
+        }
+    }
+}

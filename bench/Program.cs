@@ -1,0 +1,17 @@
+using OrleansWs.Bench;
+
+// The OrleansWs benchmark tool. Scenarios drive the demo endpoints of DESIGN.md §5 on any server.
+//   fanout: N subscribers in one room (spread over the given URLs), one publisher at R msgs/s;
+//           reports publish→delivery latency, lost, duplicated and reordered deliveries, and
+//           whether the sender got its own message (it must not).
+return args switch
+{
+    ["fanout", .. var rest] => await FanoutScenario.Run(Arguments.Parse(rest)),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: OrleansWs.Bench fanout --url ws://127.0.0.1:5000[,ws://…] [--subscribers 50] [--rate 200] [--seconds 10] [--payload 64]");
+    return 2;
+}
