@@ -3,6 +3,8 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -11,8 +13,8 @@ using OrleansWs.Tests.Handlers;
 
 namespace OrleansWs.Tests;
 
-/// <summary>The mapping is an ordinary endpoint: authorization applies, and the user reaches the handler.</summary>
-public sealed class AuthTests(AuthTests.Fixture fixture) : IClassFixture<AuthTests.Fixture>
+/// <summary>The mapping is an ordinary endpoint: authorization and rate limiting apply, and the user reaches the handler.</summary>
+public sealed class EndpointConventionTests(EndpointConventionTests.Fixture fixture) : IClassFixture<EndpointConventionTests.Fixture>
 {
     public sealed class Fixture : AppFixture
     {
@@ -23,13 +25,23 @@ public sealed class AuthTests(AuthTests.Fixture fixture) : IClassFixture<AuthTes
             {
                 b.Services.AddAuthentication("header").AddScheme<AuthenticationSchemeOptions, HeaderAuthentication>("header", null);
                 b.Services.AddAuthorization();
+                b.Services.AddRateLimiter(r =>
+                {
+                    r.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+                    r.AddFixedWindowLimiter("one", w => (w.PermitLimit, w.Window, w.QueueLimit) = (1, TimeSpan.FromHours(1), 0));
+                });
             };
             options.ConfigureGatewayApp = app =>
             {
                 app.UseAuthentication();
                 app.UseAuthorization();
+                app.UseRateLimiter();
             };
-            options.MapEndpoints = e => e.MapWebSocketHandler<RecordingHandler>("/ws/secure").RequireAuthorization();
+            options.MapEndpoints = e =>
+            {
+                e.MapWebSocketHandler<RecordingHandler>("/ws/secure").RequireAuthorization();
+                e.MapWebSocketHandler<RecordingHandler>("/ws/limited").RequireRateLimiting("one");
+            };
         }
     }
 
@@ -68,5 +80,14 @@ public sealed class AuthTests(AuthTests.Fixture fixture) : IClassFixture<AuthTes
         await client.ReceiveText();
         await client.SendText("info");
         Assert.Equal("alice", (await client.ReceiveJson<PeerInfo>()).User);
+    }
+
+    [Fact]
+    public async Task A_rate_limiting_policy_applies_to_upgrades()
+    {
+        await using var first = await fixture.App.Connect("/ws/limited");
+        await first.ReceiveText();
+        using var second = await fixture.App.Probe("/ws/limited");
+        Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
     }
 }
