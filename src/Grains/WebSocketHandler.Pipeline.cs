@@ -1,4 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
 using OrleansWs.Protocol;
 
 namespace OrleansWs;
@@ -21,7 +20,7 @@ public abstract partial class WebSocketHandler<TState>
     {
         if (_record.RecordExists)
         {
-            _writtenState = _serializer.SerializeToArray(Record.State);
+            _writtenState = _host.Serializer.SerializeToArray(Record.State);
         }
 
         return Task.CompletedTask;
@@ -40,11 +39,11 @@ public abstract partial class WebSocketHandler<TState>
             var decision = await RunUpgrade(request.Request);
             if (!decision.Accepted)
             {
-                DeactivateOnIdle();
+                _host.Deactivate();
                 return new(decision, PeerReply.Empty);
             }
 
-            Record.PeerId = this.GetGrainId().ToString();
+            Record.PeerId = _host.PeerId;
             Record.Request = request.Request;
             Record.Protocol = decision.Protocol;
             Record.Context = decision.Context;
@@ -58,7 +57,7 @@ public abstract partial class WebSocketHandler<TState>
             // Nothing was acknowledged: forget the half-open peer rather than keep state nobody owns.
             _record.State = new();
             _writtenState = null;
-            DeactivateOnIdle();
+            _host.Deactivate();
             throw;
         }
         finally
@@ -101,7 +100,7 @@ public abstract partial class WebSocketHandler<TState>
     {
         if (!IsOpen)
         {
-            DeactivateOnIdle();
+            _host.Deactivate();
             return;
         }
 
@@ -123,7 +122,7 @@ public abstract partial class WebSocketHandler<TState>
             await _record.ClearStateAsync();
             _record.State = new();
             _writtenState = null;
-            DeactivateOnIdle();
+            _host.Deactivate();
         }
         finally
         {
@@ -235,7 +234,7 @@ public abstract partial class WebSocketHandler<TState>
 
     private async Task WriteIfChanged(PeerEffects effects)
     {
-        var state = _serializer.SerializeToArray(Record.State);
+        var state = _host.Serializer.SerializeToArray(Record.State);
         if (_recordChanged || effects.ChangesTopics || _writtenState is null || !state.AsSpan().SequenceEqual(_writtenState))
         {
             await _record.WriteStateAsync();
@@ -251,10 +250,9 @@ public abstract partial class WebSocketHandler<TState>
             return;
         }
 
-        var peers = ServiceProvider.GetRequiredService<WebSocketPeers>();
         foreach (var (topic, message) in effects.Publishes)
         {
-            await peers.Publish(topic, message, excludePeerId: Record.PeerId);
+            await _host.Publish(topic, message, Record.PeerId);
         }
     }
 
@@ -267,7 +265,7 @@ public abstract partial class WebSocketHandler<TState>
         // unless that call raced with a connect or close of this very activation.
         if (_callsInFlight == 0)
         {
-            DeactivateOnIdle();
+            _host.Deactivate();
         }
     }
 }

@@ -27,26 +27,48 @@ namespace OrleansWs;
 /// </example>
 public abstract partial class WebSocketHandler<TState> : Grain, IPeerGrain where TState : class, new()
 {
-    private readonly IPersistentState<PeerRecord<TState>> _record;
-    private readonly Serializer _serializer;
-    private readonly ILogger _logger;
+    private IPersistentState<PeerRecord<TState>> _record = null!;
+    private HandlerHost _host = null!;
+    private ILogger _logger = NullLogger.Instance;
 
     /// <summary>Creates the handler; the runtime supplies everything it needs.</summary>
     protected WebSocketHandler()
     {
+        if (GrainContext is null)
+        {
+            // Constructed outside a silo: a test harness attaches the handler (see Detach).
+            return;
+        }
+
         var services = ServiceProvider;
         var storageName = GetType().GetCustomAttribute<PeerStorageAttribute>()?.StorageName ?? OrleansWsNames.PeerStorage;
         _record = services.GetRequiredService<IPersistentStateFactory>()
             .Create<PeerRecord<TState>>(GrainContext, new PersistentStateAttribute("peer", storageName));
-        _serializer = services.GetRequiredService<Serializer>();
-        _logger = services.GetService<ILoggerFactory>()?.CreateLogger(GetType()) ?? NullLogger.Instance;
+        _host = new HandlerHost(
+            this.GetGrainId().ToString(),
+            services.GetRequiredService<IWebSocketPeers>(),
+            services.GetRequiredService<WebSocketPeers>().Publish,
+            DeactivateOnIdle,
+            services.GetRequiredService<Serializer>(),
+            services.GetService<ILoggerFactory>()?.CreateLogger(GetType()) ?? NullLogger.Instance);
+        _logger = _host.Logger;
     }
 
     /// <summary>The peer's persisted state. Change it in any hook; the runtime writes it.</summary>
     protected TState State => _record.State.State;
 
     /// <summary>Reaches other peers and topics of the cluster (send, close, publish, list).</summary>
-    protected IWebSocketPeers Peers => ServiceProvider.GetRequiredService<IWebSocketPeers>();
+    protected IWebSocketPeers Peers => _host.Peers;
+
+    /// <summary>Runs this handler without a cluster, over in-memory state (for OrleansWs.Testing).</summary>
+    internal DetachedState<PeerRecord<TState>> Detach(HandlerHost host)
+    {
+        var state = new DetachedState<PeerRecord<TState>>();
+        _record = state;
+        _host = host;
+        _logger = host.Logger;
+        return state;
+    }
 
     /// <summary>
     /// crossws' <c>upgrade</c>: decides whether the request becomes a peer. Runs before anything is

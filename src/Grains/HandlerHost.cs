@@ -1,0 +1,32 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Serialization;
+
+namespace OrleansWs;
+
+/// <summary>
+/// What a handler needs from outside itself. In a silo the grain runtime provides it; in a unit
+/// test (OrleansWs.Testing's HandlerHarness) a fake does, so hooks run without a cluster.
+/// </summary>
+internal sealed class HandlerHost(
+    string peerId,
+    IWebSocketPeers peers,
+    Func<string, Message, string?, Task> publish,
+    Action deactivate,
+    Serializer serializer,
+    ILogger logger)
+{
+    /// <summary>The peer id (the grain id written out).</summary>
+    public string PeerId { get; } = peerId;
+
+    public IWebSocketPeers Peers { get; } = peers;
+
+    public Serializer Serializer { get; } = serializer;
+
+    public ILogger Logger { get; } = logger;
+
+    /// <summary>Publishes to a topic, leaving out one peer (the sender).</summary>
+    public Task Publish(string topic, Message message, string? excludePeerId) => publish(topic, message, excludePeerId);
+
+    /// <summary>Lets the activation go once it is idle.</summary>
+    public void Deactivate() => deactivate();
+}

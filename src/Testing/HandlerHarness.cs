@@ -1,0 +1,176 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Orleans.Serialization;
+using OrleansWs.Protocol;
+
+namespace OrleansWs.Testing;
+
+/// <summary>
+/// Runs one handler's hooks for one peer without a cluster: milliseconds per test. Each call returns
+/// what the hooks asked for (frames, topic changes, close); publishes and calls made through the
+/// handler's <c>Peers</c> are recorded; the peer's state and its writes can be read.
+/// </summary>
+/// <example>
+/// <code>
+/// var chat = new HandlerHarness&lt;ChatHandler, ChatState&gt;();
+/// var opened = await chat.Connect("/ws/chat?room=a");
+/// Assert.Equal(["a"], chat.Topics);
+/// await chat.Receive("hi");
+/// Assert.Equal("hi", chat.Published.Single().Message.Text());
+/// </code>
+/// </example>
+public sealed class HandlerHarness<THandler, TState>
+    where THandler : WebSocketHandler<TState>, new()
+    where TState : class, new()
+{
+    private static readonly Lazy<Serializer> SharedSerializer = new(() =>
+        new ServiceCollection().AddSerializer().BuildServiceProvider().GetRequiredService<Serializer>());
+
+    private readonly THandler _handler;
+    private readonly DetachedState<PeerRecord<TState>> _state;
+    private readonly IPeerGrain _grain;
+    private readonly List<Published> _published = [];
+
+    /// <summary>Creates a handler instance for one peer.</summary>
+    /// <param name="handlerType">The grain type the peer id is made from.</param>
+    /// <param name="logger">Where the pipeline logs (hook failures are logged at Error).</param>
+    public HandlerHarness(string handlerType = "handler", ILogger? logger = null)
+    {
+        PeerId = PeerIds.New(handlerType);
+        Peers = new RecordingPeers(this);
+        _handler = new THandler();
+        _state = _handler.Detach(new HandlerHost(
+            PeerId,
+            Peers,
+            (topic, message, exclude) =>
+            {
+                _published.Add(new Published(topic, message, exclude));
+                return Task.CompletedTask;
+            },
+            () => Deactivated = true,
+            SharedSerializer.Value,
+            logger ?? NullLogger.Instance));
+        _grain = _handler;
+    }
+
+    /// <summary>The peer's id.</summary>
+    public string PeerId { get; }
+
+    /// <summary>The fake behind the handler's <c>Peers</c>: records sends, closes and publishes; answers listings from <see cref="RecordingPeers.OpenPeers"/>.</summary>
+    public RecordingPeers Peers { get; }
+
+    /// <summary>Every publish, from hooks (sender excluded) and through <see cref="Peers"/>, in order.</summary>
+    public IReadOnlyList<Published> Published => _published;
+
+    /// <summary>The peer's state as the hooks left it; a fresh instance once the peer closed.</summary>
+    public TState State => _state.State.State;
+
+    /// <summary>Whether storage holds a record (after open, until the close clears it).</summary>
+    public bool StateStored => _state.RecordExists;
+
+    /// <summary>How many times the runtime wrote the peer's state.</summary>
+    public int StateWrites => _state.Writes;
+
+    /// <summary>The peer's topics.</summary>
+    public IReadOnlyList<string> Topics => _state.State.Topics;
+
+    /// <summary>Whether the pipeline let the activation go (after a rejection or a close).</summary>
+    public bool Deactivated { get; private set; }
+
+    /// <summary>Runs <c>OnUpgrade</c> and, if it accepts, <c>OnOpen</c>, for a request to <paramref name="pathAndQuery"/>.</summary>
+    public async Task<Opened> Connect(string pathAndQuery, Action<UpgradeRequestBuilder>? configure = null)
+    {
+        var builder = new UpgradeRequestBuilder(pathAndQuery);
+        configure?.Invoke(builder);
+        var result = await _grain.Connect(new ConnectRequest(builder.Build(), new NoGateway()));
+        return new Opened(result.Decision, result.Reply);
+    }
+
+    /// <summary>Runs <c>OnMessage</c> for each message, in order, as one batch.</summary>
+    public Task<PeerReply> Receive(params Message[] messages) => _grain.Receive(new InboundBatch(messages, 0));
+
+    /// <summary>Runs <c>OnMessage</c> for a text message.</summary>
+    public Task<PeerReply> Receive(string text) => Receive(Message.FromText(text));
+
+    /// <summary>Runs <c>OnClose</c>; the state is cleared afterwards.</summary>
+    public Task Close(int code = CloseCodes.Normal, string reason = "", bool wasClean = true) =>
+        _grain.Closed(new CloseDetails(code, reason, wasClean));
+
+    /// <summary>What a connect produced.</summary>
+    /// <param name="Decision">The upgrade decision.</param>
+    /// <param name="Reply">The effects of <c>OnOpen</c>: frames, topic changes, close.</param>
+    public sealed record Opened(UpgradeDecision Decision, PeerReply Reply);
+
+    // Hooks never reach a gateway in the harness: their effects come back in the replies.
+    private sealed class NoGateway : IGatewayDelivery
+    {
+        public Task Deliver(string peerId, Message message) => Task.CompletedTask;
+
+        public Task Close(string peerId, int code, string reason) => Task.CompletedTask;
+
+        public Task Terminate(string peerId) => Task.CompletedTask;
+
+        public Task<IReadOnlyList<string>> GetOpenPeers(string handlerType) => Task.FromResult<IReadOnlyList<string>>([]);
+    }
+
+    /// <summary>Records what a handler does to other peers through <c>Peers</c>.</summary>
+    public sealed class RecordingPeers(HandlerHarness<THandler, TState> harness) : IWebSocketPeers
+    {
+        /// <summary>Sends by peer id, in order.</summary>
+        public List<(string PeerId, Message Message)> Sent { get; } = [];
+
+        /// <summary>Closes by peer id, in order.</summary>
+        public List<(string PeerId, int Code, string Reason)> Closed { get; } = [];
+
+        /// <summary>What listings return (the harness's own peer is added while it is open).</summary>
+        public List<string> OpenPeers { get; } = [];
+
+        /// <inheritdoc />
+        public Task Publish(string topic, Message message)
+        {
+            harness._published.Add(new Published(topic, message, null));
+            return Task.CompletedTask;
+        }
+
+        /// <inheritdoc />
+        public Task<bool> Send(string peerId, Message message)
+        {
+            Sent.Add((peerId, message));
+            return Task.FromResult(true);
+        }
+
+        /// <inheritdoc />
+        public Task<bool> Close(string peerId, int code = CloseCodes.Normal, string reason = "")
+        {
+            Closed.Add((peerId, code, reason));
+            return Task.FromResult(true);
+        }
+
+        /// <inheritdoc />
+        public Task<bool> Terminate(string peerId) => Close(peerId, CloseCodes.Abnormal, "terminated");
+
+        /// <inheritdoc />
+        public Task<IReadOnlyList<string>> GetPeers(string handlerType)
+        {
+            var peers = OpenPeers.ToList();
+            if (harness.StateStored && !peers.Contains(harness.PeerId))
+            {
+                peers.Add(harness.PeerId);
+            }
+
+            peers.Sort(StringComparer.Ordinal);
+            return Task.FromResult<IReadOnlyList<string>>(peers);
+        }
+
+        /// <inheritdoc />
+        public Task<IReadOnlyList<string>?> GetTopics(string peerId) =>
+            Task.FromResult<IReadOnlyList<string>?>(peerId == harness.PeerId && harness.StateStored ? harness.Topics.ToArray() : null);
+    }
+}
+
+/// <summary>A publish a handler made.</summary>
+/// <param name="Topic">The topic.</param>
+/// <param name="Message">The message.</param>
+/// <param name="ExcludedPeerId">The peer left out (the sender, for a peer's publish).</param>
+public sealed record Published(string Topic, Message Message, string? ExcludedPeerId);

@@ -1,0 +1,73 @@
+using OrleansWs.Silo.Demo;
+using OrleansWs.Testing;
+using OrleansWs.Tests.Handlers;
+
+namespace OrleansWs.Tests;
+
+/// <summary>Handlers unit-tested without a cluster.</summary>
+public sealed class HandlerHarnessTests
+{
+    [Fact]
+    public async Task Chat_joins_its_room_on_open_and_publishes_to_the_others()
+    {
+        var chat = new HandlerHarness<ChatHandler, ChatState>("chat");
+        var opened = await chat.Connect("/ws/chat?room=lobby");
+        Assert.True(opened.Decision.Accepted);
+        Assert.Equal([new Protocol.TopicChange("lobby", true)], opened.Reply.TopicChanges);
+        Assert.Equal(["lobby"], chat.Topics);
+        Assert.Equal("lobby", chat.State.Room);
+        Assert.True(chat.StateStored);
+
+        await chat.Receive("hello");
+        var published = Assert.Single(chat.Published);
+        Assert.Equal("lobby", published.Topic);
+        Assert.Equal("hello", published.Message.Text());
+        Assert.Equal(chat.PeerId, published.ExcludedPeerId);
+
+        await chat.Close();
+        Assert.False(chat.StateStored);
+        Assert.True(chat.Deactivated);
+    }
+
+    [Fact]
+    public async Task A_rejection_leaves_no_state()
+    {
+        var chat = new HandlerHarness<ChatHandler, ChatState>("chat");
+        var opened = await chat.Connect("/ws/chat");
+        Assert.False(opened.Decision.Accepted);
+        Assert.Equal(400, opened.Decision.Status);
+        Assert.False(chat.StateStored);
+        Assert.Equal(0, chat.StateWrites);
+        Assert.True(chat.Deactivated);
+    }
+
+    [Fact]
+    public async Task State_is_written_only_when_a_hook_changed_it()
+    {
+        var peer = new HandlerHarness<RecordingHandler, RecordingState>("recording");
+        var opened = await peer.Connect("/ws/rec", r => r.Header("X-Test", "1").User("ann"));
+        Assert.Equal("welcome " + peer.PeerId, Assert.Single(opened.Reply.Frames).Text());
+        var written = peer.StateWrites;
+
+        await peer.Receive("items");
+        Assert.Equal(written, peer.StateWrites);
+        var reply = await peer.Receive("add:a");
+        Assert.Equal(written + 1, peer.StateWrites);
+        Assert.Equal("items:a", Assert.Single(reply.Frames).Text());
+        Assert.Equal(["a"], peer.State.Items);
+
+        var info = await peer.Receive("info");
+        Assert.Equal("ann", Message.FromText(info.Frames[0].Text()).Json<PeerInfo>()!.User);
+    }
+
+    [Fact]
+    public async Task A_throwing_hook_asks_for_a_1011_close()
+    {
+        var peer = new HandlerHarness<RecordingHandler, RecordingState>("recording");
+        await peer.Connect("/ws/rec");
+        var reply = await peer.Receive(Message.FromText("throw"), Message.FromText("never handled"));
+        Assert.Equal(1011, reply.Close!.Code);
+        Assert.Contains(HookLog.For(peer.PeerId), e => e.Hook == "error");
+        Assert.DoesNotContain(HookLog.For(peer.PeerId), e => e.Argument is Message m && m.IsText && m.Text() == "never handled");
+    }
+}
