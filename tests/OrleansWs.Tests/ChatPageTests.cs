@@ -1,0 +1,84 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Playwright;
+using OrleansWs.Gateway.Hosting;
+using OrleansWs.Silo.Demo;
+using OrleansWs.Testing;
+
+namespace OrleansWs.Tests;
+
+/// <summary>The demo chat page, driven in Debian's Chromium: two browsers in one room, on two gateways.</summary>
+public sealed class ChatPageTests : IAsyncLifetime
+{
+    private const string Chromium = "/usr/bin/chromium";
+    private WebSocketTestApp _app = null!;
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+
+    public async Task InitializeAsync()
+    {
+        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: install Debian's chromium (test.sh does).");
+        var wwwroot = Path.Combine(AppContext.BaseDirectory, "wwwroot");
+        _app = await WebSocketTestApp.StartAsync(o =>
+        {
+            o.Gateways = 2;
+            o.ConfigureGatewayApp = app =>
+            {
+                app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = new PhysicalFileProvider(wwwroot) });
+                app.UseStaticFiles(new StaticFileOptions { FileProvider = new PhysicalFileProvider(wwwroot) });
+            };
+            o.MapEndpoints = e => e.MapWebSocketHandler<ChatHandler>("/ws/chat");
+        });
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Chromium,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_browser is not null)
+        {
+            await _browser.CloseAsync();
+        }
+
+        _playwright?.Dispose();
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Two_browsers_chat_through_the_demo_page()
+    {
+        var room = AppExtensions.NewTag();
+        var ann = await Join(gateway: 0, room, "ann");
+        var bob = await Join(gateway: 1, room, "bob");
+
+        await ann.FillAsync("input[name=text]", "hello from ann");
+        await ann.PressAsync("input[name=text]", "Enter");
+        await Assertions.Expect(bob.Locator("#log")).ToContainTextAsync("ann: hello from ann");
+        await Assertions.Expect(ann.Locator("#log")).ToContainTextAsync("ann: hello from ann");
+
+        await bob.FillAsync("input[name=text]", "hi ann");
+        await bob.ClickAsync("#say button");
+        await Assertions.Expect(ann.Locator("#log")).ToContainTextAsync("bob: hi ann");
+        await ann.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(AppContext.BaseDirectory, "chat-page.png") });
+    }
+
+    private async Task<IPage> Join(int gateway, string room, string nick)
+    {
+        var page = await _browser.NewPageAsync();
+        page.SetDefaultTimeout(10_000);
+        await page.GotoAsync(_app.Gateways[gateway].HttpAddress.ToString());
+        await page.FillAsync("input[name=room]", room);
+        await page.FillAsync("input[name=nick]", nick);
+        await page.ClickAsync("#join button");
+        await Assertions.Expect(page.Locator("#status")).ToHaveTextAsync("in " + room);
+        return page;
+    }
+}
