@@ -45,6 +45,29 @@ internal sealed class GatewayRuntime : IHostedService, IAsyncDisposable
 
     public IGatewayDelivery Delivery => _delivery ?? throw new InvalidOperationException("The gateway has not started.");
 
+    /// <summary>Set by <see cref="SimulateCrash"/>: this gateway no longer says anything to the cluster.</summary>
+    public bool Crashed { get; private set; }
+
+    /// <summary>
+    /// Fault injection for tests: behave as if the process died. Sockets drop without close frames,
+    /// grains hear nothing more from this gateway (no OnClose calls), and the lease is neither renewed
+    /// nor given back, so the cluster must notice on its own.
+    /// </summary>
+    internal void SimulateCrash()
+    {
+        Crashed = true;
+        _stopping.Cancel();
+        foreach (var connection in _connections.Values)
+        {
+            connection.Terminate();
+        }
+
+        if (Interlocked.Exchange(ref _delivery, null) is { } delivery)
+        {
+            _client.DeleteObjectReference<IGatewayDelivery>(delivery);
+        }
+    }
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _delivery = _client.CreateObjectReference<IGatewayDelivery>(_deliveryTarget);
@@ -54,6 +77,11 @@ internal sealed class GatewayRuntime : IHostedService, IAsyncDisposable
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (Crashed)
+        {
+            return;
+        }
+
         await _stopping.CancelAsync();
         CloseAll();
         if (_renewals is not null)
@@ -99,15 +127,15 @@ internal sealed class GatewayRuntime : IHostedService, IAsyncDisposable
         if (Interlocked.Exchange(ref _delivery, null) is { } delivery)
         {
             _client.DeleteObjectReference<IGatewayDelivery>(delivery);
-            _stopping.Dispose();
         }
 
+        _stopping.Dispose();
         return ValueTask.CompletedTask;
     }
 
     private void CloseAll()
     {
-        if (_connections.IsEmpty)
+        if (_connections.IsEmpty || Crashed)
         {
             return;
         }

@@ -21,7 +21,7 @@ internal sealed partial class WebSocketConnection
             }
 
             // Once the server closes the peer (its handler asked, or a call failed), later messages are dropped.
-            if (failed || _close is { ByServer: true })
+            if (failed || _close is { ByServer: true } || _runtime.Crashed)
             {
                 continue;
             }
@@ -44,6 +44,11 @@ internal sealed partial class WebSocketConnection
 
     private async Task TellGrainClosed(CloseDetails details)
     {
+        if (_runtime.Crashed)
+        {
+            return;
+        }
+
         try
         {
             await _grain.Closed(details);

@@ -7,9 +7,14 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using Orleans.Hosting;
 using Orleans.Runtime;
+using Orleans.Runtime.Hosting;
+using Orleans.Serialization;
 using Orleans.Storage;
 using Orleans.TestingHost;
+using OrleansWs.Gateway;
 using OrleansWs.Gateway.Hosting;
 using OrleansWs.Hosting;
 using OrleansWs.Protocol;
@@ -59,14 +64,30 @@ public sealed class WebSocketTestApp : IAsyncDisposable
         var builder = new InProcessTestClusterBuilder((short)options.Silos);
         builder.Options.ConfigureFileLogging = false;
         builder.ConfigureHost(host => host.Logging.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
+        var store = new SharedGrainStorage.Store();
         builder.ConfigureSilo((_, silo) =>
         {
-            silo.AddMemoryGrainStorage(OrleansWsNames.PeerStorage);
-            silo.AddMemoryGrainStorage(OrleansWsNames.PubSubStorage);
+            foreach (var name in options.SharedStorage)
+            {
+                silo.Services.AddGrainStorage(name, (sp, _) => new SharedGrainStorage(store, sp.GetRequiredService<Serializer>()));
+            }
+
+            // Notice a killed silo within about a second, as a tuned production cluster would.
+            silo.Configure<ClusterMembershipOptions>(m =>
+            {
+                m.ProbeTimeout = TimeSpan.FromMilliseconds(500);
+                m.NumMissedProbesLimit = 2;
+                m.NumVotesForDeathDeclaration = 1;
+                m.TableRefreshTimeout = TimeSpan.FromSeconds(1);
+            });
             silo.AddOrleansWs(o => options.ConfigureSiloOptions?.Invoke(o));
             options.ConfigureSilo?.Invoke(silo);
         });
-        builder.ConfigureClient(client => client.AddOrleansWs());
+        builder.ConfigureClient(client =>
+        {
+            client.AddOrleansWs();
+            client.Configure<GatewayOptions>(g => g.GatewayListRefreshPeriod = TimeSpan.FromSeconds(1));
+        });
         var cluster = builder.Build();
         var app = new WebSocketTestApp(options, cluster, logs);
         try
@@ -117,6 +138,52 @@ public sealed class WebSocketTestApp : IAsyncDisposable
             await g.App.DisposeAsync();
         }
     }
+
+    /// <summary>
+    /// Kills a gateway as if its process died: sockets drop without close frames and the cluster hears
+    /// nothing more from it (no OnClose from it, no lease renewal, no lease given back).
+    /// </summary>
+    public async Task KillGatewayAsync(int gateway)
+    {
+        var g = _gateways[gateway];
+        if (!g.Stopped)
+        {
+            g.Stopped = true;
+            g.App.Services.GetRequiredService<GatewayRuntime>().SimulateCrash();
+            await g.App.StopAsync();
+            await g.App.DisposeAsync();
+        }
+    }
+
+    /// <summary>The silos that are running, in start order.</summary>
+    public IReadOnlyList<InProcessSiloHandle> Silos => Cluster.GetActiveSilos().ToList();
+
+    /// <summary>Starts one more silo.</summary>
+    public Task<InProcessSiloHandle> StartSiloAsync() => Cluster.StartAdditionalSiloAsync();
+
+    /// <summary>Stops a silo gracefully: its grains deactivate, writing nothing they had not written.</summary>
+    public Task StopSiloAsync(InProcessSiloHandle silo) => Cluster.StopSiloAsync(silo);
+
+    /// <summary>Kills a silo: its activations vanish; grains reactivate elsewhere from storage on their next call.</summary>
+    public Task KillSiloAsync(InProcessSiloHandle silo) => Cluster.KillSiloAsync(silo);
+
+    /// <summary>The silo that hosts the peer's grain right now, or <see langword="null"/> when it has no activation.</summary>
+    public InProcessSiloHandle? SiloOf(string peerId) =>
+        Cluster.TryGetGrainContext(PeerIds.ToGrainId(peerId), out var context)
+            ? Silos.FirstOrDefault(s => s.SiloAddress.Equals(context.Address.SiloAddress))
+            : null;
+
+    /// <summary>Waits until every running silo and the gateways agree on the membership (after a stop, kill or start).</summary>
+    public Task WaitForClusterToSettle(bool afterKill = false) => Cluster.WaitForLivenessToStabilizeAsync(afterKill);
+
+    /// <summary>The topics of a peer, or <see langword="null"/> when it is not open.</summary>
+    public Task<IReadOnlyList<string>?> GetTopics(string peerId) => Peers.GetTopics(peerId);
+
+    /// <summary>The open peers of a handler type on every gateway, oldest first.</summary>
+    public Task<IReadOnlyList<string>> GetOpenPeers(string handlerType) => Peers.GetPeers(handlerType);
+
+    /// <summary>A name no other test uses (rooms, topics, nicknames), so tests sharing an app never meet.</summary>
+    public static string UniqueName(string prefix = "t") => $"{prefix}-{Guid.NewGuid():N}";
 
     /// <summary>Opens a WebSocket to <paramref name="pathAndQuery"/> on the given gateway.</summary>
     public async Task<TestClient> Connect(string pathAndQuery, int gateway = 0, Action<ClientWebSocketOptions>? configure = null)

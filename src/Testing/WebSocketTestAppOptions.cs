@@ -32,6 +32,13 @@ public sealed class WebSocketTestAppOptions
     /// <summary>Adds middleware to every gateway before its endpoints are mapped.</summary>
     public Action<WebApplication>? ConfigureGatewayApp { get; set; }
 
+    /// <summary>
+    /// Grain storages kept outside the silos and shared by all of them, so state survives a silo kill
+    /// as it would in a real store. Default: "OrleansWs" (peer state) and "PubSubStore" (topic
+    /// subscriptions). Add the names of your own storages, or clear it to bring your own.
+    /// </summary>
+    public IList<string> SharedStorage { get; } = [Protocol.OrleansWsNames.PeerStorage, Protocol.OrleansWsNames.PubSubStorage];
+
     /// <summary>Default timeout of every wait in the kit's clients. Default: 10 s.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
 }
