@@ -132,6 +132,10 @@ internal sealed partial class WebSocketConnection
             var sending = opened ? SendLoop(socket) : Task.CompletedTask;
             var dispatching = DispatchLoop();
             var closed = opened ? await ReceiveLoop(socket) : new CloseDetails(CloseCodes.Abnormal, "", WasClean: false);
+            if (closed is { WasClean: false, Code: CloseCodes.ProtocolError or CloseCodes.InvalidPayload })
+            {
+                await Linger(context.RequestAborted);
+            }
 
             IsOpen = false;
             _runtime.Unregister(this);
@@ -144,6 +148,20 @@ internal sealed partial class WebSocketConnection
             RequestClose(new CloseRequest(CloseCodes.Abnormal, "", ByServer: false, DropQueued: true, Terminate: true));
             await sending;
             await dispatching;
+        }
+    }
+
+    // The runtime sends its 1002/1007 close frame and then aborts the socket; ending the request at
+    // once can tear the connection down before that frame leaves, and the client sees a reset
+    // instead of the reason. Hold the connection until the client hangs up, within the close timeout.
+    private async Task Linger(CancellationToken clientGone)
+    {
+        try
+        {
+            await Task.Delay(_options.CloseTimeout, clientGone);
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 

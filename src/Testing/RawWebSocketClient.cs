@@ -14,6 +14,8 @@ public sealed class RawWebSocketClient : IAsyncDisposable
     private readonly TcpClient _tcp;
     private readonly NetworkStream _stream;
     private readonly TimeSpan _timeout;
+    private readonly System.IO.Pipelines.Pipe _received = new();
+    private Task? _reading;
 
     private RawWebSocketClient(TcpClient tcp, TimeSpan timeout)
     {
@@ -22,8 +24,40 @@ public sealed class RawWebSocketClient : IAsyncDisposable
         _timeout = timeout;
     }
 
+    // Frames are read off the socket as soon as they arrive, so a server that closes hard right
+    // after its close frame cannot make us lose that frame to a connection reset.
+    private async Task ReadLoop()
+    {
+        var writer = _received.Writer;
+        try
+        {
+            while (true)
+            {
+                var memory = writer.GetMemory(4096);
+                var read = await _stream.ReadAsync(memory);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                writer.Advance(read);
+                await writer.FlushAsync();
+            }
+
+            await writer.CompleteAsync();
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
+            await writer.CompleteAsync(ex);
+        }
+    }
+
     /// <summary>Opens a WebSocket at <paramref name="uri"/> (ws scheme); throws unless the server answers 101.</summary>
-    public static async Task<RawWebSocketClient> ConnectAsync(Uri uri, TimeSpan timeout, int receiveBufferSize = 0)
+    /// <param name="uri">The ws URL.</param>
+    /// <param name="timeout">The default timeout of every wait.</param>
+    /// <param name="receiveBufferSize">The socket's receive buffer; small with <paramref name="neverRead"/> to fill it fast.</param>
+    /// <param name="neverRead">Read nothing after the handshake, as a stuck client would.</param>
+    public static async Task<RawWebSocketClient> ConnectAsync(Uri uri, TimeSpan timeout, int receiveBufferSize = 0, bool neverRead = false)
     {
         var tcp = new TcpClient();
         if (receiveBufferSize > 0)
@@ -43,6 +77,11 @@ public sealed class RawWebSocketClient : IAsyncDisposable
         {
             await client.DisposeAsync();
             throw new InvalidOperationException($"Expected 101 from {uri} but got: {head.Split("\r\n")[0]}");
+        }
+
+        if (!neverRead)
+        {
+            client._reading = client.ReadLoop();
         }
 
         return client;
@@ -120,9 +159,28 @@ public sealed class RawWebSocketClient : IAsyncDisposable
 
     private async Task<byte[]> ReadExactly(int count, CancellationToken token)
     {
-        var buffer = new byte[count];
-        await _stream.ReadExactlyAsync(buffer, token);
-        return buffer;
+        if (_reading is null)
+        {
+            throw new InvalidOperationException("This client was opened with neverRead.");
+        }
+
+        var reader = _received.Reader;
+        while (true)
+        {
+            var result = await reader.ReadAtLeastAsync(count, token);
+            if (result.Buffer.Length >= count)
+            {
+                var bytes = System.Buffers.BuffersExtensions.ToArray(result.Buffer.Slice(0, count));
+                reader.AdvanceTo(result.Buffer.GetPosition(count));
+                return bytes;
+            }
+
+            reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+            if (result.IsCompleted)
+            {
+                throw new EndOfStreamException("The server closed the connection before a whole frame arrived.");
+            }
+        }
     }
 
     private async Task<string> ReadHead(CancellationToken token)

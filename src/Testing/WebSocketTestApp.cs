@@ -198,9 +198,9 @@ public sealed class WebSocketTestApp : IAsyncDisposable
     }
 
     /// <summary>Opens a raw TCP WebSocket (for malformed frames and clients that never read).</summary>
-    public async Task<RawWebSocketClient> ConnectRaw(string pathAndQuery, int gateway = 0, int receiveBufferSize = 0)
+    public async Task<RawWebSocketClient> ConnectRaw(string pathAndQuery, int gateway = 0, int receiveBufferSize = 0, bool neverRead = false)
     {
-        var client = await RawWebSocketClient.ConnectAsync(new Uri(_gateways[gateway].WebSocketAddress, pathAndQuery), Timeout, receiveBufferSize);
+        var client = await RawWebSocketClient.ConnectAsync(new Uri(_gateways[gateway].WebSocketAddress, pathAndQuery), Timeout, receiveBufferSize, neverRead);
         lock (_clients)
         {
             _clients.Add(client);

@@ -109,7 +109,7 @@ public sealed class BadInputTests(BadInputTests.Fixture fixture) : IClassFixture
     {
         var mark = _app.Logs.Mark();
         var tag = AppExtensions.NewTag();
-        await using var slow = await _app.ConnectRaw($"/ws/rec?tag={tag}", receiveBufferSize: 4096);
+        await using var slow = await _app.ConnectRaw($"/ws/rec?tag={tag}", receiveBufferSize: 4096, neverRead: true);
         var peerId = ((UpgradeSeen)(await HookLog.WaitFor(tag, "upgrade")).Argument!).PeerId;
         await HookLog.WaitFor(peerId, "open");
         var (fast, _) = await _app.OpenRecording();

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Hosting;
 using Orleans.Providers.Streams.Common;
 using Orleans.Runtime;
+using Orleans.Runtime.Providers;
 using OrleansWs.Protocol;
 
 namespace OrleansWs.Hosting;
@@ -31,6 +32,7 @@ public static class OrleansWsSiloBuilderExtensions
     {
         configureOptions(builder.Services.AddOptions<OrleansWsSiloOptions>());
         builder.Services.AddTransient<IConfigurationValidator, OrleansWsSiloOptionsValidator>();
+        builder.Services.AddKeyedSingleton<IQueueReaderBackoffProvider, TopicQueueReaderBackoff>(OrleansWsNames.StreamProvider);
         builder.Services.TryAddSingleton<WebSocketPeers>();
         builder.Services.TryAddSingleton<IWebSocketPeers>(sp => sp.GetRequiredService<WebSocketPeers>());
 

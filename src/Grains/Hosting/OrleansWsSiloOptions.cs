@@ -14,4 +14,10 @@ public sealed class OrleansWsSiloOptions
     /// next publish, re-reading the subscribers). Default: 30 minutes, as Orleans.
     /// </summary>
     public TimeSpan TopicInactivityPeriod { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>
+    /// Longest wait between retries of a failed topic-queue read (after a silo loss). Default: 1 s
+    /// (Orleans' own is 10–20 s).
+    /// </summary>
+    public TimeSpan TopicQueueRetryLimit { get; set; } = TimeSpan.FromSeconds(1);
 }

@@ -16,6 +16,12 @@ internal sealed class OrleansWsSiloOptionsValidator(IOptions<OrleansWsSiloOption
                 $"{nameof(OrleansWsSiloOptions)}.{nameof(o.TopicPollingPeriod)} must be above zero and at most 10 s; it is {o.TopicPollingPeriod}.");
         }
 
+        if (o.TopicQueueRetryLimit < TimeSpan.FromMilliseconds(50) || o.TopicQueueRetryLimit > TimeSpan.FromMinutes(5))
+        {
+            throw new OrleansConfigurationException(
+                $"{nameof(OrleansWsSiloOptions)}.{nameof(o.TopicQueueRetryLimit)} must be between 50 ms and 5 min; it is {o.TopicQueueRetryLimit}.");
+        }
+
         if (o.TopicInactivityPeriod < TimeSpan.FromSeconds(1))
         {
             throw new OrleansConfigurationException(

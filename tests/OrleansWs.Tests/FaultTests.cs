@@ -1,0 +1,95 @@
+using OrleansWs.Testing;
+using OrleansWs.Tests.Handlers;
+
+namespace OrleansWs.Tests;
+
+/// <summary>Two silos and two gateways, and the kit's fault injection.</summary>
+public sealed class FaultTests : IAsyncLifetime
+{
+    private AppFixture _fixture = new TwoSilos();
+    private WebSocketTestApp _app = null!;
+
+    private sealed class TwoSilos : AppFixture
+    {
+        protected override void Configure(WebSocketTestAppOptions options) => options.Silos = 2;
+    }
+
+    public async Task InitializeAsync()
+    {
+        await _fixture.InitializeAsync();
+        _app = _fixture.App;
+    }
+
+    public Task DisposeAsync() => _fixture.DisposeAsync();
+
+    [Fact]
+    public async Task Killing_a_silo_loses_no_written_state_and_topics_resume()
+    {
+        var room = WebSocketTestApp.UniqueName("room");
+        var peers = new List<(TestClient Client, string Id)>();
+        for (var i = 0; i < 6; i++)
+        {
+            var (client, id) = await _app.OpenRecording($"subscribe={room}", gateway: i % 2);
+            await client.SendText("add:" + i);
+            Assert.Equal("items:" + i, await client.ReceiveText());
+            peers.Add((client, id));
+        }
+
+        // Kill the silo hosting the first peer's grain; with six peers over two silos both are in use.
+        var victim = _app.SiloOf(peers[0].Id)!;
+        var lost = peers.Where(p => _app.SiloOf(p.Id) == victim).ToList();
+        await _app.KillSiloAsync(victim);
+        await _app.WaitForClusterToSettle(afterKill: true);
+        Assert.Single(_app.Silos);
+
+        // Sockets stayed open; every grain, moved or not, still has its state.
+        for (var i = 0; i < peers.Count; i++)
+        {
+            await peers[i].Client.SendText("items");
+            Assert.Equal("items:" + i, await peers[i].Client.ReceiveText());
+        }
+
+        Assert.NotEmpty(lost);
+        await peers[0].Client.SendText($"pub:{room}:after the kill");
+        Assert.Equal("published", await peers[0].Client.ReceiveText());
+        foreach (var (client, _) in peers.Skip(1))
+        {
+            Assert.Equal("after the kill", await client.ReceiveText());
+        }
+    }
+
+    [Fact]
+    public async Task Stopping_a_gateway_closes_its_peers_with_1001_and_runs_their_OnClose()
+    {
+        var (onStopped, stoppedId) = await _app.OpenRecording(gateway: 1);
+        var (onOther, _) = await _app.OpenRecording(gateway: 0);
+        await _app.StopGatewayAsync(1);
+
+        var closed = await onStopped.ExpectClose(1001);
+        Assert.Equal("server shutting down", closed.Reason);
+        var details = (CloseDetails)(await HookLog.WaitFor(stoppedId, "close")).Argument!;
+        Assert.Equal(1001, details.Code);
+
+        await onOther.SendText("still here");
+        Assert.Equal("still here", await onOther.ReceiveText());
+    }
+
+    [Fact]
+    public async Task Killing_a_gateway_drops_its_sockets_and_leaves_the_other_gateway_alone()
+    {
+        var room = WebSocketTestApp.UniqueName("room");
+        await using var doomed = await _app.Connect($"/ws/chat?room={room}", gateway: 1);
+        await using var a = await _app.Connect($"/ws/chat?room={room}", gateway: 0);
+        await using var b = await _app.Connect($"/ws/chat?room={room}", gateway: 0);
+
+        await _app.KillGatewayAsync(1);
+        var lost = await Assert.ThrowsAnyAsync<Exception>(() => doomed.Receive());
+        Assert.Contains("connection", lost.Message, StringComparison.OrdinalIgnoreCase);
+
+        await a.SendText("we live on");
+        Assert.Equal("we live on", await b.ReceiveText());
+        await using var back = await _app.Connect($"/ws/chat?room={room}", gateway: 0);
+        await back.SendText("reconnected");
+        Assert.Equal("reconnected", await a.ReceiveText());
+    }
+}
