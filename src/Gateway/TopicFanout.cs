@@ -79,15 +79,21 @@ internal sealed class TopicFanout(IClusterClient client, ILogger<TopicFanout> lo
         }
     }
 
-    /// <summary>The number of topics with a stream subscription on this gateway.</summary>
-    public int Count
+    /// <summary>The local subscribers of <paramref name="topic"/>; 0 when this gateway holds no stream subscription for it.</summary>
+    public int LocalSubscribers(string topic)
     {
-        get
+        lock (_lock)
         {
-            lock (_lock)
-            {
-                return _topics.Count;
-            }
+            return _topics.TryGetValue(topic, out var entry) ? entry.Subscribers.Count : 0;
+        }
+    }
+
+    /// <summary>Whether this gateway holds a stream subscription for <paramref name="topic"/>.</summary>
+    public bool IsSubscribed(string topic)
+    {
+        lock (_lock)
+        {
+            return _topics.ContainsKey(topic);
         }
     }
 

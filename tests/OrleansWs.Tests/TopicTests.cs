@@ -54,17 +54,17 @@ public sealed class TopicTests(AppFixture fixture) : IClassFixture<AppFixture>
     {
         var topic = AppExtensions.NewTag();
         var fanout = _app.Gateways[0].App.Services.GetRequiredService<GatewayRuntime>().Topics;
-        var before = fanout.Count;
         var (a, _) = await _app.OpenRecording("subscribe=" + topic);
         var (b, _) = await _app.OpenRecording("subscribe=" + topic);
-        Assert.Equal(before + 1, fanout.Count);
+        Assert.True(fanout.IsSubscribed(topic));
+        Assert.Equal(2, fanout.LocalSubscribers(topic));
 
         await a.SendText("unsub:" + topic);
         Assert.Equal("unsubscribed " + topic, await a.ReceiveText());
-        Assert.Equal(before + 1, fanout.Count);
+        Assert.Equal(1, fanout.LocalSubscribers(topic));
         await b.SendText("unsub:" + topic);
         Assert.Equal("unsubscribed " + topic, await b.ReceiveText());
-        Assert.Equal(before, fanout.Count);
+        Assert.False(fanout.IsSubscribed(topic));
 
         await _app.Peers.Publish(topic, Message.FromText("nobody hears this"));
         await a.ExpectNoMessage(Quiet);
