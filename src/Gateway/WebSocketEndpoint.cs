@@ -43,7 +43,7 @@ internal sealed class WebSocketEndpoint(GatewayRuntime runtime, ILogger<WebSocke
             ConnectResult result;
             try
             {
-                result = await grain.Connect(new ConnectRequest(ToUpgradeRequest(context), runtime.Delivery));
+                result = await grain.Connect(new ConnectRequest(ToUpgradeRequest(context), runtime.Delivery, runtime.Id));
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

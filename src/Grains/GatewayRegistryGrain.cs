@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using OrleansWs.Protocol;
 
 namespace OrleansWs;
@@ -6,9 +7,17 @@ namespace OrleansWs;
 /// The live gateways, in memory. Gateways renew well within their lease, so after this activation
 /// is lost (a silo died) the list is whole again within one renewal period.
 /// </summary>
-internal sealed class GatewayRegistryGrain : Grain, IGatewayRegistryGrain
+internal sealed partial class GatewayRegistryGrain(ILogger<GatewayRegistryGrain> logger) : Grain, IGatewayRegistryGrain
 {
+    // Leases are checked this often, so a dead gateway's peers hear of it within lease + this.
+    private static readonly TimeSpan CheckPeriod = TimeSpan.FromMilliseconds(500);
     private readonly Dictionary<Guid, (IGatewayDelivery Delivery, DateTime ExpiresUtc)> _gateways = [];
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        this.RegisterGrainTimer(ExpireLeases, new GrainTimerCreationOptions(CheckPeriod, CheckPeriod) { Interleave = true });
+        return Task.CompletedTask;
+    }
 
     public Task Renew(Guid gatewayId, IGatewayDelivery delivery, TimeSpan lease)
     {
@@ -16,20 +25,43 @@ internal sealed class GatewayRegistryGrain : Grain, IGatewayRegistryGrain
         return Task.CompletedTask;
     }
 
-    public Task Remove(Guid gatewayId)
+    public async Task Remove(Guid gatewayId)
     {
         _gateways.Remove(gatewayId);
-        return Task.CompletedTask;
+        await GrainFactory.GetGrain<IGatewayPeersGrain>(gatewayId).Forget();
     }
 
     public Task<IReadOnlyList<IGatewayDelivery>> GetLive()
     {
         var now = DateTime.UtcNow;
-        foreach (var expired in _gateways.Where(g => g.Value.ExpiresUtc < now).Select(g => g.Key).ToList())
+        return Task.FromResult<IReadOnlyList<IGatewayDelivery>>(_gateways.Values.Where(g => g.ExpiresUtc >= now).Select(g => g.Delivery).ToArray());
+    }
+
+    private async Task ExpireLeases()
+    {
+        var now = DateTime.UtcNow;
+        var expired = _gateways.Where(g => g.Value.ExpiresUtc < now).Select(g => g.Key).ToList();
+        foreach (var gatewayId in expired)
         {
-            _gateways.Remove(expired);
+            _gateways.Remove(gatewayId);
         }
 
-        return Task.FromResult<IReadOnlyList<IGatewayDelivery>>(_gateways.Values.Select(g => g.Delivery).ToArray());
+        // Each expired gateway's own list closes its peers, in parallel.
+        await Task.WhenAll(expired.Select(Expire));
     }
+
+    private async Task Expire(Guid gatewayId)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<IGatewayPeersGrain>(gatewayId).Expire();
+        }
+        catch (Exception ex) when (ex is OrleansException or TimeoutException)
+        {
+            LogExpireFailed(ex, gatewayId);
+        }
+    }
+
+    [LoggerMessage(EventId = 122, EventName = "ExpireFailed", Level = LogLevel.Error, Message = "Closing the peers of expired gateway {GatewayId} failed.")]
+    private partial void LogExpireFailed(Exception exception, Guid gatewayId);
 }

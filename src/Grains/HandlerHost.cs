@@ -12,6 +12,7 @@ internal sealed class HandlerHost(
     IWebSocketPeers peers,
     Func<string, Message, string?, Task> publish,
     Action deactivate,
+    Func<Guid, string, bool, Task> trackPeer,
     Serializer serializer,
     ILogger logger)
 {
@@ -26,6 +27,9 @@ internal sealed class HandlerHost(
 
     /// <summary>Publishes to a topic, leaving out one peer (the sender).</summary>
     public Task Publish(string topic, Message message, string? excludePeerId) => publish(topic, message, excludePeerId);
+
+    /// <summary>Adds the peer to (or removes it from) its gateway's list, which the gateway's lease guards.</summary>
+    public Task TrackPeer(Guid gatewayId, string peerId, bool open) => trackPeer(gatewayId, peerId, open);
 
     /// <summary>Lets the activation go once it is idle.</summary>
     public void Deactivate() => deactivate();

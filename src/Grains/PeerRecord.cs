@@ -29,4 +29,7 @@ public sealed class PeerRecord<TState> where TState : class, new()
 
     /// <summary>The handler's state.</summary>
     [Id(6)] public TState State { get; set; } = new();
+
+    /// <summary>The id of the gateway that holds the socket (its lease).</summary>
+    [Id(7)] public Guid GatewayId { get; set; }
 }

@@ -21,4 +21,10 @@ public abstract partial class WebSocketHandler<TState>
 
     [LoggerMessage(EventId = 105, EventName = "PeerNotOpen", Level = LogLevel.Warning, Message = "{Count} messages arrived for a peer that is not open (its state was lost); the connection is closed with 1011.")]
     private partial void LogWarningNotOpen(int count);
+
+    [LoggerMessage(EventId = 106, EventName = "GatewayLost", Level = LogLevel.Warning, Message = "The gateway {GatewayId} of peer {PeerId} lost its lease; closing the peer with 1006.")]
+    private partial void LogWarningGatewayLost(string peerId, Guid gatewayId);
+
+    [LoggerMessage(EventId = 107, EventName = "UntrackFailed", Level = LogLevel.Warning, Message = "Removing closed peer {PeerId} from its gateway's list failed.")]
+    private partial void LogWarningUntrackFailed(Exception exception, string peerId);
 }

@@ -48,7 +48,11 @@ public abstract partial class WebSocketHandler<TState>
             Record.Protocol = decision.Protocol;
             Record.Context = decision.Context;
             Record.Gateway = request.Gateway;
+            Record.GatewayId = request.GatewayId;
             _recordChanged = true;
+
+            // Listed under the gateway's lease before anything is stored, so no open peer escapes it.
+            await _host.TrackPeer(request.GatewayId, Record.PeerId, open: true);
             var reply = await Run(bufferedAmount: 0, (peer, _) => OnOpen(peer));
             return new(decision, reply);
         }
@@ -96,7 +100,22 @@ public abstract partial class WebSocketHandler<TState>
         }
     }
 
-    async Task IPeerGrain.Closed(CloseDetails details)
+    Task IPeerGrain.Closed(CloseDetails details) => CloseAndForget(details, untrack: true);
+
+    Task IPeerGrain.GatewayLost(Guid gatewayId)
+    {
+        if (!IsOpen || Record.GatewayId != gatewayId)
+        {
+            ForgetIfUnused();
+            return Task.CompletedTask;
+        }
+
+        LogWarningGatewayLost(Record.PeerId!, gatewayId);
+        // The gateway's list is being expired as we speak: no need to leave it.
+        return CloseAndForget(new CloseDetails(CloseCodes.Abnormal, "gateway lost", WasClean: false), untrack: false);
+    }
+
+    private async Task CloseAndForget(CloseDetails details, bool untrack)
     {
         if (!IsOpen)
         {
@@ -119,10 +138,23 @@ public abstract partial class WebSocketHandler<TState>
             }
 
             await PublishAll(effects);
+            var (gatewayId, peerId) = (Record.GatewayId, Record.PeerId!);
             await _record.ClearStateAsync();
             _record.State = new();
             _writtenState = null;
             _host.Deactivate();
+            try
+            {
+                if (untrack)
+                {
+                    await _host.TrackPeer(gatewayId, peerId, open: false);
+                }
+            }
+            catch (Exception ex) when (ex is OrleansException or TimeoutException)
+            {
+                // The gateway's list keeps a closed peer; its expiry finds the peer gone and skips it.
+                LogWarningUntrackFailed(ex, peerId);
+            }
         }
         finally
         {

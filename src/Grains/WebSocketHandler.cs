@@ -49,6 +49,9 @@ public abstract partial class WebSocketHandler<TState> : Grain, IPeerGrain where
             services.GetRequiredService<IWebSocketPeers>(),
             services.GetRequiredService<WebSocketPeers>().Publish,
             DeactivateOnIdle,
+            (gatewayId, peerId, open) => open
+                ? GrainFactory.GetGrain<IGatewayPeersGrain>(gatewayId).Add(peerId)
+                : GrainFactory.GetGrain<IGatewayPeersGrain>(gatewayId).Remove(peerId),
             services.GetRequiredService<Serializer>(),
             services.GetService<ILoggerFactory>()?.CreateLogger(GetType()) ?? NullLogger.Instance);
         _logger = _host.Logger;

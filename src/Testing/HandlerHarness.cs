@@ -49,6 +49,7 @@ public sealed class HandlerHarness<THandler, TState>
                 return Task.CompletedTask;
             },
             () => Deactivated = true,
+            (_, _, _) => Task.CompletedTask,
             SharedSerializer.Value,
             logger ?? NullLogger.Instance));
         _grain = _handler;
@@ -83,7 +84,7 @@ public sealed class HandlerHarness<THandler, TState>
     {
         var builder = new UpgradeRequestBuilder(pathAndQuery);
         configure?.Invoke(builder);
-        var result = await _grain.Connect(new ConnectRequest(builder.Build(), new NoGateway()));
+        var result = await _grain.Connect(new ConnectRequest(builder.Build(), new NoGateway(), Guid.Empty));
         return new Opened(result.Decision, result.Reply);
     }
 

@@ -9,9 +9,20 @@ public sealed class FaultTests : IAsyncLifetime
     private AppFixture _fixture = new TwoSilos();
     private WebSocketTestApp _app = null!;
 
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(1);
+
     private sealed class TwoSilos : AppFixture
     {
-        protected override void Configure(WebSocketTestAppOptions options) => options.Silos = 2;
+        protected override void Configure(WebSocketTestAppOptions options)
+        {
+            options.Silos = 2;
+            var baseline = options.ConfigureGatewayOptions;
+            options.ConfigureGatewayOptions = g =>
+            {
+                baseline?.Invoke(g);
+                g.Lease = Lease;
+            };
+        }
     }
 
     public async Task InitializeAsync()
@@ -72,6 +83,28 @@ public sealed class FaultTests : IAsyncLifetime
 
         await onOther.SendText("still here");
         Assert.Equal("still here", await onOther.ReceiveText());
+    }
+
+    [Fact]
+    public async Task The_peers_of_a_killed_gateway_get_OnClose_1006_once_its_lease_runs_out()
+    {
+        var mark = _app.Logs.Mark();
+        var room = WebSocketTestApp.UniqueName("room");
+        var (doomed, doomedId) = await _app.OpenRecording($"subscribe={room}", gateway: 1);
+        var (survivor, survivorId) = await _app.OpenRecording($"subscribe={room}", gateway: 0);
+
+        await _app.KillGatewayAsync(1);
+        var details = (CloseDetails)(await HookLog.WaitFor(doomedId, "close", Lease * 10)).Argument!;
+        Assert.Equal(new CloseDetails(1006, "gateway lost", WasClean: false), details);
+        await _app.WaitForDeactivation(doomedId);
+        Assert.Null(await _app.ReadPeerRecord<RecordingState>(doomedId));
+        Assert.Null(await _app.GetTopics(doomedId));
+
+        Assert.DoesNotContain(HookLog.For(survivorId), e => e.Hook == "close");
+        Assert.Equal([survivorId], (await _app.GetOpenPeers("recording")).Intersect([survivorId, doomedId]));
+        await survivor.SendText("pub:" + room + ":anyone?");
+        Assert.Equal("published", await survivor.ReceiveText());
+        _app.Logs.AssertNoErrorsSince(mark);
     }
 
     [Fact]

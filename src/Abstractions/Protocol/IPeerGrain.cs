@@ -23,6 +23,12 @@ public interface IPeerGrain : IGrainWithStringKey
     /// <summary>Runs <c>OnClose</c>, then forgets the peer (its state is cleared).</summary>
     Task Closed(CloseDetails details);
 
+    /// <summary>
+    /// The gateway <paramref name="gatewayId"/> lost its lease (it died): if this peer's socket was
+    /// there, runs <c>OnClose</c> with 1006 and forgets the peer.
+    /// </summary>
+    Task GatewayLost(Guid gatewayId);
+
     /// <summary>Sends a message to this peer from anywhere; <see langword="false"/> when the peer is not open.</summary>
     [AlwaysInterleave]
     Task<bool> Send(Message message);

@@ -3,8 +3,12 @@ namespace OrleansWs.Protocol;
 /// <summary>What a gateway sends when a client asks to connect.</summary>
 /// <param name="Request">The upgrade request.</param>
 /// <param name="Gateway">The delivery path of the gateway that holds the socket.</param>
+/// <param name="GatewayId">That gateway's id, under which it holds its lease.</param>
 [GenerateSerializer, Immutable]
-public sealed record ConnectRequest([property: Id(0)] UpgradeRequest Request, [property: Id(1)] IGatewayDelivery Gateway);
+public sealed record ConnectRequest(
+    [property: Id(0)] UpgradeRequest Request,
+    [property: Id(1)] IGatewayDelivery Gateway,
+    [property: Id(2)] Guid GatewayId);
 
 /// <summary>The upgrade decision and, when accepted, the effects of <c>OnOpen</c>.</summary>
 [GenerateSerializer, Immutable]
