@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# The test command of README.md (and of .ci/run): installs what the tests need, then runs them all.
-# The browser test drives Debian's chromium; nothing downloads a browser of its own.
+# The test command of README.md (and of .ci/run): installs what the tests need from Debian, then
+# runs them all. The browser test drives Debian's chromium (nothing downloads a browser of its own);
+# the system tests start redis-server and nginx through scripts/cluster.sh.
 set -euo pipefail
 cd "$(dirname "$0")"
-if ! command -v chromium >/dev/null 2>&1; then
+missing=()
+for tool in chromium:chromium redis-server:redis-server redis-cli:redis-tools nginx:nginx curl:curl; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool##*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
-    echo "test.sh: Debian's chromium is missing; install it (apt-get install chromium) or run as root." >&2
+    echo "test.sh: missing ${missing[*]}; install them (apt-get install ${missing[*]}) or run as root." >&2
     exit 1
   fi
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 exec dotnet test OrleansWs.sln "$@"

@@ -26,7 +26,9 @@ public sealed partial class WebSocketPeers : IWebSocketPeers
         ArgumentException.ThrowIfNullOrEmpty(topic);
         _streams ??= _client.GetStreamProvider(OrleansWsNames.StreamProvider);
         var stream = _streams.GetStream<TopicEvent>(StreamId.Create(OrleansWsNames.TopicNamespace, topic));
-        return stream.OnNextAsync(new TopicEvent(message, excludePeerId));
+        var item = new TopicEvent(message, excludePeerId);
+        // A topic queue on a silo that just died rejects the publish until the cluster notices.
+        return ClusterRetry.WhenRejected(() => stream.OnNextAsync(item));
     }
 
     /// <inheritdoc />

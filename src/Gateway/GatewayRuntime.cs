@@ -18,6 +18,7 @@ internal sealed class GatewayRuntime : IHostedService, IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private IGatewayDelivery? _delivery;
     private Task? _renewals;
+    private long _lastRenewalTicks;
 
     public GatewayRuntime(IClusterClient client, IOptions<WebSocketGatewayOptions> options, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime)
     {
@@ -44,6 +45,12 @@ internal sealed class GatewayRuntime : IHostedService, IAsyncDisposable
     public TopicFanout Topics { get; }
 
     public IGatewayDelivery Delivery => _delivery ?? throw new InvalidOperationException("The gateway has not started.");
+
+    /// <summary>Holds its lease (renewed within the last lease period) and is not stopping: ready for traffic.</summary>
+    public bool IsReady =>
+        !Crashed && !_stopping.IsCancellationRequested
+        && Environment.TickCount64 - Interlocked.Read(ref _lastRenewalTicks) < _options.Lease.TotalMilliseconds
+        && Interlocked.Read(ref _lastRenewalTicks) != 0;
 
     /// <summary>Set by <see cref="SimulateCrash"/>: this gateway no longer says anything to the cluster.</summary>
     public bool Crashed { get; private set; }
@@ -168,6 +175,7 @@ internal sealed class GatewayRuntime : IHostedService, IAsyncDisposable
         try
         {
             await _client.GetGrain<IGatewayRegistryGrain>(0).Renew(Id, Delivery, _options.Lease).WaitAsync(_options.Lease / 3);
+            Interlocked.Exchange(ref _lastRenewalTicks, Environment.TickCount64);
         }
         catch (Exception ex) when (ex is TimeoutException or OrleansException)
         {

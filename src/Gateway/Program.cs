@@ -1,4 +1,3 @@
-using System.Net;
 using OrleansWs.Gateway.Hosting;
 
 // A gateway on its own: an Orleans client that terminates WebSockets for the cluster's handlers.
@@ -6,24 +5,17 @@ using OrleansWs.Gateway.Hosting;
 var builder = WebApplication.CreateBuilder(args);
 var config = builder.Configuration;
 
-builder.UseOrleansClient(client =>
-{
-    var gateways = (config["Orleans:Gateways"] ?? "127.0.0.1:30000")
-        .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-        .Select(IPEndPoint.Parse)
-        .ToArray();
-    client.UseStaticClustering(gateways);
-    client.Configure<Orleans.Configuration.ClusterOptions>(o =>
-    {
-        o.ClusterId = config["Orleans:ClusterId"] ?? "orleansws";
-        o.ServiceId = config["Orleans:ServiceId"] ?? "orleansws";
-    });
-    client.AddOrleansWs();
-});
+builder.UseOrleansClient(client => client.UseConfiguredClustering(config).AddOrleansWs());
 builder.Services.AddWebSocketGateway(builder.Configuration.GetSection("OrleansWs:Gateway"));
 
 var app = builder.Build();
-app.MapGet("/healthz", () => Results.Text("ok\n"));
+app.MapWebSocketGatewayHealth();
+if (builder.Configuration.GetValue("OrleansWs:PeersApi", false))
+{
+    // Off by default: it lets any caller message or close any peer.
+    app.MapWebSocketPeersApi();
+}
+
 var routes = config.GetSection("OrleansWs:Endpoints").GetChildren().ToDictionary(c => c.Key, c => c.Value!);
 if (routes.Count == 0)
 {

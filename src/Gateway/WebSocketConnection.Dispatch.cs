@@ -28,7 +28,10 @@ internal sealed partial class WebSocketConnection
 
             try
             {
-                var reply = await _grain.Receive(new InboundBatch(batch.ToArray(), Interlocked.Read(ref _queuedBytes)));
+                // A batch the cluster rejected never reached the grain and is sent again; any other
+                // failure may have run the hooks, so the batch is reported lost (1011) rather than repeated.
+                var inbound = new InboundBatch(batch.ToArray(), Interlocked.Read(ref _queuedBytes));
+                var reply = await ClusterRetry.WhenRejected(() => _grain.Receive(inbound));
                 await Apply(reply);
             }
             catch (Exception ex)
@@ -51,7 +54,7 @@ internal sealed partial class WebSocketConnection
 
         try
         {
-            await _grain.Closed(details);
+            await ClusterRetry.WhenRejected(() => _grain.Closed(details));
         }
         catch (Exception ex)
         {

@@ -43,7 +43,8 @@ internal sealed class WebSocketEndpoint(GatewayRuntime runtime, ILogger<WebSocke
             ConnectResult result;
             try
             {
-                result = await grain.Connect(new ConnectRequest(ToUpgradeRequest(context), runtime.Delivery, runtime.Id));
+                var request = new ConnectRequest(ToUpgradeRequest(context), runtime.Delivery, runtime.Id);
+                result = await ClusterRetry.WhenRejected(() => grain.Connect(request), cancellationToken: context.RequestAborted);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

@@ -1,0 +1,42 @@
+using Orleans.Runtime;
+
+namespace OrleansWs.Protocol;
+
+/// <summary>
+/// Retries a cluster call that Orleans rejected before delivering it (<see cref="OrleansMessageRejectionException"/>:
+/// e.g. the target silo just died and the cluster has not yet noticed). Such a call never ran, so
+/// repeating it cannot apply it twice. Timeouts and other failures are not retried: the call may
+/// have run, and its effects (a hook's sends and publishes) must not happen twice.
+/// </summary>
+public static class ClusterRetry
+{
+    /// <summary>How long rejected calls are retried by default: a little over a silo's failure detection.</summary>
+    public static readonly TimeSpan DefaultLimit = TimeSpan.FromSeconds(10);
+
+    /// <summary>Runs <paramref name="call"/>, repeating it while it is rejected, for at most <paramref name="limit"/>.</summary>
+    public static async Task<T> WhenRejected<T>(Func<Task<T>> call, TimeSpan? limit = null, CancellationToken cancellationToken = default)
+    {
+        var deadline = DateTime.UtcNow + (limit ?? DefaultLimit);
+        var delay = TimeSpan.FromMilliseconds(50);
+        while (true)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (OrleansMessageRejectionException) when (DateTime.UtcNow + delay < deadline)
+            {
+                await Task.Delay(delay, cancellationToken);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
+            }
+        }
+    }
+
+    /// <summary>Runs <paramref name="call"/>, repeating it while it is rejected, for at most <paramref name="limit"/>.</summary>
+    public static Task WhenRejected(Func<Task> call, TimeSpan? limit = null, CancellationToken cancellationToken = default) =>
+        WhenRejected(async () =>
+        {
+            await call();
+            return true;
+        }, limit, cancellationToken);
+}

@@ -1,0 +1,65 @@
+using Microsoft.AspNetCore.Mvc;
+
+namespace OrleansWs.Gateway.Hosting;
+
+/// <summary>Health endpoints and an HTTP face for <see cref="IWebSocketPeers"/>.</summary>
+public static class GatewayEndpointsExtensions
+{
+    /// <summary>
+    /// Maps <c>/healthz</c> (the process is up: 200) and <c>/readyz</c> (200 while this gateway holds
+    /// its lease in the cluster and is not stopping, else 503 with the reason). Load balancers route on
+    /// <c>/readyz</c>.
+    /// </summary>
+    public static IEndpointRouteBuilder MapWebSocketGatewayHealth(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGet("/healthz", () => Results.Text("ok\n"));
+        endpoints.MapGet("/readyz", (GatewayRuntime runtime) => runtime.IsReady
+            ? Results.Text("ready\n")
+            : Results.Text("not ready: no lease in the cluster (starting, stopping or cut off)\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+        return endpoints;
+    }
+
+    /// <summary>
+    /// Maps an HTTP API over <see cref="IWebSocketPeers"/> under <paramref name="prefix"/>: list peers,
+    /// read a peer's topics, send to or close a peer by id, publish to a topic. Secure the returned
+    /// group (e.g. <c>RequireAuthorization()</c>) before exposing it.
+    /// </summary>
+    public static RouteGroupBuilder MapWebSocketPeersApi(this IEndpointRouteBuilder endpoints, string prefix = "/api")
+    {
+        var api = endpoints.MapGroup(prefix);
+        api.MapGet("/peers", async (string handler, IWebSocketPeers peers) => Results.Ok(await peers.GetPeers(handler)));
+        api.MapGet("/peer/topics", async (string id, IWebSocketPeers peers) =>
+            await Checked(id, async () => await peers.GetTopics(id) is { } topics ? Results.Ok(topics) : NotOpen(id)));
+        api.MapPost("/peer/send", async (string id, [FromBody] string text, IWebSocketPeers peers) =>
+            await Checked(id, async () => await peers.Send(id, Message.FromText(text)) ? Results.Accepted() : NotOpen(id)));
+        api.MapPost("/peer/close", async (string id, int? code, string? reason, IWebSocketPeers peers) =>
+        {
+            var closeCode = code ?? CloseCodes.Normal;
+            return !CloseCodes.IsSendable(closeCode)
+                ? Results.BadRequest($"{closeCode} is not a close code an application may send.\n")
+                : await Checked(id, async () => await peers.Close(id, closeCode, reason ?? "") ? Results.Accepted() : NotOpen(id));
+        });
+        api.MapPost("/topics/publish", async (string topic, [FromBody] string text, IWebSocketPeers peers) =>
+        {
+            await peers.Publish(topic, Message.FromText(text));
+            return Results.Accepted();
+        });
+        return api;
+    }
+
+    private static IResult NotOpen(string id) => Results.NotFound($"Peer '{id}' is not open.\n");
+
+    private static async Task<IResult> Checked(string id, Func<Task<IResult>> action)
+    {
+        try
+        {
+            PeerIds.ToGrainId(id);
+        }
+        catch (FormatException ex)
+        {
+            return Results.BadRequest(ex.Message + "\n");
+        }
+
+        return await action();
+    }
+}

@@ -1,0 +1,69 @@
+using System.Net;
+using Orleans.Configuration;
+using OrleansWs.Protocol;
+using StackExchange.Redis;
+
+namespace OrleansWs.Silo;
+
+/// <summary>
+/// Chooses the silo's clustering and grain storage from configuration, with the names that
+/// docker-compose.yml and scripts/cluster.sh also use (as environment variables, e.g. OrleansWs__Cluster__Mode).
+/// </summary>
+internal static class ClusterConfiguration
+{
+    /// <summary>
+    /// <c>OrleansWs:Cluster:Mode</c> = <c>localhost</c> (default: one process, memory storage, nothing
+    /// external) or <c>redis</c> (membership and peer state in <c>OrleansWs:Cluster:Redis</c>).
+    /// </summary>
+    public static void Configure(ISiloBuilder silo, IConfiguration config)
+    {
+        var siloPort = config.GetValue("OrleansWs:Cluster:SiloPort", 11111);
+        var gatewayPort = config.GetValue("OrleansWs:Cluster:GatewayPort", 30000);
+        var clusterId = config["OrleansWs:Cluster:ClusterId"] ?? "orleansws";
+        var serviceId = config["OrleansWs:Cluster:ServiceId"] ?? "orleansws";
+        switch (config["OrleansWs:Cluster:Mode"] ?? "localhost")
+        {
+            case "localhost":
+                silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: serviceId, clusterId: clusterId);
+                silo.AddMemoryGrainStorage(OrleansWsNames.PeerStorage);
+                silo.AddMemoryGrainStorage(OrleansWsNames.PubSubStorage);
+                break;
+            case "redis":
+                var redis = ConfigurationOptions.Parse(config["OrleansWs:Cluster:Redis"] ?? "127.0.0.1:6379");
+                silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (clusterId, serviceId));
+                silo.UseRedisClustering(o => o.ConfigurationOptions = redis);
+                ConfigureEndpoints(silo, config, siloPort, gatewayPort);
+                silo.AddRedisGrainStorage(OrleansWsNames.PeerStorage, o => o.ConfigurationOptions = redis);
+                silo.AddRedisGrainStorage(OrleansWsNames.PubSubStorage, o => o.ConfigurationOptions = redis);
+                TuneFailureDetection(silo);
+                break;
+            case var other:
+                throw new InvalidOperationException($"OrleansWs:Cluster:Mode is '{other}'; use 'localhost' or 'redis'.");
+        }
+    }
+
+    private static void ConfigureEndpoints(ISiloBuilder silo, IConfiguration config, int siloPort, int gatewayPort)
+    {
+        // Local processes advertise loopback; containers advertise their own name (OrleansWs:Cluster:AdvertisedHost).
+        if (config["OrleansWs:Cluster:AdvertisedHost"] is { Length: > 0 } host)
+        {
+            silo.ConfigureEndpoints(host, siloPort, gatewayPort, listenOnAnyHostAddress: true);
+        }
+        else
+        {
+            silo.ConfigureEndpoints(IPAddress.Loopback, siloPort, gatewayPort);
+        }
+    }
+
+    // A dead silo is declared dead after two missed one-second probes (Orleans' defaults take about
+    // 15 s), so its grains come back elsewhere within a few seconds.
+    private static void TuneFailureDetection(ISiloBuilder silo) =>
+        silo.Configure<ClusterMembershipOptions>(o =>
+        {
+            o.ProbeTimeout = TimeSpan.FromSeconds(1);
+            o.NumMissedProbesLimit = 2;
+            o.NumVotesForDeathDeclaration = 1;
+            o.TableRefreshTimeout = TimeSpan.FromSeconds(2);
+            o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(10);
+        });
+}

@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using OrleansWs.Testing;
+
+namespace OrleansWs.SystemTests;
+
+/// <summary>
+/// Runs scripts/cluster.sh on free ports in a private folder, and stops every process it started
+/// (by PID, through the script) when the tests end, failed or not.
+/// </summary>
+public sealed class LocalCluster : IAsyncLifetime
+{
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    private readonly string _root = FindRoot();
+    private readonly string _runDir = Path.Combine(Path.GetTempPath(), "orleansws-cluster-" + Guid.NewGuid().ToString("N")[..8]);
+    private int _base;
+
+    public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(10) };
+
+    public Uri LoadBalancer => new($"ws://127.0.0.1:{_base + 80}");
+
+    public Uri Gateway(int i) => new($"ws://127.0.0.1:{_base + 60 + i}");
+
+    public Uri GatewayHttp(int i) => new($"http://127.0.0.1:{_base + 60 + i}");
+
+    public async Task InitializeAsync()
+    {
+        _base = FreePortBase();
+        await Script(TimeSpan.FromMinutes(5), "up");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Script(TimeSpan.FromMinutes(1), "down");
+        Http.Dispose();
+        if (Environment.GetEnvironmentVariable("OWS_KEEP_RUN_DIR") != "1")
+        {
+            Directory.Delete(_runDir, recursive: true);
+        }
+    }
+
+    /// <summary>Runs <c>scripts/cluster.sh</c> with <paramref name="args"/> against this cluster.</summary>
+    public async Task Script(TimeSpan limit, params string[] args)
+    {
+        var start = new ProcessStartInfo(Path.Combine(_root, "scripts", "cluster.sh")) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["OWS_PORT_BASE"] = _base.ToString();
+        start.Environment["OWS_RUN_DIR"] = _runDir;
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(limit);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"cluster.sh {string.Join(' ', args)} took over {limit}.");
+        }
+
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"cluster.sh {string.Join(' ', args)} failed ({process.ExitCode}):\n{await output}\n{await errors}");
+        }
+    }
+
+    public Task<TestClient> Connect(Uri server, string pathAndQuery) => TestClient.ConnectAsync(new Uri(server, pathAndQuery), Timeout);
+
+    public async Task<IReadOnlyList<string>> Peers(string handler) =>
+        (await Http.GetFromJsonAsync<string[]>(new Uri(GatewayHttp(1), $"/api/peers?handler={handler}")))!;
+
+    /// <summary>The id of the one peer that appears in the listing after <paramref name="connect"/>.</summary>
+    public async Task<(TestClient Client, string PeerId)> ConnectAndIdentify(Func<Task<TestClient>> connect)
+    {
+        var before = await Peers("chat");
+        var client = await connect();
+        var deadline = DateTime.UtcNow + Timeout;
+        while (true)
+        {
+            var added = (await Peers("chat")).Except(before).ToList();
+            if (added.Count == 1)
+            {
+                return (client, added[0]);
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"The new peer did not show in the listing; new ids: {string.Join(", ", added)}.");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    public async Task<HttpStatusCode> TopicsStatus(int gateway, string peerId) =>
+        (await Http.GetAsync(new Uri(GatewayHttp(gateway), $"/api/peer/topics?id={Uri.EscapeDataString(peerId)}"))).StatusCode;
+
+    private static int FreePortBase()
+    {
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            var candidate = Random.Shared.Next(200, 600) * 100;
+            if (new[] { 0, 11, 12, 31, 32, 51, 52, 61, 62, 80 }.All(offset => IsFree(candidate + offset)))
+            {
+                return candidate;
+            }
+        }
+
+        throw new InvalidOperationException("No free port range found.");
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static string FindRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "OrleansWs.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("OrleansWs.sln not found above the test folder.");
+    }
+}
+
+[CollectionDefinition(nameof(LocalCluster))]
+public sealed class LocalClusterCollection : ICollectionFixture<LocalCluster>;

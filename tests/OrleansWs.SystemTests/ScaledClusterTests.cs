@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using System.Net;
+using OrleansWs.Testing;
+using Xunit.Abstractions;
+
+namespace OrleansWs.SystemTests;
+
+/// <summary>
+/// The scaled topology under real faults. The tests share one cluster and run one at a time; each
+/// restores any process it stops, and uses its own room.
+/// </summary>
+[Collection(nameof(LocalCluster))]
+public sealed class ScaledClusterTests(LocalCluster cluster, ITestOutputHelper output)
+{
+    private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(300);
+
+    private static string Room() => WebSocketTestApp.UniqueName("room");
+
+    [Fact]
+    public async Task Chat_crosses_gateways_directly_and_through_the_load_balancer()
+    {
+        var room = Room();
+        await using var a = await cluster.Connect(cluster.Gateway(1), $"/ws/chat?room={room}");
+        await using var b = await cluster.Connect(cluster.Gateway(2), $"/ws/chat?room={room}");
+        await using var c = await cluster.Connect(cluster.LoadBalancer, $"/ws/chat?room={room}");
+        await using var d = await cluster.Connect(cluster.LoadBalancer, $"/ws/chat?room={room}");
+
+        await a.SendText("from gateway 1");
+        foreach (var other in new[] { b, c, d })
+        {
+            Assert.Equal("from gateway 1", await other.ReceiveText());
+        }
+
+        await c.SendText("from the load balancer");
+        foreach (var other in new[] { a, b, d })
+        {
+            Assert.Equal("from the load balancer", await other.ReceiveText());
+        }
+
+        await Task.WhenAll(a.ExpectNoMessage(Quiet), c.ExpectNoMessage(Quiet));
+    }
+
+    [Fact]
+    public async Task A_send_by_peer_id_reaches_the_peer_on_another_gateway()
+    {
+        var (far, farId) = await cluster.ConnectAndIdentify(() => cluster.Connect(cluster.Gateway(2), $"/ws/chat?room={Room()}"));
+        await using var _ = far;
+        using var response = await cluster.Http.PostAsync(
+            new Uri(cluster.GatewayHttp(1), $"/api/peer/send?id={Uri.EscapeDataString(farId)}"),
+            new StringContent("\"sent by id through gateway 1\"", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal("sent by id through gateway 1", await far.ReceiveText());
+    }
+
+    [Fact]
+    public async Task Killing_a_gateway_closes_its_peers_within_the_lease_and_spares_the_other()
+    {
+        var room = Room();
+        var (doomed, doomedId) = await cluster.ConnectAndIdentify(() => cluster.Connect(cluster.Gateway(2), $"/ws/chat?room={room}"));
+        await using var __ = doomed;
+        await using var survivor = await cluster.Connect(cluster.Gateway(1), $"/ws/chat?room={room}");
+        Assert.Equal(HttpStatusCode.OK, await cluster.TopicsStatus(1, doomedId));
+
+        var clock = Stopwatch.StartNew();
+        await cluster.Script(LocalCluster.Timeout, "kill", "gateway2");
+        try
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => doomed.Receive());
+
+            // OnClose ran and cleared the peer: the cluster no longer knows it.
+            while (await cluster.TopicsStatus(1, doomedId) != HttpStatusCode.NotFound)
+            {
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), "The dead gateway's peer was not closed within 20 s.");
+                await Task.Delay(100);
+            }
+
+            output.WriteLine($"peer of a killed gateway closed after {clock.Elapsed.TotalSeconds:F1} s (lease 5 s)");
+
+            // Reconnecting through the load balancer lands on the live gateway.
+            await using var back = await cluster.Connect(cluster.LoadBalancer, $"/ws/chat?room={room}");
+            await back.SendText("back");
+            Assert.Equal("back", await survivor.ReceiveText());
+        }
+        finally
+        {
+            await cluster.Script(TimeSpan.FromMinutes(1), "start", "gateway2");
+        }
+    }
+
+    [Fact]
+    public async Task Killing_a_silo_keeps_sockets_open_and_state_and_traffic_resume()
+    {
+        var room = Room();
+        var peers = new List<TestClient>();
+        for (var i = 0; i < 6; i++)
+        {
+            peers.Add(await cluster.Connect(cluster.Gateway(1 + i % 2), $"/ws/chat?room={room}"));
+        }
+
+        var clock = Stopwatch.StartNew();
+        await cluster.Script(LocalCluster.Timeout, "kill", "silo2");
+        try
+        {
+            // Whatever silo held each chat grain, a message from every peer reaches all the others
+            // once the cluster has noticed; frames in flight to the dead silo close their socket with 1011.
+            var resumed = await Resume(peers[0], peers[1], clock);
+            output.WriteLine($"topic traffic resumed {resumed.TotalSeconds:F1} s after kill -9 of a silo");
+            foreach (var other in peers.Skip(2))
+            {
+                await Drain(other);
+            }
+
+            for (var i = 0; i < peers.Count; i++)
+            {
+                await peers[i].SendText("after " + i);
+                foreach (var other in peers.Where((_, j) => j != i))
+                {
+                    Assert.Equal("after " + i, await other.ReceiveText());
+                }
+            }
+        }
+        finally
+        {
+            foreach (var p in peers)
+            {
+                await p.DisposeAsync();
+            }
+
+            await cluster.Script(TimeSpan.FromMinutes(1), "start", "silo2");
+        }
+    }
+
+    [Fact]
+    public async Task A_gateway_restarted_gracefully_closes_with_1001_and_serves_again()
+    {
+        await using var client = await cluster.Connect(cluster.Gateway(1), $"/ws/chat?room={Room()}");
+        var stopping = cluster.Script(TimeSpan.FromMinutes(1), "stop", "gateway1");
+        var closed = await client.ExpectClose(1001);
+        Assert.Equal("server shutting down", closed.Reason);
+        await stopping;
+        await cluster.Script(TimeSpan.FromMinutes(1), "start", "gateway1");
+
+        var room = Room();
+        await using var a = await cluster.Connect(cluster.Gateway(1), $"/ws/chat?room={room}");
+        await using var b = await cluster.Connect(cluster.Gateway(2), $"/ws/chat?room={room}");
+        await a.SendText("after restart");
+        Assert.Equal("after restart", await b.ReceiveText());
+    }
+
+    // Reads the probes that were delayed rather than lost, until a quiet half second.
+    private static async Task Drain(TestClient client)
+    {
+        while (true)
+        {
+            try
+            {
+                Assert.Equal("probe", await client.ReceiveText(TimeSpan.FromMilliseconds(500)));
+            }
+            catch (TimeoutException)
+            {
+                return;
+            }
+        }
+    }
+
+    // Sends probes from one peer until the other hears one; probes before that may be lost with the silo.
+    private static async Task<TimeSpan> Resume(TestClient from, TestClient to, Stopwatch clock)
+    {
+        for (var probe = 0; clock.Elapsed < TimeSpan.FromSeconds(30); probe++)
+        {
+            await from.SendText("probe");
+            try
+            {
+                Assert.Equal("probe", await to.ReceiveText(TimeSpan.FromMilliseconds(500)));
+                var resumed = clock.Elapsed;
+                await Drain(to);
+                return resumed;
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
+
+        throw new TimeoutException("Topic traffic did not resume within 30 s of the silo kill.");
+    }
+}
