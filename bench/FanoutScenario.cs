@@ -56,7 +56,7 @@ internal static class FanoutScenario
         var reordered = receivers.Sum(r => r.Reordered);
         Console.WriteLine($"fanout: {subscribers} subscribers over {urls.Length} URL(s), {rate} msg/s for {seconds} s, {payload} B");
         Console.WriteLine($"deliveries: {latencies.Length} in {elapsed.TotalSeconds:F1} s ({latencies.Length / elapsed.TotalSeconds:F0}/s)");
-        Console.WriteLine($"latency ms: p50 {Percentile(latencies, 0.50):F2}  p90 {Percentile(latencies, 0.90):F2}  p99 {Percentile(latencies, 0.99):F2}  max {latencies.LastOrDefault():F2}");
+        Console.WriteLine($"latency ms: p50 {Stats.Percentile(latencies, 0.50):F2}  p90 {Stats.Percentile(latencies, 0.90):F2}  p99 {Stats.Percentile(latencies, 0.99):F2}  max {latencies.LastOrDefault():F2}");
         Console.WriteLine($"lost {lost}, duplicated {duplicated}, reordered {reordered}, sender got its own: {publisher.Distinct > 0}");
 
         foreach (var r in receivers.Append(publisher))
@@ -66,9 +66,6 @@ internal static class FanoutScenario
 
         return lost == 0 && duplicated == 0 && reordered == 0 && publisher.Distinct == 0 ? 0 : 1;
     }
-
-    private static double Percentile(double[] sorted, double p) =>
-        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
 
     private sealed class Receiver : IAsyncDisposable
     {

@@ -4,14 +4,18 @@ using OrleansWs.Bench;
 //   fanout: N subscribers in one room (spread over the given URLs), one publisher at R msgs/s;
 //           reports publish→delivery latency, lost, duplicated and reordered deliveries, and
 //           whether the sender got its own message (it must not).
+//   echo:   C connections × K messages in flight of B bytes for S seconds; msgs/s, round-trip
+//           latency, and the CPU µs per message of the server processes named with --pid.
 return args switch
 {
     ["fanout", .. var rest] => await FanoutScenario.Run(Arguments.Parse(rest)),
+    ["echo", .. var rest] => await EchoScenario.Run(Arguments.Parse(rest)),
     _ => Usage(),
 };
 
 static int Usage()
 {
     Console.Error.WriteLine("usage: OrleansWs.Bench fanout --url ws://127.0.0.1:5000[,ws://…] [--subscribers 50] [--rate 200] [--seconds 10] [--payload 64]");
+    Console.Error.WriteLine("       OrleansWs.Bench echo --url ws://127.0.0.1:5000 [--connections 50] [--inflight 4] [--payload 64] [--seconds 10] [--pid 123,456]");
     return 2;
 }

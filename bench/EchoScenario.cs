@@ -1,0 +1,130 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Net.WebSockets;
+
+namespace OrleansWs.Bench;
+
+/// <summary>
+/// C connections to <c>/ws/echo</c>, each keeping K messages of B bytes in flight for S seconds.
+/// Reports messages per second, round-trip latency percentiles, errors and, for every <c>--pid</c>,
+/// the server's CPU time per message and its resident memory.
+/// </summary>
+internal static class EchoScenario
+{
+    public static async Task<int> Run(Arguments args)
+    {
+        var url = args.Get("url", "ws://127.0.0.1:5000").TrimEnd('/');
+        var connections = args.Get("connections", 50);
+        var inFlight = args.Get("inflight", 4);
+        var payload = Math.Max(12, args.Get("payload", 64));
+        var seconds = args.Get("seconds", 10);
+        var processes = ProcessSampler.FromArgument(args.Get("pid", ""));
+
+        var sockets = new ClientWebSocket[connections];
+        for (var i = 0; i < connections; i++)
+        {
+            sockets[i] = new ClientWebSocket();
+            await sockets[i].ConnectAsync(new Uri(url + "/ws/echo"), CancellationToken.None);
+        }
+
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+        var before = processes.Sample();
+        var clock = Stopwatch.StartNew();
+        var results = await Task.WhenAll(sockets.Select(s => Drive(s, inFlight, payload, stop.Token)));
+        var elapsed = clock.Elapsed;
+        var after = processes.Sample();
+
+        var messages = results.Sum(r => r.Messages);
+        var latencies = results.SelectMany(r => r.LatenciesMs).Order().ToArray();
+        var rate = messages / elapsed.TotalSeconds;
+        Console.WriteLine($"echo: {connections} connections × {inFlight} in flight, {payload} B, {elapsed.TotalSeconds:F1} s against {url}");
+        Console.WriteLine($"throughput: {rate:F0} msgs/s ({messages} round trips), errors {results.Sum(r => r.Errors)}");
+        Console.WriteLine($"latency ms: p50 {Stats.Percentile(latencies, 0.5):F2}  p90 {Stats.Percentile(latencies, 0.9):F2}  p99 {Stats.Percentile(latencies, 0.99):F2}  max {latencies.LastOrDefault():F2}");
+        foreach (var line in ProcessSampler.Describe(before, after, messages))
+        {
+            Console.WriteLine(line);
+        }
+
+        foreach (var socket in sockets)
+        {
+            socket.Abort();
+            socket.Dispose();
+        }
+
+        return 0;
+    }
+
+    private static async Task<Result> Drive(ClientWebSocket socket, int inFlight, int payload, CancellationToken stop)
+    {
+        var result = new Result();
+        var send = new byte[payload];
+        var receive = new byte[payload + 64];
+        var outstanding = 0;
+        try
+        {
+            // Prime the window, then send one for every echo that comes back.
+            for (; outstanding < inFlight; outstanding++)
+            {
+                await SendStamped(socket, send);
+            }
+
+            while (true)
+            {
+                var r = await socket.ReceiveAsync(receive.AsMemory(), CancellationToken.None);
+                if (r.MessageType == WebSocketMessageType.Close)
+                {
+                    break;
+                }
+
+                var sent = BinaryPrimitives.ReadInt64LittleEndian(receive);
+                result.Record(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
+                outstanding--;
+                if (stop.IsCancellationRequested)
+                {
+                    if (outstanding == 0)
+                    {
+                        break;
+                    }
+
+                    continue;
+                }
+
+                await SendStamped(socket, send);
+                outstanding++;
+            }
+        }
+        catch (WebSocketException)
+        {
+            result.Errors++;
+        }
+
+        return result;
+    }
+
+    private static Task SendStamped(ClientWebSocket socket, byte[] buffer)
+    {
+        BinaryPrimitives.WriteInt64LittleEndian(buffer, Stopwatch.GetTimestamp());
+        return socket.SendAsync(buffer, WebSocketMessageType.Binary, true, CancellationToken.None);
+    }
+
+    private sealed class Result
+    {
+        private const int MaxSamples = 200_000;
+
+        public long Messages { get; private set; }
+
+        public int Errors { get; set; }
+
+        public List<double> LatenciesMs { get; } = [];
+
+        public void Record(double ms)
+        {
+            Messages++;
+            // Bounded memory: keep every sample up to the cap, then one in eight.
+            if (LatenciesMs.Count < MaxSamples || Messages % 8 == 0)
+            {
+                LatenciesMs.Add(ms);
+            }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+using System.Collections.Concurrent;
+using System.Net.WebSockets;
+
+// The raw Kestrel baseline of the benchmark: /ws/echo and /ws/chat?room= with the same behaviour as
+// OrleansWs' demo endpoints, written the way one would without OrleansWs (one loop per socket).
+var builder = WebApplication.CreateBuilder(args);
+builder.Logging.SetMinimumLevel(LogLevel.Warning);
+var app = builder.Build();
+app.UseWebSockets();
+var rooms = new ConcurrentDictionary<string, ConcurrentDictionary<WebSocket, SemaphoreSlim>>();
+
+app.Map("/ws/echo", async context =>
+{
+    if (!context.WebSockets.IsWebSocketRequest)
+    {
+        context.Response.StatusCode = 426;
+        return;
+    }
+
+    using var socket = await context.WebSockets.AcceptWebSocketAsync();
+    var buffer = new byte[64 * 1024];
+    while (true)
+    {
+        var r = await socket.ReceiveAsync(buffer.AsMemory(), default);
+        if (r.MessageType == WebSocketMessageType.Close)
+        {
+            break;
+        }
+
+        await socket.SendAsync(buffer.AsMemory(0, r.Count), r.MessageType, r.EndOfMessage, default);
+    }
+});
+
+app.Map("/ws/chat", async context =>
+{
+    if (!context.WebSockets.IsWebSocketRequest || context.Request.Query["room"] is not [{ Length: > 0 } room])
+    {
+        context.Response.StatusCode = 400;
+        return;
+    }
+
+    using var socket = await context.WebSockets.AcceptWebSocketAsync();
+    var members = rooms.GetOrAdd(room, _ => new());
+    members[socket] = new SemaphoreSlim(1);
+    var buffer = new byte[64 * 1024];
+    try
+    {
+        while (true)
+        {
+            var r = await socket.ReceiveAsync(buffer.AsMemory(), default);
+            if (r.MessageType == WebSocketMessageType.Close)
+            {
+                break;
+            }
+
+            var message = buffer.AsSpan(0, r.Count).ToArray();
+            foreach (var (other, gate) in members)
+            {
+                if (other != socket)
+                {
+                    await gate.WaitAsync();
+                    try
+                    {
+                        await other.SendAsync(message, r.MessageType, true, default);
+                    }
+                    catch (WebSocketException)
+                    {
+                    }
+                    finally
+                    {
+                        gate.Release();
+                    }
+                }
+            }
+        }
+    }
+    finally
+    {
+        members.TryRemove(socket, out _);
+    }
+});
+
+app.Run();
