@@ -44,8 +44,10 @@ internal sealed partial class WebSocketConnection
 
     public string HandlerType { get; }
 
+    private volatile bool _isOpen;
+
     /// <summary>Between a completed handshake and the end of the socket.</summary>
-    public bool IsOpen { get; private set; }
+    public bool IsOpen => _isOpen;
 
     /// <summary>Topics this connection is subscribed to; guarded by <see cref="TopicFanout"/>'s lock.</summary>
     public HashSet<string> Topics { get; } = new(StringComparer.Ordinal);
@@ -95,8 +97,8 @@ internal sealed partial class WebSocketConnection
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            await _grain.Closed(new CloseDetails(CloseCodes.InternalError, "topic subscription failed", WasClean: false));
             _runtime.Topics.Release(this);
+            await TellGrainClosed(new CloseDetails(CloseCodes.InternalError, "topic subscription failed", WasClean: false));
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             await context.Response.WriteAsync("The WebSocket service is unavailable; try again later.\n", context.RequestAborted);
             return;
@@ -126,18 +128,14 @@ internal sealed partial class WebSocketConnection
 
         using (socket)
         {
-            IsOpen = true;
+            _isOpen = true;
             Log.PeerOpened(_logger, PeerId);
             var opened = await SendOpeningFrames(socket, connected.Reply);
             var sending = opened ? SendLoop(socket) : Task.CompletedTask;
             var dispatching = DispatchLoop();
             var closed = opened ? await ReceiveLoop(socket) : new CloseDetails(CloseCodes.Abnormal, "", WasClean: false);
-            if (closed is { WasClean: false, Code: CloseCodes.ProtocolError or CloseCodes.InvalidPayload })
-            {
-                await Linger(context.RequestAborted);
-            }
 
-            IsOpen = false;
+            _isOpen = false;
             _runtime.Unregister(this);
             _runtime.Topics.Release(this);
             Log.PeerClosed(_logger, PeerId, closed.Code, closed.Reason, closed.WasClean);
@@ -148,6 +146,10 @@ internal sealed partial class WebSocketConnection
             RequestClose(new CloseRequest(CloseCodes.Abnormal, "", ByServer: false, DropQueued: true, Terminate: true));
             await sending;
             await dispatching;
+            if (closed is { WasClean: false, Code: CloseCodes.ProtocolError or CloseCodes.InvalidPayload })
+            {
+                await Linger(context.RequestAborted);
+            }
         }
     }
 
