@@ -26,6 +26,20 @@ public static class CloseCodes
     /// <summary>1013: try again later, e.g. the peer's send queue overflowed.</summary>
     public const int TryAgainLater = 1013;
 
+    /// <summary>Throws unless <paramref name="code"/> is sendable and <paramref name="reason"/> fits a close frame (123 bytes of UTF-8).</summary>
+    public static void Validate(int code, string reason)
+    {
+        if (!IsSendable(code))
+        {
+            throw new ArgumentOutOfRangeException(nameof(code), code, "Not a close code an application may send.");
+        }
+
+        if (System.Text.Encoding.UTF8.GetByteCount(reason) > 123)
+        {
+            throw new ArgumentException("A close reason is at most 123 bytes of UTF-8.", nameof(reason));
+        }
+    }
+
     /// <summary>Whether <paramref name="code"/> may be sent in a close frame by an application.</summary>
     public static bool IsSendable(int code) =>
         code is 1000 or (>= 1001 and <= 1003) or (>= 1007 and <= 1014) or (>= 3000 and <= 4999);

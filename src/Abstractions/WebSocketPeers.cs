@@ -38,7 +38,11 @@ public sealed partial class WebSocketPeers : IWebSocketPeers
     public Task<bool> Send(string peerId, Message message) => Peer(peerId).Send(message);
 
     /// <inheritdoc />
-    public Task<bool> Close(string peerId, int code = CloseCodes.Normal, string reason = "") => Peer(peerId).Close(code, reason);
+    public Task<bool> Close(string peerId, int code = CloseCodes.Normal, string reason = "")
+    {
+        CloseCodes.Validate(code, reason);
+        return Peer(peerId).Close(code, reason);
+    }
 
     /// <inheritdoc />
     public Task<bool> Terminate(string peerId) => Peer(peerId).Terminate();

@@ -177,9 +177,25 @@ internal sealed class GatewayRuntime : IHostedService, IAsyncDisposable
             await _client.GetGrain<IGatewayRegistryGrain>(0).Renew(Id, Delivery, _options.Lease).WaitAsync(_options.Lease / 3);
             Interlocked.Exchange(ref _lastRenewalTicks, Environment.TickCount64);
         }
-        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !_stopping.IsCancellationRequested)
         {
             Log.RegistrationFailed(_logger, ex);
+            FenceIfLeaseLost();
+        }
+    }
+
+    // Once the lease has run out the cluster has closed this gateway's peers (OnClose 1006, state
+    // cleared); their sockets must not live on as ghosts that still receive topic messages.
+    private void FenceIfLeaseLost()
+    {
+        var last = Interlocked.Read(ref _lastRenewalTicks);
+        if (last != 0 && Environment.TickCount64 - last > _options.Lease.TotalMilliseconds && !_connections.IsEmpty)
+        {
+            Log.LeaseLost(_logger, Id, _connections.Count);
+            foreach (var connection in _connections.Values)
+            {
+                connection.BeginClose(CloseCodes.ServiceRestart, "gateway lost its lease; reconnect");
+            }
         }
     }
 }

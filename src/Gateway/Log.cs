@@ -52,6 +52,12 @@ internal static partial class Log
     [LoggerMessage(16, LogLevel.Debug, "The client of peer {PeerId} left during the handshake.", EventName = "AcceptFailed")]
     public static partial void AcceptFailed(ILogger logger, Exception exception, string peerId);
 
+    [LoggerMessage(18, LogLevel.Error, "Gateway {GatewayId} lost its lease in the cluster; closing its {Count} sockets with 1012 (their grains were closed).", EventName = "LeaseLost")]
+    public static partial void LeaseLost(ILogger logger, Guid gatewayId, int count);
+
+    [LoggerMessage(19, LogLevel.Error, "The send loop of peer {PeerId} failed; its socket is aborted.", EventName = "SendLoopFailed")]
+    public static partial void SendLoopFailed(ILogger logger, Exception exception, string peerId);
+
     [LoggerMessage(17, LogLevel.Information, "Gateway {GatewayId} closing {Count} sockets with 1001: the host is stopping.", EventName = "ShuttingDown")]
     public static partial void ShuttingDown(ILogger logger, Guid gatewayId, int count);
 }

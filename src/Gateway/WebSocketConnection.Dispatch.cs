@@ -15,9 +15,20 @@ internal sealed partial class WebSocketConnection
         while (await reader.WaitToReadAsync())
         {
             batch.Clear();
-            while (batch.Count < _options.MaxBatch && reader.TryRead(out var message))
+            var bytes = 0L;
+            while (batch.Count < _options.MaxBatch
+                   && reader.TryPeek(out var next)
+                   && (batch.Count == 0 || bytes + next.Data.Length <= _options.MaxBatchBytes)
+                   && reader.TryRead(out var message))
             {
                 batch.Add(message);
+                bytes += message.Data.Length;
+            }
+
+            Interlocked.Add(ref _inboundBytes, -bytes);
+            if (_inboundRoom.CurrentCount == 0)
+            {
+                _inboundRoom.Release();
             }
 
             // Once the server closes the peer (its handler asked, or a call failed), later messages are dropped.
@@ -44,6 +55,9 @@ internal sealed partial class WebSocketConnection
 
         await TellGrainClosed(_closed!);
     }
+
+    /// <summary>Tells the grain the peer is gone (1006) when the handshake never completed; the grain ignores it if it is not open.</summary>
+    public Task TellGrainClosedBestEffort() => TellGrainClosed(new CloseDetails(CloseCodes.Abnormal, "", WasClean: false));
 
     private async Task TellGrainClosed(CloseDetails details)
     {

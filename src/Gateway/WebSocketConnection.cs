@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net.WebSockets;
 using System.Threading.Channels;
 using OrleansWs.Protocol;
@@ -22,6 +21,11 @@ internal sealed partial class WebSocketConnection
     private CloseRequest? _close;
     private CloseDetails? _closed;
     private long _queuedBytes;
+    private long _inboundBytes;
+    private readonly SemaphoreSlim _inboundRoom = new(0);
+
+    // What a queued message costs beyond its payload, so a flood of empty messages still hits the cap.
+    private const int MessageOverhead = 64;
 
     public WebSocketConnection(string peerId, string handlerType, IPeerGrain grain, GatewayRuntime runtime)
     {
@@ -63,7 +67,7 @@ internal sealed partial class WebSocketConnection
             return;
         }
 
-        var queued = Interlocked.Add(ref _queuedBytes, message.Data.Length);
+        var queued = Interlocked.Add(ref _queuedBytes, message.Data.Length + MessageOverhead);
         if (queued > _options.MaxSendQueueBytes)
         {
             Log.SlowPeer(_logger, PeerId, queued, _options.SlowPeerCloseCode);
@@ -75,8 +79,15 @@ internal sealed partial class WebSocketConnection
     }
 
     /// <summary>Starts the closing handshake from the server side; the connection is aborted if it takes longer than the close timeout.</summary>
-    public void BeginClose(int code, string reason, bool dropQueued = false) =>
+    public void BeginClose(int code, string reason, bool dropQueued = false)
+    {
+        if (!CloseCodes.IsSendable(code) || System.Text.Encoding.UTF8.GetByteCount(reason) > 123)
+        {
+            (code, reason) = (CloseCodes.InternalError, "invalid close requested");
+        }
+
         RequestClose(new CloseRequest(code, reason, ByServer: true, dropQueued, Terminate: false));
+    }
 
     /// <summary>Aborts the connection without a close frame.</summary>
     public void Terminate()
@@ -116,6 +127,7 @@ internal sealed partial class WebSocketConnection
             {
                 SubProtocol = connected.Decision.Protocol,
                 KeepAliveInterval = _options.KeepAliveInterval,
+                KeepAliveTimeout = _options.KeepAliveTimeout,
             });
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
@@ -130,20 +142,31 @@ internal sealed partial class WebSocketConnection
         {
             _isOpen = true;
             Log.PeerOpened(_logger, PeerId);
-            var opened = await SendOpeningFrames(socket, connected.Reply);
-            var sending = opened ? SendLoop(socket) : Task.CompletedTask;
-            var dispatching = DispatchLoop();
-            var closed = opened ? await ReceiveLoop(socket) : new CloseDetails(CloseCodes.Abnormal, "", WasClean: false);
+            var closed = new CloseDetails(CloseCodes.Abnormal, "", WasClean: false);
+            Task sending = Task.CompletedTask, dispatching = Task.CompletedTask;
+            try
+            {
+                var opened = await SendOpeningFrames(socket, connected.Reply);
+                sending = opened ? SendLoop(socket) : Task.CompletedTask;
+                dispatching = DispatchLoop();
+                if (opened)
+                {
+                    closed = await ReceiveLoop(socket);
+                }
+            }
+            finally
+            {
+                // Whatever ended the socket, the peer leaves this gateway and its grain hears of it,
+                // after every message read before the end.
+                _isOpen = false;
+                _runtime.Unregister(this);
+                _runtime.Topics.Release(this);
+                Log.PeerClosed(_logger, PeerId, closed.Code, closed.Reason, closed.WasClean);
+                _closed = closed;
+                _inbound.Writer.TryComplete();
+                RequestClose(new CloseRequest(CloseCodes.Abnormal, "", ByServer: false, DropQueued: true, Terminate: true));
+            }
 
-            _isOpen = false;
-            _runtime.Unregister(this);
-            _runtime.Topics.Release(this);
-            Log.PeerClosed(_logger, PeerId, closed.Code, closed.Reason, closed.WasClean);
-
-            // The grain hears about the close after every message read before it.
-            _closed = closed;
-            _inbound.Writer.TryComplete();
-            RequestClose(new CloseRequest(CloseCodes.Abnormal, "", ByServer: false, DropQueued: true, Terminate: true));
             await sending;
             await dispatching;
             if (closed is { WasClean: false, Code: CloseCodes.ProtocolError or CloseCodes.InvalidPayload })
@@ -219,7 +242,7 @@ internal sealed partial class WebSocketConnection
             {
                 while (reader.TryRead(out var message))
                 {
-                    Interlocked.Add(ref _queuedBytes, -message.Data.Length);
+                    Interlocked.Add(ref _queuedBytes, -(message.Data.Length + MessageOverhead));
                     if (_close is { DropQueued: true })
                     {
                         continue;
@@ -239,120 +262,13 @@ internal sealed partial class WebSocketConnection
         {
             // The receive loop sees the same failure and reports it.
         }
-    }
-
-    private async Task<CloseDetails> ReceiveLoop(WebSocket socket)
-    {
-        byte[]? buffer = null;
-        try
+        catch (Exception ex)
         {
-            while (true)
-            {
-                // Idle sockets hold no buffer: wait for the next frame with a zero-byte read.
-                var next = await socket.ReceiveAsync(Memory<byte>.Empty, _abort.Token);
-                if (next.MessageType == WebSocketMessageType.Close)
-                {
-                    return ClosedByClient(socket);
-                }
-
-                var length = 0;
-                var tooBig = false;
-                var last = next;
-                buffer = ArrayPool<byte>.Shared.Rent(_options.ReceiveBufferSize);
-                while (!last.EndOfMessage)
-                {
-                    if (length == buffer.Length)
-                    {
-                        if (tooBig || _close is { ByServer: true })
-                        {
-                            length = 0; // discarding: reuse the buffer
-                        }
-                        else
-                        {
-                            buffer = Grow(buffer, length);
-                        }
-                    }
-
-                    last = await socket.ReceiveAsync(buffer.AsMemory(length), _abort.Token);
-                    if (last.MessageType == WebSocketMessageType.Close)
-                    {
-                        return ClosedByClient(socket);
-                    }
-
-                    length += last.Count;
-                    if (!tooBig && length > _options.MaxMessageSize)
-                    {
-                        tooBig = true;
-                        Log.MessageTooBig(_logger, PeerId, _options.MaxMessageSize);
-                        BeginClose(CloseCodes.MessageTooBig, $"message over {_options.MaxMessageSize} bytes");
-                    }
-                }
-
-                var message = tooBig ? null : new Message(buffer.AsSpan(0, length).ToArray(), next.MessageType == WebSocketMessageType.Text);
-                ArrayPool<byte>.Shared.Return(buffer);
-                buffer = null;
-                if (message is not null && _close is not { ByServer: true })
-                {
-                    await _inbound.Writer.WriteAsync(message, _abort.Token);
-                }
-            }
-        }
-        catch (Exception ex) when (IsSocketFailure(ex))
-        {
-            return Failed(socket, ex);
-        }
-        finally
-        {
-            if (buffer is not null)
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
+            // A bug of ours must not leave the socket half alive: drop it, and the receive loop reports 1006.
+            Log.SendLoopFailed(_logger, ex, PeerId);
+            socket.Abort();
         }
     }
-
-    private byte[] Grow(byte[] buffer, int length)
-    {
-        var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, _options.MaxMessageSize + 1L));
-        buffer.AsSpan(0, length).CopyTo(bigger);
-        ArrayPool<byte>.Shared.Return(buffer);
-        return bigger;
-    }
-
-    private CloseDetails ClosedByClient(WebSocket socket)
-    {
-        var code = socket.CloseStatus is { } status ? (int)status : CloseCodes.NoStatus;
-        var reason = socket.CloseStatusDescription ?? "";
-        if (_close is { ByServer: true, Terminate: false } ours)
-        {
-            // The client answered our close: report what we closed with.
-            return new CloseDetails(ours.Code, ours.Reason, WasClean: true);
-        }
-
-        // Echo the client's close, as RFC 6455 §5.5.1 asks.
-        RequestClose(new CloseRequest(code, reason, ByServer: false, DropQueued: false, Terminate: false));
-        return new CloseDetails(code, reason, WasClean: true);
-    }
-
-    private CloseDetails Failed(WebSocket socket, Exception ex)
-    {
-        if (_close is { ByServer: true } ours)
-        {
-            // Our close was not answered in time, or we terminated on purpose.
-            return new CloseDetails(ours.Terminate ? CloseCodes.Abnormal : ours.Code, ours.Terminate ? "" : ours.Reason, WasClean: false);
-        }
-
-        Log.SocketFailed(_logger, ex, PeerId, socket.State);
-        if (ProtocolViolation(ex) is { } violation)
-        {
-            return violation;
-        }
-
-        return new CloseDetails(CloseCodes.Abnormal, "", WasClean: false);
-    }
-
-    private static bool IsSocketFailure(Exception ex) =>
-        ex is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException or ChannelClosedException
-            or Microsoft.AspNetCore.Connections.ConnectionAbortedException or Microsoft.AspNetCore.Http.BadHttpRequestException;
 
     private sealed record CloseRequest(int Code, string Reason, bool ByServer, bool DropQueued, bool Terminate);
 }

@@ -49,6 +49,8 @@ internal sealed class WebSocketEndpoint(GatewayRuntime runtime, ILogger<WebSocke
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 Log.ConnectFailed(logger, ex, peerId);
+                // The grain may have opened the peer after all (the call timed out, not failed): close it.
+                _ = connection.TellGrainClosedBestEffort();
                 context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
                 await context.Response.WriteAsync("The WebSocket service is unavailable; try again later.\n", context.RequestAborted);
                 return;

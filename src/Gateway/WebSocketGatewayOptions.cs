@@ -25,6 +25,17 @@ public sealed class WebSocketGatewayOptions
     [Range(1, 1_000_000)]
     public int MaxInboundQueue { get; set; } = 1024;
 
+    /// <summary>
+    /// Bytes read from one socket that may wait for its grain; the socket is not read while over it
+    /// (one message always fits). Default: 4 MiB.
+    /// </summary>
+    [Range(1024, 1024L * 1024 * 1024)]
+    public long MaxInboundBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Most bytes handed to a grain in one call (one message always goes). Default: 1 MiB.</summary>
+    [Range(1024, 64 * 1024 * 1024)]
+    public int MaxBatchBytes { get; set; } = 1024 * 1024;
+
     /// <summary>Most messages handed to a grain in one call (messages that arrived while the previous call ran). Default: 256.</summary>
     [Range(1, 100_000)]
     public int MaxBatch { get; set; } = 256;
@@ -40,6 +51,13 @@ public sealed class WebSocketGatewayOptions
     /// <summary>Interval of server pings on idle connections; zero turns them off. Default: 30 s.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long a ping may go unanswered before the connection is aborted (the peer gets OnClose 1006),
+    /// so a client that vanished without a TCP reset is noticed. Default: 30 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// Origins (scheme://host[:port]) allowed to open sockets from a browser, besides the gateway's own

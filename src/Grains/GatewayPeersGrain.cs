@@ -12,9 +12,16 @@ namespace OrleansWs;
 internal sealed partial class GatewayPeersGrain(ILogger<GatewayPeersGrain> logger) : Grain, IGatewayPeersGrain
 {
     private readonly HashSet<string> _peers = new(StringComparer.Ordinal);
+    private bool _ended;
 
     public Task Add(string peerId)
     {
+        if (_ended)
+        {
+            // The gateway is gone: a peer opening on it now must not be listed where no expiry will find it.
+            throw new InvalidOperationException($"Gateway {this.GetPrimaryKey()} has left the cluster.");
+        }
+
         _peers.Add(peerId);
         return Task.CompletedTask;
     }
@@ -27,6 +34,7 @@ internal sealed partial class GatewayPeersGrain(ILogger<GatewayPeersGrain> logge
 
     public Task Forget()
     {
+        _ended = true;
         _peers.Clear();
         DeactivateOnIdle();
         return Task.CompletedTask;
@@ -37,6 +45,7 @@ internal sealed partial class GatewayPeersGrain(ILogger<GatewayPeersGrain> logge
         var gatewayId = this.GetPrimaryKey();
         var peers = _peers.ToArray();
         _peers.Clear();
+        _ended = true;
         LogExpiring(gatewayId, peers.Length);
         // In parallel: one slow peer grain must not hold up the others' OnClose.
         await Task.WhenAll(peers.Select(async peerId =>

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 
 namespace OrleansWs;
@@ -95,15 +94,7 @@ public sealed class Peer
     /// <param name="reason">At most 123 bytes of UTF-8.</param>
     public Task Close(int code = CloseCodes.Normal, string reason = "")
     {
-        if (!CloseCodes.IsSendable(code))
-        {
-            throw new ArgumentOutOfRangeException(nameof(code), code, "Not a close code an application may send.");
-        }
-
-        if (Encoding.UTF8.GetByteCount(reason) > 123)
-        {
-            throw new ArgumentException("A close reason is at most 123 bytes of UTF-8.", nameof(reason));
-        }
+        CloseCodes.Validate(code, reason);
 
         _effects.RequestClose(code, reason, terminate: false);
         return Task.CompletedTask;

@@ -59,6 +59,11 @@ public abstract partial class WebSocketHandler<TState>
         catch
         {
             // Nothing was acknowledged: forget the half-open peer rather than keep state nobody owns.
+            if (_record.RecordExists)
+            {
+                await _record.ClearStateAsync();
+            }
+
             _record.State = new();
             _writtenState = null;
             _host.Deactivate();
@@ -139,10 +144,18 @@ public abstract partial class WebSocketHandler<TState>
 
             await PublishAll(effects);
             var (gatewayId, peerId) = (Record.GatewayId, Record.PeerId!);
-            await _record.ClearStateAsync();
-            _record.State = new();
-            _writtenState = null;
-            _host.Deactivate();
+            try
+            {
+                await ClusterRetry.WhenRejected(_record.ClearStateAsync);
+            }
+            finally
+            {
+                // OnClose has run: whatever storage says, this activation never runs it again.
+                _record.State = new();
+                _writtenState = null;
+                _host.Deactivate();
+            }
+
             try
             {
                 if (untrack)

@@ -74,4 +74,14 @@ public sealed class FromAnywhereTests(AppFixture fixture) : IClassFixture<AppFix
         var details = (CloseDetails)(await Handlers.HookLog.WaitFor(peerId, "close")).Argument!;
         Assert.Equal(1006, details.Code);
     }
+
+    [Fact]
+    public async Task Closing_by_id_with_a_code_or_reason_no_close_frame_can_carry_is_refused_up_front()
+    {
+        var (client, peerId) = await _app.OpenRecording();
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => _app.Peers.Close(peerId, 1006, "not sendable"));
+        await Assert.ThrowsAsync<ArgumentException>(() => _app.Peers.Close(peerId, 4000, new string('x', 124)));
+        await client.SendText("still open");
+        Assert.Equal("still open", await client.ReceiveText());
+    }
 }

@@ -6,7 +6,9 @@ namespace OrleansWs.Protocol;
 /// Retries a cluster call that Orleans rejected before delivering it (<see cref="OrleansMessageRejectionException"/>:
 /// e.g. the target silo just died and the cluster has not yet noticed). Such a call never ran, so
 /// repeating it cannot apply it twice. Timeouts and other failures are not retried: the call may
-/// have run, and its effects (a hook's sends and publishes) must not happen twice.
+/// have run, and its effects (a hook's sends and publishes) must not happen twice. That includes
+/// <see cref="SiloUnavailableException"/>, a rejection Orleans raises for calls already in flight
+/// when their silo died.
 /// </summary>
 public static class ClusterRetry
 {
@@ -24,7 +26,7 @@ public static class ClusterRetry
             {
                 return await call();
             }
-            catch (OrleansMessageRejectionException) when (DateTime.UtcNow + delay < deadline)
+            catch (OrleansMessageRejectionException ex) when (ex is not SiloUnavailableException && DateTime.UtcNow + delay < deadline)
             {
                 await Task.Delay(delay, cancellationToken);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));

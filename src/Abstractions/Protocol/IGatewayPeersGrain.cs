@@ -13,7 +13,8 @@ public interface IGatewayPeersGrain : IGrainWithGuidKey
     [Orleans.Concurrency.OneWay]
     Task Remove(string peerId);
 
-    /// <summary>The gateway left gracefully (its peers closed on their own): drops the list.</summary>
+    /// <summary>The gateway left gracefully (its peers closed on their own): drops the list. One-way: the registry never waits on it.</summary>
+    [Orleans.Concurrency.OneWay]
     Task Forget();
 
     /// <summary>The gateway is gone: tells every peer still listed, then forgets them. Returns how many were told.</summary>

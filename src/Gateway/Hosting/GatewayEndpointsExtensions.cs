@@ -34,10 +34,16 @@ public static class GatewayEndpointsExtensions
             await Checked(id, async () => await peers.Send(id, Message.FromText(text)) ? Results.Accepted() : NotOpen(id)));
         api.MapPost("/peer/close", async (string id, int? code, string? reason, IWebSocketPeers peers) =>
         {
-            var closeCode = code ?? CloseCodes.Normal;
-            return !CloseCodes.IsSendable(closeCode)
-                ? Results.BadRequest($"{closeCode} is not a close code an application may send.\n")
-                : await Checked(id, async () => await peers.Close(id, closeCode, reason ?? "") ? Results.Accepted() : NotOpen(id));
+            try
+            {
+                CloseCodes.Validate(code ?? CloseCodes.Normal, reason ?? "");
+            }
+            catch (ArgumentException ex)
+            {
+                return Results.BadRequest(ex.Message + "\n");
+            }
+
+            return await Checked(id, async () => await peers.Close(id, code ?? CloseCodes.Normal, reason ?? "") ? Results.Accepted() : NotOpen(id));
         });
         api.MapPost("/topics/publish", async (string topic, [FromBody] string text, IWebSocketPeers peers) =>
         {

@@ -1,0 +1,135 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using System.Threading.Channels;
+
+namespace OrleansWs.Gateway;
+
+// The receive side of the socket loop: whole messages into the inbound queue, and how the
+// connection ended (client close, our close answered or not, protocol violation, dropped).
+internal sealed partial class WebSocketConnection
+{
+    private async Task<CloseDetails> ReceiveLoop(WebSocket socket)
+    {
+        byte[]? buffer = null;
+        try
+        {
+            while (true)
+            {
+                // Idle sockets hold no buffer: wait for the next frame with a zero-byte read.
+                var next = await socket.ReceiveAsync(Memory<byte>.Empty, _abort.Token);
+                if (next.MessageType == WebSocketMessageType.Close)
+                {
+                    return ClosedByClient(socket);
+                }
+
+                var length = 0;
+                var tooBig = false;
+                var last = next;
+                buffer = ArrayPool<byte>.Shared.Rent(_options.ReceiveBufferSize);
+                while (!last.EndOfMessage)
+                {
+                    if (length == buffer.Length)
+                    {
+                        if (tooBig || _close is { ByServer: true })
+                        {
+                            length = 0; // discarding: reuse the buffer
+                        }
+                        else
+                        {
+                            buffer = Grow(buffer, length);
+                        }
+                    }
+
+                    last = await socket.ReceiveAsync(buffer.AsMemory(length), _abort.Token);
+                    if (last.MessageType == WebSocketMessageType.Close)
+                    {
+                        return ClosedByClient(socket);
+                    }
+
+                    length += last.Count;
+                    if (!tooBig && length > _options.MaxMessageSize)
+                    {
+                        tooBig = true;
+                        Log.MessageTooBig(_logger, PeerId, _options.MaxMessageSize);
+                        BeginClose(CloseCodes.MessageTooBig, $"message over {_options.MaxMessageSize} bytes");
+                    }
+                }
+
+                var message = tooBig ? null : new Message(buffer.AsSpan(0, length).ToArray(), next.MessageType == WebSocketMessageType.Text);
+                ArrayPool<byte>.Shared.Return(buffer);
+                buffer = null;
+                if (message is not null && _close is not { ByServer: true })
+                {
+                    await WaitForInboundRoom(message.Data.Length);
+                    Interlocked.Add(ref _inboundBytes, message.Data.Length);
+                    await _inbound.Writer.WriteAsync(message, _abort.Token);
+                }
+            }
+        }
+        catch (Exception ex) when (IsSocketFailure(ex))
+        {
+            return Failed(socket, ex);
+        }
+        finally
+        {
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+
+    // Backpressure by bytes as well as by count: while the grain is behind by MaxInboundBytes, the
+    // socket is not read, so TCP flow control slows the client instead of gateway memory growing.
+    private async Task WaitForInboundRoom(int length)
+    {
+        while (Interlocked.Read(ref _inboundBytes) > 0 && Interlocked.Read(ref _inboundBytes) + length > _options.MaxInboundBytes)
+        {
+            await _inboundRoom.WaitAsync(_abort.Token);
+        }
+    }
+
+    private byte[] Grow(byte[] buffer, int length)
+    {
+        var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, _options.MaxMessageSize + 1L));
+        buffer.AsSpan(0, length).CopyTo(bigger);
+        ArrayPool<byte>.Shared.Return(buffer);
+        return bigger;
+    }
+
+    private CloseDetails ClosedByClient(WebSocket socket)
+    {
+        var code = socket.CloseStatus is { } status ? (int)status : CloseCodes.NoStatus;
+        var reason = socket.CloseStatusDescription ?? "";
+        if (_close is { ByServer: true, Terminate: false } ours)
+        {
+            // The client answered our close: report what we closed with.
+            return new CloseDetails(ours.Code, ours.Reason, WasClean: true);
+        }
+
+        // Echo the client's close, as RFC 6455 §5.5.1 asks.
+        RequestClose(new CloseRequest(code, reason, ByServer: false, DropQueued: false, Terminate: false));
+        return new CloseDetails(code, reason, WasClean: true);
+    }
+
+    private CloseDetails Failed(WebSocket socket, Exception ex)
+    {
+        if (_close is { ByServer: true } ours)
+        {
+            // Our close was not answered in time, or we terminated on purpose.
+            return new CloseDetails(ours.Terminate ? CloseCodes.Abnormal : ours.Code, ours.Terminate ? "" : ours.Reason, WasClean: false);
+        }
+
+        Log.SocketFailed(_logger, ex, PeerId, socket.State);
+        if (ProtocolViolation(ex) is { } violation)
+        {
+            return violation;
+        }
+
+        return new CloseDetails(CloseCodes.Abnormal, "", WasClean: false);
+    }
+
+    private static bool IsSocketFailure(Exception ex) =>
+        ex is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException or ChannelClosedException
+            or Microsoft.AspNetCore.Connections.ConnectionAbortedException or Microsoft.AspNetCore.Http.BadHttpRequestException;
+}
