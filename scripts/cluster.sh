@@ -27,7 +27,7 @@ export OrleansWs__Cluster__ClusterId=orleansws
 export OrleansWs__Cluster__ServiceId=orleansws
 export OrleansWs__Gateway__Lease=00:00:05
 export OrleansWs__PeersApi=true
-export Logging__LogLevel__Default=Warning
+export Logging__LogLevel__Default=${OWS_LOG_LEVEL:-Warning}
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }; }
@@ -84,8 +84,14 @@ stop() {
   p=$(pidof_ "$name") || return 0
   if kill -0 "$p" 2>/dev/null; then
     kill -"$signal" "$p" 2>/dev/null || true
-    for _ in $(seq 1 150); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null || true
+    # Hosts bound their own shutdown (20 s); a process still running after 30 s is killed and reported.
+    for _ in $(seq 1 300); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$p" 2>/dev/null; then
+      kill -KILL "$p" 2>/dev/null || true
+      echo "$name did not exit within 30 s of SIG$signal; killed"
+    else
+      echo "$name exited after SIG$signal"
+    fi
   fi
   rm -f "$RUN/$name.pid"
 }
@@ -100,7 +106,7 @@ case ${1:-} in
     echo "up: load balancer http://127.0.0.1:$LB_PORT  gateways ${GATEWAY_HTTP[*]}  silos ${SILO_HTTP[*]}  redis $REDIS_PORT"
     ;;
   down)
-    for n in lb gateway2 gateway1 silo2 silo1 redis; do stop "$n"; done
+    for n in lb gateway2 gateway1 silo2 silo1 redis; do stop "$n" >/dev/null; done
     ;;
   status)
     for n in "${NAMES[@]}"; do

@@ -4,7 +4,7 @@ using OrleansWs.Gateway.Hosting;
 // It maps handlers by grain type name, so it needs none of their code.
 var builder = WebApplication.CreateBuilder(args);
 // Shutdown is bounded even when the cluster or Redis is unreachable.
-builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
+builder.Services.AddBoundedShutdown(TimeSpan.FromSeconds(20));
 var config = builder.Configuration;
 
 builder.UseOrleansClient(client => client.UseConfiguredClustering(config).AddOrleansWs());

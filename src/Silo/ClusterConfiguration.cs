@@ -30,6 +30,8 @@ internal static class ClusterConfiguration
                 break;
             case "redis":
                 var redis = ConfigurationOptions.Parse(config["OrleansWs:Cluster:Redis"] ?? "127.0.0.1:6379");
+                // Fail fast when Redis is gone rather than queue for StackExchange.Redis' 5 s defaults.
+                (redis.ConnectTimeout, redis.AsyncTimeout, redis.SyncTimeout, redis.AbortOnConnectFail) = (2000, 2000, 2000, false);
                 silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (clusterId, serviceId));
                 silo.UseRedisClustering(o => o.ConfigurationOptions = redis);
                 ConfigureEndpoints(silo, config, siloPort, gatewayPort);

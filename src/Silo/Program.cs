@@ -8,7 +8,7 @@ using OrleansWs.Silo.Demo;
 // With OrleansWs:Cluster:Mode=redis it is one silo of a scaled cluster (see README "Scaling out").
 var builder = WebApplication.CreateBuilder(args);
 // Shutdown is bounded even when the cluster or Redis is unreachable.
-builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
+builder.Services.AddBoundedShutdown(TimeSpan.FromSeconds(20));
 builder.UseOrleans(silo =>
 {
     ClusterConfiguration.Configure(silo, builder.Configuration);

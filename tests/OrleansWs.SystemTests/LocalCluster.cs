@@ -42,7 +42,7 @@ public sealed class LocalCluster : IAsyncLifetime
     }
 
     /// <summary>Runs <c>scripts/cluster.sh</c> with <paramref name="args"/> against this cluster.</summary>
-    public async Task Script(TimeSpan limit, params string[] args)
+    public async Task<string> Script(TimeSpan limit, params string[] args)
     {
         var start = new ProcessStartInfo(Path.Combine(_root, "scripts", "cluster.sh")) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in args)
@@ -70,6 +70,8 @@ public sealed class LocalCluster : IAsyncLifetime
         {
             throw new InvalidOperationException($"cluster.sh {string.Join(' ', args)} failed ({process.ExitCode}):\n{await output}\n{await errors}");
         }
+
+        return await output;
     }
 
     public Task<TestClient> Connect(Uri server, string pathAndQuery) => TestClient.ConnectAsync(new Uri(server, pathAndQuery), Timeout);

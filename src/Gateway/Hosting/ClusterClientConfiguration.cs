@@ -29,6 +29,8 @@ public static class ClusterClientConfiguration
                 break;
             case "redis":
                 var redis = ConfigurationOptions.Parse(config["OrleansWs:Cluster:Redis"] ?? "127.0.0.1:6379");
+                // Fail fast when Redis is gone rather than queue for StackExchange.Redis' 5 s defaults.
+                (redis.ConnectTimeout, redis.AsyncTimeout, redis.SyncTimeout, redis.AbortOnConnectFail) = (2000, 2000, 2000, false);
                 client.UseRedisClustering(o => o.ConfigurationOptions = redis);
                 break;
             case var other:

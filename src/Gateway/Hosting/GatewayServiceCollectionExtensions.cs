@@ -39,6 +39,17 @@ public static class GatewayServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>
+    /// Bounds the host's shutdown: <paramref name="timeout"/> for an orderly stop, then the process ends
+    /// even if something (e.g. Orleans retrying an unreachable membership store) still holds it.
+    /// </summary>
+    public static IServiceCollection AddBoundedShutdown(this IServiceCollection services, TimeSpan timeout)
+    {
+        services.Configure<HostOptions>(o => o.ShutdownTimeout = timeout);
+        services.AddHostedService<ShutdownWatchdog>();
+        return services;
+    }
+
     /// <summary>Gives an Orleans client what a gateway needs: the topic stream provider.</summary>
     public static IClientBuilder AddOrleansWs(this IClientBuilder builder) =>
         builder.AddMemoryStreams(OrleansWsNames.StreamProvider, streams => streams.ConfigurePartitioning(OrleansWsNames.TopicQueues));
