@@ -6,10 +6,13 @@ using OrleansWs.Bench;
 //           whether the sender got its own message (it must not).
 //   echo:   C connections × K messages in flight of B bytes for S seconds; msgs/s, round-trip
 //           latency, and the CPU µs per message of the server processes named with --pid.
+//   connect: C connections as fast as P dialers allow (connects/s, handshake p99), then held idle:
+//           resident memory per connection of each --pid.
 return args switch
 {
     ["fanout", .. var rest] => await FanoutScenario.Run(Arguments.Parse(rest)),
     ["echo", .. var rest] => await EchoScenario.Run(Arguments.Parse(rest)),
+    ["connect", .. var rest] => await ConnectScenario.Run(Arguments.Parse(rest)),
     _ => Usage(),
 };
 
@@ -17,5 +20,6 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: OrleansWs.Bench fanout --url ws://127.0.0.1:5000[,ws://…] [--subscribers 50] [--rate 200] [--seconds 10] [--payload 64]");
     Console.Error.WriteLine("       OrleansWs.Bench echo --url ws://127.0.0.1:5000 [--connections 50] [--inflight 4] [--payload 64] [--seconds 10] [--pid 123,456]");
+    Console.Error.WriteLine("       OrleansWs.Bench connect --url ws://127.0.0.1:5000 [--connections 2000] [--parallel 64] [--hold 5] [--pid 123]");
     return 2;
 }

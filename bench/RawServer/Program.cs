@@ -18,7 +18,7 @@ app.Map("/ws/echo", async context =>
     }
 
     using var socket = await context.WebSockets.AcceptWebSocketAsync();
-    var buffer = new byte[64 * 1024];
+    var buffer = new byte[4 * 1024];
     while (true)
     {
         var r = await socket.ReceiveAsync(buffer.AsMemory(), default);
@@ -42,7 +42,7 @@ app.Map("/ws/chat", async context =>
     using var socket = await context.WebSockets.AcceptWebSocketAsync();
     var members = rooms.GetOrAdd(room, _ => new());
     members[socket] = new SemaphoreSlim(1);
-    var buffer = new byte[64 * 1024];
+    var buffer = new byte[4 * 1024];
     try
     {
         while (true)

@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using System.Net.WebSockets;
+
+namespace OrleansWs.Bench;
+
+/// <summary>
+/// Opens C connections to <c>/ws/echo</c> as fast as P parallel dialers allow (connects/s, handshake
+/// latency), then holds them idle and reports each <c>--pid</c> server's resident memory per connection.
+/// </summary>
+internal static class ConnectScenario
+{
+    public static async Task<int> Run(Arguments args)
+    {
+        var url = args.Get("url", "ws://127.0.0.1:5000").TrimEnd('/');
+        var connections = args.Get("connections", 2000);
+        var parallel = args.Get("parallel", 64);
+        var hold = args.Get("hold", 5);
+        var processes = ProcessSampler.FromArgument(args.Get("pid", ""));
+
+        var before = processes.Sample();
+        var sockets = new ClientWebSocket[connections];
+        var handshakes = new double[connections];
+        var next = -1;
+        var errors = 0;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, parallel).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < connections)
+            {
+                var started = Stopwatch.GetTimestamp();
+                var socket = new ClientWebSocket();
+                try
+                {
+                    await socket.ConnectAsync(new Uri(url + "/ws/echo"), CancellationToken.None);
+                    sockets[i] = socket;
+                    handshakes[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                }
+                catch (WebSocketException)
+                {
+                    Interlocked.Increment(ref errors);
+                    socket.Dispose();
+                }
+            }
+        }));
+        var elapsed = clock.Elapsed;
+        var open = sockets.Count(s => s is not null);
+
+        // Idle: let the servers settle (collect garbage, trim) before reading their memory.
+        await Task.Delay(TimeSpan.FromSeconds(hold));
+        var after = processes.Sample();
+        var sorted = handshakes.Where((_, i) => sockets[i] is not null).Order().ToArray();
+        Console.WriteLine($"connect: {open} of {connections} connections ({parallel} dialers) in {elapsed.TotalSeconds:F2} s against {url}, errors {errors}");
+        Console.WriteLine($"rate: {open / elapsed.TotalSeconds:F0} connects/s; handshake ms p50 {Stats.Percentile(sorted, 0.5):F2}  p99 {Stats.Percentile(sorted, 0.99):F2}");
+        for (var i = 0; i < before.Count; i++)
+        {
+            if (before[i].Pid != Environment.ProcessId)
+            {
+                var delta = after[i].RssBytes - before[i].RssBytes;
+                Console.WriteLine($"pid {before[i].Pid}: RSS +{delta / 1048576.0:F1} MiB = {delta / 1024.0 / Math.Max(1, open):F1} KB per idle connection");
+            }
+        }
+
+        foreach (var socket in sockets.Where(s => s is not null))
+        {
+            socket.Abort();
+            socket.Dispose();
+        }
+
+        return errors == 0 ? 0 : 1;
+    }
+}
