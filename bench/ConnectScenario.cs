@@ -52,14 +52,28 @@ internal static class ConnectScenario
         var sorted = handshakes.Where((_, i) => sockets[i] is not null).Order().ToArray();
         Console.WriteLine($"connect: {open} of {connections} connections ({parallel} dialers) in {elapsed.TotalSeconds:F2} s against {url}, errors {errors}");
         Console.WriteLine($"rate: {open / elapsed.TotalSeconds:F0} connects/s; handshake ms p50 {Stats.Percentile(sorted, 0.5):F2}  p99 {Stats.Percentile(sorted, 0.99):F2}");
+        var serverRss = 0L;
         for (var i = 0; i < before.Count; i++)
         {
+            if (before[i].Pid != Environment.ProcessId)
+            {
+                serverRss += after[i].RssBytes - before[i].RssBytes;
+            }
+
             if (before[i].Pid != Environment.ProcessId)
             {
                 var delta = after[i].RssBytes - before[i].RssBytes;
                 Console.WriteLine($"pid {before[i].Pid}: RSS +{delta / 1048576.0:F1} MiB = {delta / 1024.0 / Math.Max(1, open):F1} KB per idle connection");
             }
         }
+
+        Report.Json(args, "connect", new()
+        {
+            ["connects_per_s"] = open / elapsed.TotalSeconds,
+            ["p99_handshake_ms"] = Stats.Percentile(sorted, 0.99),
+            ["kb_per_connection"] = serverRss / 1024.0 / Math.Max(1, open),
+            ["errors"] = errors,
+        });
 
         foreach (var socket in sockets.Where(s => s is not null))
         {

@@ -45,6 +45,15 @@ internal static class EchoScenario
             Console.WriteLine(line);
         }
 
+        Report.Json(args, "echo", new()
+        {
+            ["msgs_per_s"] = rate,
+            ["p50_ms"] = Stats.Percentile(latencies, 0.5),
+            ["p99_ms"] = Stats.Percentile(latencies, 0.99),
+            ["server_cpu_us_per_msg"] = ProcessSampler.ServerCpuSeconds(before, after) * 1e6 / Math.Max(1, messages),
+            ["errors"] = results.Sum(r => r.Errors),
+        });
+
         foreach (var socket in sockets)
         {
             socket.Abort();

@@ -14,6 +14,10 @@ internal sealed class ProcessSampler(IReadOnlyList<int> pids)
     public IReadOnlyList<(int Pid, double CpuSeconds, long RssBytes)> Sample() =>
         pids.Select(pid => (pid, CpuSeconds(pid), Rss(pid))).ToArray();
 
+    /// <summary>CPU seconds the server processes (not the benchmark) spent between two samples.</summary>
+    public static double ServerCpuSeconds(IReadOnlyList<(int Pid, double CpuSeconds, long RssBytes)> before, IReadOnlyList<(int Pid, double CpuSeconds, long RssBytes)> after) =>
+        before.Select((b, i) => b.Pid == Environment.ProcessId ? 0 : after[i].CpuSeconds - b.CpuSeconds).Sum();
+
     public static IEnumerable<string> Describe(IReadOnlyList<(int Pid, double CpuSeconds, long RssBytes)> before, IReadOnlyList<(int Pid, double CpuSeconds, long RssBytes)> after, long messages)
     {
         var servers = 0.0;

@@ -13,6 +13,7 @@ return args switch
     ["fanout", .. var rest] => await FanoutScenario.Run(Arguments.Parse(rest)),
     ["echo", .. var rest] => await EchoScenario.Run(Arguments.Parse(rest)),
     ["connect", .. var rest] => await ConnectScenario.Run(Arguments.Parse(rest)),
+    ["report", var file] => Report.Print(file),
     _ => Usage(),
 };
 

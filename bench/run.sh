@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Builds Release, then for each target (raw Kestrel baseline, OrleansWs embedded, OrleansWs scaled:
+# one gateway process + one silo process) starts the server on 127.0.0.1, runs the scenarios
+# REPEATS times (default 3) and stops it by PID. Prints medians with min–max and ratios to raw.
+#   bench/run.sh [REPEATS]        environment: SECONDS_PER_RUN (default 10), CONNECTIONS (default 3000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPEATS=${1:-3}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
+CONNECTIONS=${CONNECTIONS:-3000}
+OUT=$(mktemp -d)
+RESULTS="$OUT/results.jsonl"
+BENCH="dotnet bench/bin/Release/net10.0/OrleansWs.Bench.dll"
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+dotnet build -c Release OrleansWs.sln >/dev/null
+
+wait_http() { for _ in $(seq 1 300); do curl -fs "$1" >/dev/null 2>&1 && return; sleep 0.2; done; echo "not ready: $1" >&2; exit 1; }
+
+start_target() {
+  case $1 in
+    raw)
+      dotnet bench/RawServer/bin/Release/net10.0/OrleansWs.Bench.RawServer.dll --urls http://127.0.0.1:5191 >"$OUT/raw.log" 2>&1 &
+      PIDS+=($!); SERVER_PIDS=$!; URL=ws://127.0.0.1:5191; sleep 2;;
+    embedded)
+      dotnet src/Silo/bin/Release/net10.0/OrleansWs.Silo.dll --urls http://127.0.0.1:5192 --contentRoot "$PWD/src/Silo" \
+        --Logging:LogLevel:Default=Warning --OrleansWs:Cluster:SiloPort=21191 --OrleansWs:Cluster:GatewayPort=23191 >"$OUT/embedded.log" 2>&1 &
+      PIDS+=($!); SERVER_PIDS=$!; URL=ws://127.0.0.1:5192; wait_http http://127.0.0.1:5192/readyz;;
+    scaled)
+      dotnet src/Silo/bin/Release/net10.0/OrleansWs.Silo.dll --urls http://127.0.0.1:5193 --contentRoot "$PWD/src/Silo" \
+        --Logging:LogLevel:Default=Warning --OrleansWs:Cluster:SiloPort=21192 --OrleansWs:Cluster:GatewayPort=23192 >"$OUT/silo.log" 2>&1 &
+      local silo=$!; PIDS+=($silo); wait_http http://127.0.0.1:5193/readyz
+      (cd src/Gateway/bin/Release/net10.0 && exec dotnet OrleansWs.Gateway.dll --urls http://127.0.0.1:5194 \
+        --Logging:LogLevel:Default=Warning --OrleansWs:Cluster:Gateways=127.0.0.1:23192) >"$OUT/gateway.log" 2>&1 &
+      local gateway=$!; PIDS+=($gateway); wait_http http://127.0.0.1:5194/readyz
+      SERVER_PIDS="$gateway,$silo"; URL=ws://127.0.0.1:5194;;
+  esac
+}
+
+for target in raw embedded scaled; do
+  start_target "$target"
+  $BENCH echo --url "$URL" --seconds 3 >/dev/null   # warm-up
+  for run in $(seq 1 "$REPEATS"); do
+    echo "== $target echo run $run" >&2
+    $BENCH echo --url "$URL" --seconds "$SECONDS_PER_RUN" --pid "$SERVER_PIDS" --json "$RESULTS" --target "$target" >&2
+    $BENCH connect --url "$URL" --connections "$CONNECTIONS" --pid "$SERVER_PIDS" --json "$RESULTS" --target "$target" >&2
+  done
+  for p in ${SERVER_PIDS//,/ }; do kill "$p"; wait "$p" 2>/dev/null || true; done
+done
+
+echo "## bench/run.sh on $(nproc) cores, $(date -u +%Y-%m-%d), $REPEATS runs, echo 50 conns × 4 in flight × 64 B for ${SECONDS_PER_RUN} s, connect $CONNECTIONS"
+echo
+$BENCH report "$RESULTS"
