@@ -39,15 +39,18 @@ start_target() {
   esac
 }
 
+# Every run gets a fresh server, so the idle-memory figure of `connect` is not hidden by a heap that
+# an earlier run already grew; a short warm-up first takes JIT compilation out of the figures.
 for target in raw embedded scaled; do
-  start_target "$target"
-  $BENCH echo --url "$URL" --seconds 3 >/dev/null   # warm-up
   for run in $(seq 1 "$REPEATS"); do
-    echo "== $target echo run $run" >&2
-    $BENCH echo --url "$URL" --seconds "$SECONDS_PER_RUN" --pid "$SERVER_PIDS" --json "$RESULTS" --target "$target" >&2
+    echo "== $target run $run" >&2
+    start_target "$target"
+    $BENCH connect --url "$URL" --connections 100 --hold 0 >/dev/null
+    $BENCH echo --url "$URL" --seconds 2 --connections 10 >/dev/null
     $BENCH connect --url "$URL" --connections "$CONNECTIONS" --pid "$SERVER_PIDS" --json "$RESULTS" --target "$target" >&2
+    $BENCH echo --url "$URL" --seconds "$SECONDS_PER_RUN" --pid "$SERVER_PIDS" --json "$RESULTS" --target "$target" >&2
+    for p in ${SERVER_PIDS//,/ }; do kill "$p"; wait "$p" 2>/dev/null || true; done
   done
-  for p in ${SERVER_PIDS//,/ }; do kill "$p"; wait "$p" 2>/dev/null || true; done
 done
 
 echo "## bench/run.sh on $(nproc) cores, $(date -u +%Y-%m-%d), $REPEATS runs, echo 50 conns × 4 in flight × 64 B for ${SECONDS_PER_RUN} s, connect $CONNECTIONS"
