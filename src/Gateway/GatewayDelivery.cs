@@ -23,5 +23,7 @@ internal sealed class GatewayDelivery(GatewayRuntime runtime) : IGatewayDelivery
         return Task.CompletedTask;
     }
 
+    public Task<long> GetBufferedAmount(string peerId) => Task.FromResult(runtime.Find(peerId)?.BufferedAmount ?? -1);
+
     public Task<IReadOnlyList<string>> GetOpenPeers(string handlerType) => Task.FromResult(runtime.GetOpenPeers(handlerType));
 }

@@ -53,6 +53,9 @@ internal sealed partial class WebSocketConnection
     /// <summary>Between a completed handshake and the end of the socket.</summary>
     public bool IsOpen => _isOpen;
 
+    /// <summary>Bytes (with a small per-message overhead) waiting to be written to the socket.</summary>
+    public long BufferedAmount => Math.Max(0, Interlocked.Read(ref _queuedBytes));
+
     /// <summary>Topics this connection is subscribed to; guarded by <see cref="TopicFanout"/>'s lock.</summary>
     public HashSet<string> Topics { get; } = new(StringComparer.Ordinal);
 

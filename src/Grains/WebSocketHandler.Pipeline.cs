@@ -302,7 +302,25 @@ public abstract partial class WebSocketHandler<TState>
     }
 
     private Peer CreatePeer(PeerEffects effects, long bufferedAmount) =>
-        new(Record.PeerId!, Record.Request!, Record.Protocol, Record.Context, Record.Topics, bufferedAmount, effects, Peers);
+        new(Record.PeerId!, Record.Request!, Record.Protocol, Record.Context, Record.Topics, bufferedAmount, effects, Peers, LiveBufferedAmount);
+
+    // -1 when the gateway cannot say (gone, or too slow to answer within 2 s).
+    private async Task<long> LiveBufferedAmount()
+    {
+        if (Record.Gateway is not { } gateway || Record.PeerId is not { } peerId)
+        {
+            return -1;
+        }
+
+        try
+        {
+            return await gateway.GetBufferedAmount(peerId).WaitAsync(TimeSpan.FromSeconds(2));
+        }
+        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        {
+            return -1;
+        }
+    }
 
     private void ForgetIfUnused()
     {

@@ -113,6 +113,8 @@ public sealed class HandlerHarness<THandler, TState>
         public Task Terminate(string peerId) => Task.CompletedTask;
 
         public Task<IReadOnlyList<string>> GetOpenPeers(string handlerType) => Task.FromResult<IReadOnlyList<string>>([]);
+
+        public Task<long> GetBufferedAmount(string peerId) => Task.FromResult(0L);
     }
 
     /// <summary>Records what a handler does to other peers through <c>Peers</c>.</summary>

@@ -24,6 +24,9 @@ public interface IGatewayDelivery : IGrainObserver
     [OneWay]
     Task Terminate(string peerId);
 
+    /// <summary>Bytes waiting in the send queue of <paramref name="peerId"/> right now; -1 when this gateway does not hold it.</summary>
+    Task<long> GetBufferedAmount(string peerId);
+
     /// <summary>The ids of the open peers this gateway holds for the handler grain type <paramref name="handlerType"/>.</summary>
     Task<IReadOnlyList<string>> GetOpenPeers(string handlerType);
 }

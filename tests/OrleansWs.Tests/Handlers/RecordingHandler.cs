@@ -89,6 +89,11 @@ public sealed class RecordingHandler : WebSocketHandler<RecordingState>
             case "peers":
                 await peer.Send("peers:" + string.Join(",", await peer.GetPeers()));
                 break;
+            case "drain":
+                var drained = await peer.WaitForDrain(0, TimeSpan.FromMilliseconds(int.Parse(parts[1])));
+                HookLog.Record(peer.Id, "drained", drained);
+                await peer.Send("drained:" + drained);
+                break;
             case "topics":
                 await peer.Send("topics:" + string.Join(",", peer.Topics));
                 break;
