@@ -1,6 +1,7 @@
 using System.Net;
 using Orleans.Configuration;
 using OrleansWs.Protocol;
+using OrleansWs.Silo.Postgres;
 using StackExchange.Redis;
 
 namespace OrleansWs.Silo;
@@ -11,9 +12,26 @@ namespace OrleansWs.Silo;
 /// </summary>
 internal static class ClusterConfiguration
 {
+    /// <summary>Orleans' ADO.NET invariant name for PostgreSQL (Npgsql).</summary>
+    public const string PostgresInvariant = "Npgsql";
+
+    /// <summary>
+    /// Registers what must run before the silo starts: with <c>postgres</c>, our schema. Call before UseOrleans.
+    /// </summary>
+    public static void AddStorageSetup(IServiceCollection services, IConfiguration config)
+    {
+        if (Mode(config) == "postgres")
+        {
+            var connectionString = Postgres(config);
+            services.AddHostedService(sp => new PostgresSchema(connectionString, sp.GetRequiredService<ILogger<PostgresSchema>>()));
+        }
+    }
+
     /// <summary>
     /// <c>OrleansWs:Cluster:Mode</c> = <c>localhost</c> (default: one process, memory storage, nothing
-    /// external) or <c>redis</c> (membership and peer state in <c>OrleansWs:Cluster:Redis</c>).
+    /// external), <c>redis</c> (membership and peer state in <c>OrleansWs:Cluster:Redis</c>) or
+    /// <c>postgres</c> (the same in the PostgreSQL database of <c>OrleansWs:Cluster:Postgres</c>, an Npgsql
+    /// connection string, through Orleans' ADO.NET providers).
     /// </summary>
     public static void Configure(ISiloBuilder silo, IConfiguration config)
     {
@@ -21,7 +39,7 @@ internal static class ClusterConfiguration
         var gatewayPort = config.GetValue("OrleansWs:Cluster:GatewayPort", 30000);
         var clusterId = config["OrleansWs:Cluster:ClusterId"] ?? "orleansws";
         var serviceId = config["OrleansWs:Cluster:ServiceId"] ?? "orleansws";
-        switch (config["OrleansWs:Cluster:Mode"] ?? "localhost")
+        switch (Mode(config))
         {
             case "localhost":
                 silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: serviceId, clusterId: clusterId);
@@ -32,16 +50,40 @@ internal static class ClusterConfiguration
                 var redis = ConfigurationOptions.Parse(config["OrleansWs:Cluster:Redis"] ?? "127.0.0.1:6379");
                 // Fail fast when Redis is gone rather than queue for StackExchange.Redis' 5 s defaults.
                 (redis.ConnectTimeout, redis.AsyncTimeout, redis.SyncTimeout, redis.AbortOnConnectFail) = (2000, 2000, 2000, false);
-                silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (clusterId, serviceId));
                 silo.UseRedisClustering(o => o.ConfigurationOptions = redis);
-                ConfigureEndpoints(silo, config, siloPort, gatewayPort);
                 silo.AddRedisGrainStorage(OrleansWsNames.PeerStorage, o => o.ConfigurationOptions = redis);
                 silo.AddRedisGrainStorage(OrleansWsNames.PubSubStorage, o => o.ConfigurationOptions = redis);
-                TuneFailureDetection(silo);
+                ConfigureScaled(silo, config, siloPort, gatewayPort, clusterId, serviceId);
+                break;
+            case "postgres":
+                var postgres = Postgres(config);
+                silo.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = (PostgresInvariant, postgres));
+                foreach (var name in new[] { OrleansWsNames.PeerStorage, OrleansWsNames.PubSubStorage })
+                {
+                    // Rows of closed peers are deleted, not kept as empty versions.
+                    silo.AddAdoNetGrainStorage(name, o =>
+                        (o.Invariant, o.ConnectionString, o.DeleteStateOnClear) = (PostgresInvariant, postgres, true));
+                }
+
+                ConfigureScaled(silo, config, siloPort, gatewayPort, clusterId, serviceId);
                 break;
             case var other:
-                throw new InvalidOperationException($"OrleansWs:Cluster:Mode is '{other}'; use 'localhost' or 'redis'.");
+                throw new InvalidOperationException($"OrleansWs:Cluster:Mode is '{other}'; use 'localhost', 'redis' or 'postgres'.");
         }
+    }
+
+    private static string Mode(IConfiguration config) => config["OrleansWs:Cluster:Mode"] ?? "localhost";
+
+    private static string Postgres(IConfiguration config) =>
+        config["OrleansWs:Cluster:Postgres"] is { Length: > 0 } cs
+            ? cs
+            : throw new InvalidOperationException("OrleansWs:Cluster:Mode is 'postgres' but OrleansWs:Cluster:Postgres (an Npgsql connection string) is not set.");
+
+    private static void ConfigureScaled(ISiloBuilder silo, IConfiguration config, int siloPort, int gatewayPort, string clusterId, string serviceId)
+    {
+        silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (clusterId, serviceId));
+        ConfigureEndpoints(silo, config, siloPort, gatewayPort);
+        TuneFailureDetection(silo);
     }
 
     private static void ConfigureEndpoints(ISiloBuilder silo, IConfiguration config, int siloPort, int gatewayPort)

@@ -5,10 +5,12 @@ using OrleansWs.Silo.Demo;
 
 // Embedded OrleansWs: one process hosts a silo (localhost clustering, memory storage and streams)
 // and the gateway endpoints, co-hosted. Listens on http://localhost:5000 unless --urls says otherwise.
-// With OrleansWs:Cluster:Mode=redis it is one silo of a scaled cluster (see README "Scaling out").
+// With OrleansWs:Cluster:Mode=redis or postgres it is one silo of a scaled cluster (see README "Scaling out").
 var builder = WebApplication.CreateBuilder(args);
 // Shutdown is bounded even when the cluster or Redis is unreachable.
 builder.Services.AddBoundedShutdown(TimeSpan.FromSeconds(20));
+// Before UseOrleans: a database schema is in place before the silo reads its queries.
+ClusterConfiguration.AddStorageSetup(builder.Services, builder.Configuration);
 builder.UseOrleans(silo =>
 {
     ClusterConfiguration.Configure(silo, builder.Configuration);

@@ -11,8 +11,9 @@ public sealed partial class DeploymentFilesTests
     public void Compose_and_cluster_script_use_the_same_configuration_names()
     {
         var compose = File.ReadAllText(Path.Combine(Root, "docker-compose.yml"));
+        var postgres = File.ReadAllText(Path.Combine(Root, "docker-compose.postgres.yml"));
         var script = File.ReadAllText(Path.Combine(Root, "scripts", "cluster.sh"));
-        var composeNames = Names(compose);
+        var composeNames = Names(compose + postgres);
         var scriptNames = Names(script);
 
         // Names only the script needs: it opens the peers API for its system tests and quiets logs.
@@ -20,7 +21,9 @@ public sealed partial class DeploymentFilesTests
             scriptNames.Except(["OrleansWs__PeersApi"]).Order(),
             composeNames.Except(["OrleansWs__Cluster__AdvertisedHost"]).Order());
         Assert.Contains("OrleansWs__Cluster__Mode: redis", compose);
-        Assert.Contains("export OrleansWs__Cluster__Mode=redis", script);
+        Assert.Contains("OrleansWs__Cluster__Mode: postgres", postgres);
+        Assert.Contains("OrleansWs__Cluster__Mode=redis", script);
+        Assert.Contains("OrleansWs__Cluster__Mode=postgres", script);
     }
 
     [Fact]

@@ -8,14 +8,21 @@ namespace OrleansWs.SystemTests;
 
 /// <summary>
 /// Runs scripts/cluster.sh on free ports in a private folder, and stops every process it started
-/// (by PID, through the script) when the tests end, failed or not.
+/// (by PID, through the script) when the tests end, failed or not. Redis holds membership and state;
+/// <see cref="PostgresCluster"/> runs the same topology on PostgreSQL.
 /// </summary>
-public sealed class LocalCluster : IAsyncLifetime
+public class LocalCluster : IAsyncLifetime
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
     private readonly string _root = FindRoot();
     private readonly string _runDir = Path.Combine(Path.GetTempPath(), "orleansws-cluster-" + Guid.NewGuid().ToString("N")[..8]);
     private int _base;
+
+    /// <summary>The <c>OWS_STORE</c> of scripts/cluster.sh: where membership and peer state live.</summary>
+    public virtual string Store => "redis";
+
+    /// <summary>The port of the store's server (Redis or PostgreSQL).</summary>
+    protected int StorePort => _base;
 
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(10) };
 
@@ -52,6 +59,7 @@ public sealed class LocalCluster : IAsyncLifetime
 
         start.Environment["OWS_PORT_BASE"] = _base.ToString();
         start.Environment["OWS_RUN_DIR"] = _runDir;
+        start.Environment["OWS_STORE"] = Store;
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var errors = process.StandardError.ReadToEndAsync();
@@ -147,3 +155,6 @@ public sealed class LocalCluster : IAsyncLifetime
 
 [CollectionDefinition(nameof(LocalCluster))]
 public sealed class LocalClusterCollection : ICollectionFixture<LocalCluster>;
+
+[CollectionDefinition(nameof(PostgresCluster))]
+public sealed class PostgresClusterCollection : ICollectionFixture<PostgresCluster>;

@@ -7,7 +7,8 @@ namespace OrleansWs.Gateway.Hosting;
 /// <summary>
 /// Connects a standalone gateway to its cluster from configuration, with the names docker-compose.yml
 /// and scripts/cluster.sh use: <c>OrleansWs:Cluster:Mode</c> = <c>static</c> (default; silo gateways in
-/// <c>OrleansWs:Cluster:Gateways</c>, e.g. "127.0.0.1:30000,127.0.0.1:30001") or <c>redis</c> (<c>OrleansWs:Cluster:Redis</c>).
+/// <c>OrleansWs:Cluster:Gateways</c>, e.g. "127.0.0.1:30000,127.0.0.1:30001"), <c>redis</c> (<c>OrleansWs:Cluster:Redis</c>)
+/// or <c>postgres</c> (<c>OrleansWs:Cluster:Postgres</c>, an Npgsql connection string; the silos apply the schema).
 /// </summary>
 public static class ClusterClientConfiguration
 {
@@ -33,8 +34,14 @@ public static class ClusterClientConfiguration
                 (redis.ConnectTimeout, redis.AsyncTimeout, redis.SyncTimeout, redis.AbortOnConnectFail) = (2000, 2000, 2000, false);
                 client.UseRedisClustering(o => o.ConfigurationOptions = redis);
                 break;
+            case "postgres":
+                var postgres = config["OrleansWs:Cluster:Postgres"] is { Length: > 0 } cs
+                    ? cs
+                    : throw new InvalidOperationException("OrleansWs:Cluster:Mode is 'postgres' but OrleansWs:Cluster:Postgres is not set.");
+                client.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = ("Npgsql", postgres));
+                break;
             case var other:
-                throw new InvalidOperationException($"OrleansWs:Cluster:Mode is '{other}'; use 'static' or 'redis'.");
+                throw new InvalidOperationException($"OrleansWs:Cluster:Mode is '{other}'; use 'static', 'redis' or 'postgres'.");
         }
 
         // Notice a dead silo quickly, and never wait Orleans' default 30 s on a call to one.

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 using Orleans.Hosting;
 using Orleans.Providers.Streams.Common;
 using Orleans.Runtime;
@@ -33,6 +34,8 @@ public static class OrleansWsSiloBuilderExtensions
         configureOptions(builder.Services.AddOptions<OrleansWsSiloOptions>());
         builder.Services.AddTransient<IConfigurationValidator, OrleansWsSiloOptionsValidator>();
         builder.Services.AddKeyedSingleton<IQueueReaderBackoffProvider, TopicQueueReaderBackoff>(OrleansWsNames.StreamProvider);
+        builder.Services.AddOptions<SiloMessagingOptions>().Configure<IOptions<OrleansWsSiloOptions>>(
+            (messaging, ws) => messaging.ClientDropTimeout = ws.Value.GatewayDropTimeout);
         builder.Services.TryAddSingleton<WebSocketPeers>();
         builder.Services.TryAddSingleton<IWebSocketPeers>(sp => sp.GetRequiredService<WebSocketPeers>());
 

@@ -20,4 +20,13 @@ public sealed class OrleansWsSiloOptions
     /// (Orleans' own is 10–20 s).
     /// </summary>
     public TimeSpan TopicQueueRetryLimit { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long a silo keeps a disconnected gateway (an Orleans client) before dropping it. Once dropped,
+    /// calls to it fail at once and Orleans removes its topic subscriptions; until then a topic that a dead
+    /// gateway had subscribed may stall up to 30 s on a handshake with it. Set it to the gateways'
+    /// <c>Lease</c>: a gateway cut off that long has lost its lease and closed its sockets already.
+    /// Default: 15 s, the default lease (Orleans' own default is 1 minute).
+    /// </summary>
+    public TimeSpan GatewayDropTimeout { get; set; } = TimeSpan.FromSeconds(15);
 }

@@ -22,6 +22,12 @@ internal sealed class OrleansWsSiloOptionsValidator(IOptions<OrleansWsSiloOption
                 $"{nameof(OrleansWsSiloOptions)}.{nameof(o.TopicQueueRetryLimit)} must be between 50 ms and 5 min; it is {o.TopicQueueRetryLimit}.");
         }
 
+        if (o.GatewayDropTimeout < TimeSpan.FromSeconds(1))
+        {
+            throw new OrleansConfigurationException(
+                $"{nameof(OrleansWsSiloOptions)}.{nameof(o.GatewayDropTimeout)} must be at least 1 s; it is {o.GatewayDropTimeout}.");
+        }
+
         if (o.TopicInactivityPeriod < TimeSpan.FromSeconds(1))
         {
             throw new OrleansConfigurationException(

@@ -6,11 +6,11 @@ using Xunit.Abstractions;
 namespace OrleansWs.SystemTests;
 
 /// <summary>
-/// The scaled topology under real faults. The tests share one cluster and run one at a time; each
-/// restores any process it stops, and uses its own room.
+/// The scaled topology under real faults, run once per store (<see cref="RedisClusterTests"/>,
+/// <see cref="PostgresClusterTests"/>). The tests of a store share one cluster and run one at a time;
+/// each restores any process it stops, and uses its own room.
 /// </summary>
-[Collection(nameof(LocalCluster))]
-public sealed class ScaledClusterTests(LocalCluster cluster, ITestOutputHelper output)
+public abstract class ClusterScenarios(LocalCluster cluster, ITestOutputHelper output)
 {
     private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(300);
 
@@ -74,7 +74,7 @@ public sealed class ScaledClusterTests(LocalCluster cluster, ITestOutputHelper o
                 await Task.Delay(100);
             }
 
-            output.WriteLine($"peer of a killed gateway closed after {clock.Elapsed.TotalSeconds:F1} s (lease 5 s)");
+            output.WriteLine($"{cluster.Store}: peer of a killed gateway closed after {clock.Elapsed.TotalSeconds:F1} s (lease 5 s)");
 
             // Reconnecting through the load balancer lands on the live gateway.
             await using var back = await cluster.Connect(cluster.LoadBalancer, $"/ws/chat?room={room}");
@@ -94,10 +94,10 @@ public sealed class ScaledClusterTests(LocalCluster cluster, ITestOutputHelper o
             var clock = Stopwatch.StartNew();
             await cluster.Script(LocalCluster.Timeout, "kill", "silo2");
 
-            // Whatever silo held each chat grain (its room is in Redis), traffic resumes once the
+            // Whatever silo held each chat grain (its room is in the store), traffic resumes once the
             // cluster has noticed; probes sent before that may be lost with the silo.
             var resumed = await Resume(peers[0], peers[1], clock);
-            output.WriteLine($"topic traffic resumed {resumed.TotalSeconds:F1} s after kill -9 of a silo");
+            output.WriteLine($"{cluster.Store}: topic traffic resumed {resumed.TotalSeconds:F1} s after kill -9 of a silo");
             foreach (var other in peers.Skip(2))
             {
                 await Drain(other);
