@@ -23,7 +23,7 @@ internal static class ConnectScenario
         var next = -1;
         var errors = 0;
         var clock = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, parallel).Select(async _ =>
+        var dialers = Task.WhenAll(Enumerable.Range(0, parallel).Select(async _ =>
         {
             int i;
             while ((i = Interlocked.Increment(ref next)) < connections)
@@ -43,6 +43,10 @@ internal static class ConnectScenario
                 }
             }
         }));
+        await LiveProgress.Show(
+            "connect",
+            () => $"{Math.Min(connections, Volatile.Read(ref next) + 1):N0} of {connections:N0} dialed, {Volatile.Read(ref errors)} errors",
+            dialers);
         var elapsed = clock.Elapsed;
         var open = sockets.Count(s => s is not null);
 

@@ -30,7 +30,11 @@ internal static class EchoScenario
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
         var before = processes.Sample();
         var clock = Stopwatch.StartNew();
-        var results = await Task.WhenAll(sockets.Select(s => Drive(s, inFlight, payload, stop.Token)));
+        var results = sockets.Select(_ => new Result()).ToArray();
+        await LiveProgress.Show(
+            "echo",
+            () => $"{results.Sum(r => r.Messages):N0} round trips, {clock.Elapsed.TotalSeconds:F0} of {seconds} s",
+            Task.WhenAll(sockets.Select((s, i) => Drive(s, results[i], inFlight, payload, stop.Token))));
         var elapsed = clock.Elapsed;
         var after = processes.Sample();
 
@@ -63,9 +67,8 @@ internal static class EchoScenario
         return 0;
     }
 
-    private static async Task<Result> Drive(ClientWebSocket socket, int inFlight, int payload, CancellationToken stop)
+    private static async Task Drive(ClientWebSocket socket, Result result, int inFlight, int payload, CancellationToken stop)
     {
-        var result = new Result();
         var send = new byte[payload];
         var receive = new byte[payload + 64];
         var outstanding = 0;
@@ -106,8 +109,6 @@ internal static class EchoScenario
         {
             result.Errors++;
         }
-
-        return result;
     }
 
     private static Task SendStamped(ClientWebSocket socket, byte[] buffer)

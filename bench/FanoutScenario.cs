@@ -20,6 +20,7 @@ internal static class FanoutScenario
         var payload = Math.Max(16, args.Get("payload", 64));
         var room = "bench-" + Guid.NewGuid().ToString("N")[..8];
         var total = rate * seconds;
+        var processes = ProcessSampler.FromArgument(args.Get("pid", ""));
 
         var receivers = new Receiver[subscribers];
         for (var i = 0; i < subscribers; i++)
@@ -29,35 +30,44 @@ internal static class FanoutScenario
 
         var publisher = await Receiver.Connect(new Uri($"{urls[0].TrimEnd('/')}/ws/chat?room={room}"), total);
         var message = new byte[payload];
+        var before = processes.Sample();
         var started = Stopwatch.GetTimestamp();
-        for (var seq = 0; seq < total; seq++)
-        {
-            // Pace by the clock, not by sleeping a fixed step, so slow sends do not lower the rate.
-            var due = started + (long)(seq * (double)Stopwatch.Frequency / rate);
-            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
-            if (wait > TimeSpan.Zero)
-            {
-                await Task.Delay(wait);
-            }
-
-            BinaryPrimitives.WriteInt32LittleEndian(message, seq);
-            BinaryPrimitives.WriteInt64LittleEndian(message.AsSpan(4), Stopwatch.GetTimestamp());
-            await publisher.Socket.SendAsync(message, WebSocketMessageType.Binary, true, CancellationToken.None);
-        }
+        var published = 0;
+        await LiveProgress.Show(
+            "fanout",
+            () => $"published {Volatile.Read(ref published):N0} of {total:N0}, delivered {receivers.Sum(r => (long)r.Distinct):N0} of {(long)total * subscribers:N0}",
+            Publish());
 
         // Deliveries still in flight get a bounded grace period.
         using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         await Task.WhenAll(receivers.Select(r => r.WaitForAll(grace.Token)));
         var elapsed = Stopwatch.GetElapsedTime(started);
+        var after = processes.Sample();
 
         var latencies = receivers.SelectMany(r => r.LatenciesMs).Order().ToArray();
-        var lost = receivers.Sum(r => total - r.Distinct);
-        var duplicated = receivers.Sum(r => r.Duplicates);
-        var reordered = receivers.Sum(r => r.Reordered);
+        var lost = receivers.Sum(r => (long)total - r.Distinct);
+        var duplicated = receivers.Sum(r => (long)r.Duplicates);
+        var reordered = receivers.Sum(r => (long)r.Reordered);
         Console.WriteLine($"fanout: {subscribers} subscribers over {urls.Length} URL(s), {rate} msg/s for {seconds} s, {payload} B");
         Console.WriteLine($"deliveries: {latencies.Length} in {elapsed.TotalSeconds:F1} s ({latencies.Length / elapsed.TotalSeconds:F0}/s)");
         Console.WriteLine($"latency ms: p50 {Stats.Percentile(latencies, 0.50):F2}  p90 {Stats.Percentile(latencies, 0.90):F2}  p99 {Stats.Percentile(latencies, 0.99):F2}  max {latencies.LastOrDefault():F2}");
         Console.WriteLine($"lost {lost}, duplicated {duplicated}, reordered {reordered}, sender got its own: {publisher.Distinct > 0}");
+        foreach (var line in ProcessSampler.Describe(before, after, latencies.Length))
+        {
+            Console.WriteLine(line.Replace("/msg", "/delivery", StringComparison.Ordinal));
+        }
+
+        Report.Json(args, "fanout", new()
+        {
+            ["deliveries_per_s"] = latencies.Length / elapsed.TotalSeconds,
+            ["p50_ms"] = Stats.Percentile(latencies, 0.50),
+            ["p99_ms"] = Stats.Percentile(latencies, 0.99),
+            ["lost"] = lost,
+            ["duplicated"] = duplicated,
+            ["reordered"] = reordered,
+            ["own"] = publisher.Distinct,
+            ["server_cpu_us_per_delivery"] = ProcessSampler.ServerCpuSeconds(before, after) * 1e6 / Math.Max(1, latencies.Length),
+        });
 
         foreach (var r in receivers.Append(publisher))
         {
@@ -65,9 +75,28 @@ internal static class FanoutScenario
         }
 
         return lost == 0 && duplicated == 0 && reordered == 0 && publisher.Distinct == 0 ? 0 : 1;
+
+        async Task Publish()
+        {
+            for (var seq = 0; seq < total; seq++)
+            {
+                // Pace by the clock, not by sleeping a fixed step, so slow sends do not lower the rate.
+                var due = started + (long)(seq * (double)Stopwatch.Frequency / rate);
+                var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait);
+                }
+
+                BinaryPrimitives.WriteInt32LittleEndian(message, seq);
+                BinaryPrimitives.WriteInt64LittleEndian(message.AsSpan(4), Stopwatch.GetTimestamp());
+                await publisher.Socket.SendAsync(message, WebSocketMessageType.Binary, true, CancellationToken.None);
+                Volatile.Write(ref published, seq + 1);
+            }
+        }
     }
 
-    private sealed class Receiver : IAsyncDisposable
+    internal sealed class Receiver : IAsyncDisposable
     {
         private readonly bool[] _seen;
         private readonly Task _loop;

@@ -22,12 +22,19 @@ internal static class Report
         File.AppendAllText(file, line + Environment.NewLine);
     }
 
-    public static int Print(string file)
-    {
-        var rows = File.ReadLines(file)
+    public static List<Row> Load(string file) =>
+        File.ReadLines(file)
             .Where(l => l.Length > 0)
             .Select(l => JsonSerializer.Deserialize<Row>(l, JsonSerializerOptions.Web)!)
             .ToList();
+
+    /// <summary>The runs' values of <paramref name="metric"/>, sorted; the median is the middle one.</summary>
+    public static double[] Values(IEnumerable<Row> runs, string metric) =>
+        runs.Select(r => r.Metrics.GetValueOrDefault(metric, double.NaN)).Order().ToArray();
+
+    public static int Print(string file)
+    {
+        var rows = Load(file);
         foreach (var scenario in rows.GroupBy(r => r.Scenario))
         {
             var metrics = scenario.SelectMany(r => r.Metrics.Keys).Distinct().ToList();
@@ -39,7 +46,7 @@ internal static class Report
             {
                 var cells = metrics.Select(m =>
                 {
-                    var values = target.Select(r => r.Metrics.GetValueOrDefault(m, double.NaN)).Order().ToArray();
+                    var values = Values(target, m);
                     var median = values[values.Length / 2];
                     medians[(target.Key, m)] = median;
                     var ratio = target.Key != "raw" && medians.TryGetValue(("raw", m), out var raw) && raw != 0
@@ -56,8 +63,8 @@ internal static class Report
         return 0;
     }
 
-    private static string Format(double value) =>
+    public static string Format(double value) =>
         Math.Abs(value) >= 100 ? value.ToString("N0", CultureInfo.InvariantCulture) : value.ToString("0.##", CultureInfo.InvariantCulture);
 
-    private sealed record Row(string Scenario, string Target, Dictionary<string, double> Metrics);
+    public sealed record Row(string Scenario, string Target, Dictionary<string, double> Metrics);
 }

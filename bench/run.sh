@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # Builds Release, then for each target (raw Kestrel baseline, OrleansWs embedded, OrleansWs scaled:
-# one gateway process + one silo process) starts the server on 127.0.0.1, runs the scenarios
-# REPEATS times (default 3) and stops it by PID. Prints medians with min–max and ratios to raw.
-#   bench/run.sh [REPEATS]        environment: SECONDS_PER_RUN (default 10), CONNECTIONS (default 3000)
+# gateway processes + one silo process) starts the servers on 127.0.0.1, runs the scenarios
+# REPEATS times (default 3) and stops them by PID. Prints medians with min–max and ratios to raw, and
+# writes the chart and the raw results to bench/results/ (chart.svg, results.jsonl).
+#   bench/run.sh [REPEATS]
+# Environment: SECONDS_PER_RUN (echo and fan-out, default 10), CONNECTIONS (connect, default 3000),
+# SUBSCRIBERS / RATE (fan-out, default 1000 at 200 msg/s; the scaled target spreads them over 2
+# gateways), SOAK_MINUTES (soak once per target after the repeats; default 0 = skip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPEATS=${1:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 CONNECTIONS=${CONNECTIONS:-3000}
+SUBSCRIBERS=${SUBSCRIBERS:-1000}
+RATE=${RATE:-200}
+SOAK_MINUTES=${SOAK_MINUTES:-0}
 OUT=$(mktemp -d)
 RESULTS="$OUT/results.jsonl"
 BENCH="dotnet bench/bin/Release/net10.0/OrleansWs.Bench.dll"
@@ -23,11 +30,11 @@ start_target() {
   case $1 in
     raw)
       dotnet bench/RawServer/bin/Release/net10.0/OrleansWs.Bench.RawServer.dll --urls http://127.0.0.1:5191 >"$OUT/raw.log" 2>&1 &
-      PIDS+=($!); SERVER_PIDS=$!; URL=ws://127.0.0.1:5191; sleep 2;;
+      PIDS+=($!); SERVER_PIDS=$!; ALL_PIDS=$!; URL=ws://127.0.0.1:5191; URLS=$URL; sleep 2;;
     embedded)
       dotnet src/Silo/bin/Release/net10.0/OrleansWs.Silo.dll --urls http://127.0.0.1:5192 --contentRoot "$PWD/src/Silo" \
         --Logging:LogLevel:Default=Warning --OrleansWs:Cluster:SiloPort=21191 --OrleansWs:Cluster:GatewayPort=23191 >"$OUT/embedded.log" 2>&1 &
-      PIDS+=($!); SERVER_PIDS=$!; URL=ws://127.0.0.1:5192; wait_http http://127.0.0.1:5192/readyz;;
+      PIDS+=($!); SERVER_PIDS=$!; ALL_PIDS=$!; URL=ws://127.0.0.1:5192; URLS=$URL; wait_http http://127.0.0.1:5192/readyz;;
     scaled)
       dotnet src/Silo/bin/Release/net10.0/OrleansWs.Silo.dll --urls http://127.0.0.1:5193 --contentRoot "$PWD/src/Silo" \
         --Logging:LogLevel:Default=Warning --OrleansWs:Cluster:SiloPort=21192 --OrleansWs:Cluster:GatewayPort=23192 >"$OUT/silo.log" 2>&1 &
@@ -35,9 +42,16 @@ start_target() {
       (cd src/Gateway/bin/Release/net10.0 && exec dotnet OrleansWs.Gateway.dll --urls http://127.0.0.1:5194 \
         --Logging:LogLevel:Default=Warning --OrleansWs:Cluster:Gateways=127.0.0.1:23192) >"$OUT/gateway.log" 2>&1 &
       local gateway=$!; PIDS+=($gateway); wait_http http://127.0.0.1:5194/readyz
-      SERVER_PIDS="$gateway,$silo"; URL=ws://127.0.0.1:5194;;
+      (cd src/Gateway/bin/Release/net10.0 && exec dotnet OrleansWs.Gateway.dll --urls http://127.0.0.1:5195 \
+        --Logging:LogLevel:Default=Warning --OrleansWs:Cluster:Gateways=127.0.0.1:23192) >"$OUT/gateway2.log" 2>&1 &
+      local gateway2=$!; PIDS+=($gateway2); wait_http http://127.0.0.1:5195/readyz
+      # echo and connect use the first gateway (its CPU and memory with the silo's); fan-out and soak both.
+      SERVER_PIDS="$gateway,$silo"; ALL_PIDS="$gateway,$gateway2,$silo"; URL=ws://127.0.0.1:5194
+      URLS=ws://127.0.0.1:5194,ws://127.0.0.1:5195;;
   esac
 }
+
+stop_target() { for p in ${ALL_PIDS//,/ }; do kill "$p"; wait "$p" 2>/dev/null || true; done; }
 
 # Every run gets a fresh server, so the idle-memory figure of `connect` is not hidden by a heap that
 # an earlier run already grew; a short warm-up first takes JIT compilation out of the figures.
@@ -49,10 +63,22 @@ for target in raw embedded scaled; do
     $BENCH echo --url "$URL" --seconds 2 --connections 10 >/dev/null
     $BENCH connect --url "$URL" --connections "$CONNECTIONS" --pid "$SERVER_PIDS" --json "$RESULTS" --target "$target" >&2
     $BENCH echo --url "$URL" --seconds "$SECONDS_PER_RUN" --pid "$SERVER_PIDS" --json "$RESULTS" --target "$target" >&2
-    for p in ${SERVER_PIDS//,/ }; do kill "$p"; wait "$p" 2>/dev/null || true; done
+    # Fan-out reports loss itself (exit 1); the run goes on and the table shows it.
+    $BENCH fanout --url "$URLS" --subscribers "$SUBSCRIBERS" --rate "$RATE" --seconds "$SECONDS_PER_RUN" \
+      --pid "$ALL_PIDS" --json "$RESULTS" --target "$target" >&2 || true
+    stop_target
   done
+  if [ "$SOAK_MINUTES" -gt 0 ]; then
+    echo "== $target soak $SOAK_MINUTES min" >&2
+    start_target "$target"
+    $BENCH soak --url "$URLS" --minutes "$SOAK_MINUTES" --pid "$ALL_PIDS" --json "$RESULTS" --target "$target" >&2 || true
+    stop_target
+  fi
 done
 
-echo "## bench/run.sh on $(nproc) cores, $(date -u +%Y-%m-%d), $REPEATS runs, echo 50 conns × 4 in flight × 64 B for ${SECONDS_PER_RUN} s, connect $CONNECTIONS"
+echo "## bench/run.sh on $(nproc) cores, $(date -u +%Y-%m-%d), $REPEATS runs, echo 50 conns × 4 in flight × 64 B for ${SECONDS_PER_RUN} s, connect $CONNECTIONS, fan-out $SUBSCRIBERS subscribers × $RATE msg/s × 64 B"
 echo
 $BENCH report "$RESULTS"
+mkdir -p bench/results
+cp "$RESULTS" bench/results/results.jsonl
+$BENCH chart "$RESULTS" bench/results/chart.svg >&2

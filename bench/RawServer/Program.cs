@@ -24,6 +24,8 @@ app.Map("/ws/echo", async context =>
         var r = await socket.ReceiveAsync(buffer.AsMemory(), default);
         if (r.MessageType == WebSocketMessageType.Close)
         {
+            // Answer the close so that the client's close handshake completes, as OrleansWs does.
+            await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, default);
             break;
         }
 
@@ -50,6 +52,13 @@ app.Map("/ws/chat", async context =>
             var r = await socket.ReceiveAsync(buffer.AsMemory(), default);
             if (r.MessageType == WebSocketMessageType.Close)
             {
+                // Leave the room first, then answer the close under this socket's send gate.
+                if (members.TryRemove(socket, out var own))
+                {
+                    await own.WaitAsync();
+                    await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, default);
+                }
+
                 break;
             }
 
