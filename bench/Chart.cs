@@ -17,6 +17,7 @@ internal static class Chart
         ("echo", "p99_ms", "echo round trip p99 (ms)"),
         ("fanout", "deliveries_per_s", "fan-out deliveries/s"),
         ("fanout", "p99_ms", "fan-out delivery p99 (ms)"),
+        ("capacity", "deliveries_per_s", "fan-out capacity (deliveries/s at p99 ≤ 100 ms, no loss)"),
         ("connect", "connects_per_s", "connects/s (higher is better)"),
         ("connect", "kb_per_connection", "idle memory per connection (KB, all server processes)"),
     ];

@@ -71,13 +71,23 @@ internal static class ConnectScenario
             }
         }
 
-        Report.Json(args, "connect", new()
+        var metrics = new Dictionary<string, double>
         {
             ["connects_per_s"] = open / elapsed.TotalSeconds,
             ["p99_handshake_ms"] = Stats.Percentile(sorted, 0.99),
             ["kb_per_connection"] = serverRss / 1024.0 / Math.Max(1, open),
             ["errors"] = errors,
-        });
+        };
+        if (before.Count > 2)
+        {
+            // Several servers (e.g. gateway and silo): each one's share too, in --pid order.
+            for (var i = 0; i < before.Count - 1; i++)
+            {
+                metrics[$"kb_per_connection_pid{i + 1}"] = (after[i].RssBytes - before[i].RssBytes) / 1024.0 / Math.Max(1, open);
+            }
+        }
+
+        Report.Json(args, "connect", metrics);
 
         foreach (var socket in sockets.Where(s => s is not null))
         {

@@ -13,14 +13,59 @@ internal static class FanoutScenario
 {
     public static async Task<int> Run(Arguments args)
     {
+        var (metrics, clean) = await Measure(
+            args.Get("url", "ws://127.0.0.1:5000").Split(','),
+            args.Get("subscribers", 50),
+            args.Get("rate", 200),
+            args.Get("seconds", 10),
+            Math.Max(16, args.Get("payload", 64)),
+            ProcessSampler.FromArgument(args.Get("pid", "")));
+        Report.Json(args, "fanout", metrics);
+        return clean ? 0 : 1;
+    }
+
+    /// <summary>
+    /// Fan-out capacity: doubles the publish rate from <c>--rate</c> (default 100) with <c>--seconds</c>
+    /// (default 5) per step until a step loses a message, is closed by the server, or its p99 exceeds
+    /// <c>--p99</c> ms (default 100); reports the last clean step. Bounded by <c>--max-rate</c> (25,600).
+    /// </summary>
+    public static async Task<int> Capacity(Arguments args)
+    {
         var urls = args.Get("url", "ws://127.0.0.1:5000").Split(',');
-        var subscribers = args.Get("subscribers", 50);
-        var rate = args.Get("rate", 200);
-        var seconds = args.Get("seconds", 10);
-        var payload = Math.Max(16, args.Get("payload", 64));
+        var subscribers = args.Get("subscribers", 100);
+        var limit = args.Get("p99", 100);
+        var processes = ProcessSampler.FromArgument(args.Get("pid", ""));
+        Dictionary<string, double>? best = null;
+        var bestRate = 0;
+        for (var rate = args.Get("rate", 100); rate <= args.Get("max-rate", 25_600); rate *= 2)
+        {
+            var (metrics, clean) = await Measure(urls, subscribers, rate, args.Get("seconds", 5), 64, processes);
+            if (!clean || metrics["closed_by_server"] > 0 || metrics["p99_ms"] > limit)
+            {
+                break;
+            }
+
+            (best, bestRate) = (metrics, rate);
+        }
+
+        Console.WriteLine(best is null
+            ? $"capacity: no clean step (even the first rate lost messages or had p99 above {limit} ms)"
+            : $"capacity: {bestRate} msg/s to {subscribers} subscribers = {best["deliveries_per_s"]:F0} deliveries/s, p99 {best["p99_ms"]:F1} ms");
+        Report.Json(args, "capacity", new()
+        {
+            ["max_rate"] = bestRate,
+            ["deliveries_per_s"] = best?["deliveries_per_s"] ?? 0,
+            ["p99_ms"] = best?["p99_ms"] ?? double.NaN,
+            ["server_cpu_us_per_delivery"] = best?["server_cpu_us_per_delivery"] ?? double.NaN,
+        });
+        return best is null ? 1 : 0;
+    }
+
+    private static async Task<(Dictionary<string, double> Metrics, bool Clean)> Measure(
+        string[] urls, int subscribers, int rate, int seconds, int payload, ProcessSampler processes)
+    {
         var room = "bench-" + Guid.NewGuid().ToString("N")[..8];
         var total = rate * seconds;
-        var processes = ProcessSampler.FromArgument(args.Get("pid", ""));
 
         var receivers = new Receiver[subscribers];
         for (var i = 0; i < subscribers; i++)
@@ -51,13 +96,15 @@ internal static class FanoutScenario
         Console.WriteLine($"fanout: {subscribers} subscribers over {urls.Length} URL(s), {rate} msg/s for {seconds} s, {payload} B");
         Console.WriteLine($"deliveries: {latencies.Length} in {elapsed.TotalSeconds:F1} s ({latencies.Length / elapsed.TotalSeconds:F0}/s)");
         Console.WriteLine($"latency ms: p50 {Stats.Percentile(latencies, 0.50):F2}  p90 {Stats.Percentile(latencies, 0.90):F2}  p99 {Stats.Percentile(latencies, 0.99):F2}  max {latencies.LastOrDefault():F2}");
-        Console.WriteLine($"lost {lost}, duplicated {duplicated}, reordered {reordered}, sender got its own: {publisher.Distinct > 0}");
+        var closed = receivers.Where(r => r.ServerClose is not null).ToList();
+        Console.WriteLine($"lost {lost} (not delivered within 5 s of the last publish), duplicated {duplicated}, reordered {reordered}, sender got its own: {publisher.Distinct > 0}");
+        Console.WriteLine($"subscribers closed by the server: {closed.Count}{string.Concat(closed.GroupBy(r => (int)r.ServerClose!.Value).Select(g => $", {g.Count()} × {g.Key}"))}");
         foreach (var line in ProcessSampler.Describe(before, after, latencies.Length))
         {
             Console.WriteLine(line.Replace("/msg", "/delivery", StringComparison.Ordinal));
         }
 
-        Report.Json(args, "fanout", new()
+        var metrics = new Dictionary<string, double>
         {
             ["deliveries_per_s"] = latencies.Length / elapsed.TotalSeconds,
             ["p50_ms"] = Stats.Percentile(latencies, 0.50),
@@ -66,15 +113,16 @@ internal static class FanoutScenario
             ["duplicated"] = duplicated,
             ["reordered"] = reordered,
             ["own"] = publisher.Distinct,
+            ["closed_by_server"] = closed.Count,
             ["server_cpu_us_per_delivery"] = ProcessSampler.ServerCpuSeconds(before, after) * 1e6 / Math.Max(1, latencies.Length),
-        });
+        };
 
         foreach (var r in receivers.Append(publisher))
         {
             await r.DisposeAsync();
         }
 
-        return lost == 0 && duplicated == 0 && reordered == 0 && publisher.Distinct == 0 ? 0 : 1;
+        return (metrics, lost == 0 && duplicated == 0 && reordered == 0 && publisher.Distinct == 0);
 
         async Task Publish()
         {
@@ -120,6 +168,9 @@ internal static class FanoutScenario
 
         public int Reordered { get; private set; }
 
+        /// <summary>The close code, when the server closed this subscriber (e.g. 1013 for a full send queue).</summary>
+        public WebSocketCloseStatus? ServerClose { get; private set; }
+
         public static async Task<Receiver> Connect(Uri uri, int expected)
         {
             var socket = new ClientWebSocket();
@@ -148,6 +199,7 @@ internal static class FanoutScenario
                     var result = await Socket.ReceiveAsync(buffer.AsMemory(), CancellationToken.None);
                     if (result.MessageType == WebSocketMessageType.Close)
                     {
+                        ServerClose = Socket.CloseStatus;
                         return;
                     }
 

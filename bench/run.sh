@@ -6,7 +6,8 @@
 #   bench/run.sh [REPEATS]
 # Environment: SECONDS_PER_RUN (echo and fan-out, default 10), CONNECTIONS (connect, default 3000),
 # SUBSCRIBERS / RATE (fan-out, default 1000 at 200 msg/s; the scaled target spreads them over 2
-# gateways), SOAK_MINUTES (soak once per target after the repeats; default 0 = skip).
+# gateways), CAPACITY_SUBSCRIBERS (fan-out capacity: rate doubled from 100 msg/s until loss or p99 >
+# 100 ms; default 100 subscribers), SOAK_MINUTES (soak once per target after the repeats; default 0 = skip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPEATS=${1:-3}
@@ -15,6 +16,7 @@ CONNECTIONS=${CONNECTIONS:-3000}
 SUBSCRIBERS=${SUBSCRIBERS:-1000}
 RATE=${RATE:-200}
 SOAK_MINUTES=${SOAK_MINUTES:-0}
+CAPACITY_SUBSCRIBERS=${CAPACITY_SUBSCRIBERS:-100}
 OUT=$(mktemp -d)
 RESULTS="$OUT/results.jsonl"
 BENCH="dotnet bench/bin/Release/net10.0/OrleansWs.Bench.dll"
@@ -45,7 +47,8 @@ start_target() {
       (cd src/Gateway/bin/Release/net10.0 && exec dotnet OrleansWs.Gateway.dll --urls http://127.0.0.1:5195 \
         --Logging:LogLevel:Default=Warning --OrleansWs:Cluster:Gateways=127.0.0.1:23192) >"$OUT/gateway2.log" 2>&1 &
       local gateway2=$!; PIDS+=($gateway2); wait_http http://127.0.0.1:5195/readyz
-      # echo and connect use the first gateway (its CPU and memory with the silo's); fan-out and soak both.
+      # echo and connect use the first gateway (its CPU and memory with the silo's: connect's
+      # kb_per_connection_pid1 is the gateway's share, pid2 the silo's); fan-out and soak use both gateways.
       SERVER_PIDS="$gateway,$silo"; ALL_PIDS="$gateway,$gateway2,$silo"; URL=ws://127.0.0.1:5194
       URLS=ws://127.0.0.1:5194,ws://127.0.0.1:5195;;
   esac
@@ -66,6 +69,7 @@ for target in raw embedded scaled; do
     # Fan-out reports loss itself (exit 1); the run goes on and the table shows it.
     $BENCH fanout --url "$URLS" --subscribers "$SUBSCRIBERS" --rate "$RATE" --seconds "$SECONDS_PER_RUN" \
       --pid "$ALL_PIDS" --json "$RESULTS" --target "$target" >&2 || true
+    $BENCH capacity --url "$URLS" --subscribers "$CAPACITY_SUBSCRIBERS" --pid "$ALL_PIDS" --json "$RESULTS" --target "$target" >&2 || true
     stop_target
   done
   if [ "$SOAK_MINUTES" -gt 0 ]; then
