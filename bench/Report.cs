@@ -46,7 +46,12 @@ internal static class Report
             {
                 var cells = metrics.Select(m =>
                 {
-                    var values = Values(target, m);
+                    var values = Values(target, m).Where(double.IsFinite).ToArray();
+                    if (values.Length == 0)
+                    {
+                        return "–";
+                    }
+
                     var median = values[values.Length / 2];
                     medians[(target.Key, m)] = median;
                     var ratio = target.Key != "raw" && medians.TryGetValue(("raw", m), out var raw) && raw != 0
