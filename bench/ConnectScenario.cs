@@ -18,36 +18,24 @@ internal static class ConnectScenario
         var processes = ProcessSampler.FromArgument(args.Get("pid", ""));
 
         var before = processes.Sample();
-        var sockets = new ClientWebSocket[connections];
         var handshakes = new double[connections];
-        var next = -1;
-        var errors = 0;
-        var clock = Stopwatch.StartNew();
-        var dialers = Task.WhenAll(Enumerable.Range(0, parallel).Select(async _ =>
+        var (sockets, errors, elapsed) = await Dialer.OpenAll("connect", connections, parallel, async i =>
         {
-            int i;
-            while ((i = Interlocked.Increment(ref next)) < connections)
+            var started = Stopwatch.GetTimestamp();
+            var socket = new ClientWebSocket();
+            try
             {
-                var started = Stopwatch.GetTimestamp();
-                var socket = new ClientWebSocket();
-                try
-                {
-                    await socket.ConnectAsync(new Uri(url + "/ws/echo"), CancellationToken.None);
-                    sockets[i] = socket;
-                    handshakes[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                }
-                catch (WebSocketException)
-                {
-                    Interlocked.Increment(ref errors);
-                    socket.Dispose();
-                }
+                await socket.ConnectAsync(new Uri(url + "/ws/echo"), CancellationToken.None);
             }
-        }));
-        await LiveProgress.Show(
-            "connect",
-            () => $"{Math.Min(connections, Volatile.Read(ref next) + 1):N0} of {connections:N0} dialed, {Volatile.Read(ref errors)} errors",
-            dialers);
-        var elapsed = clock.Elapsed;
+            catch (WebSocketException)
+            {
+                socket.Dispose();
+                throw;
+            }
+
+            handshakes[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            return socket;
+        });
         var open = sockets.Count(s => s is not null);
 
         // Idle: let the servers settle (collect garbage, trim) before reading their memory.
@@ -89,7 +77,7 @@ internal static class ConnectScenario
 
         Report.Json(args, "connect", metrics);
 
-        foreach (var socket in sockets.Where(s => s is not null))
+        foreach (var socket in sockets.OfType<ClientWebSocket>())
         {
             socket.Abort();
             socket.Dispose();

@@ -151,8 +151,11 @@ internal static class FanoutScenario
         private readonly TaskCompletionSource _all = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _last = -1;
 
-        private Receiver(ClientWebSocket socket, int expected)
+        private readonly int _bufferSize;
+
+        private Receiver(ClientWebSocket socket, int expected, int bufferSize)
         {
+            _bufferSize = bufferSize;
             Socket = socket;
             _seen = new bool[expected];
             _loop = Loop();
@@ -171,11 +174,17 @@ internal static class FanoutScenario
         /// <summary>The close code, when the server closed this subscriber (e.g. 1013 for a full send queue).</summary>
         public WebSocketCloseStatus? ServerClose { get; private set; }
 
-        public static async Task<Receiver> Connect(Uri uri, int expected)
+        /// <summary>Connects a subscriber expecting sequence numbers 0..expected-1; small buffers suit crowds of idle sockets.</summary>
+        public static async Task<Receiver> Connect(Uri uri, int expected, int bufferSize = 64 * 1024)
         {
             var socket = new ClientWebSocket();
+            if (bufferSize < 16 * 1024)
+            {
+                socket.Options.SetBuffer(bufferSize, bufferSize);
+            }
+
             await socket.ConnectAsync(uri, CancellationToken.None);
-            return new Receiver(socket, expected);
+            return new Receiver(socket, expected, bufferSize);
         }
 
         public async Task WaitForAll(CancellationToken token)
@@ -191,7 +200,7 @@ internal static class FanoutScenario
 
         private async Task Loop()
         {
-            var buffer = new byte[64 * 1024];
+            var buffer = new byte[_bufferSize];
             try
             {
                 while (true)

@@ -11,6 +11,7 @@ using OrleansWs.Bench;
 //           resident memory per connection of each --pid.
 //   soak:   echo, a chat room and connection churn held for minutes; per-window latency, memory and
 //           CPU, and their drift from the first window to the last.
+//   crowd:  C idle peers in one room until M broadcasts reached them all (bench/crowd.sh: 30,000 peers).
 //   chart:  an SVG of a --json results file (throughput, CPU per message, latency per target).
 return args switch
 {
@@ -19,6 +20,7 @@ return args switch
     ["echo", .. var rest] => await EchoScenario.Run(Arguments.Parse(rest)),
     ["connect", .. var rest] => await ConnectScenario.Run(Arguments.Parse(rest)),
     ["soak", .. var rest] => await SoakScenario.Run(Arguments.Parse(rest)),
+    ["crowd", .. var rest] => await CrowdScenario.Run(Arguments.Parse(rest)),
     ["chart", var file, var svg] => Chart.Write(file, svg),
     ["report", var file] => Report.Print(file),
     _ => Usage(),
@@ -31,6 +33,7 @@ static int Usage()
     Console.Error.WriteLine("       OrleansWs.Bench echo --url ws://127.0.0.1:5000 [--connections 50] [--inflight 4] [--payload 64] [--seconds 10] [--pid 123,456]");
     Console.Error.WriteLine("       OrleansWs.Bench connect --url ws://127.0.0.1:5000 [--connections 2000] [--parallel 64] [--hold 5] [--pid 123]");
     Console.Error.WriteLine("       OrleansWs.Bench soak --url ws://127.0.0.1:5000[,ws://…] [--minutes 3] [--window 30] [--echo 20] [--echo-rate 50] [--subscribers 20] [--room-rate 20] [--churn 10] [--pid 123]");
+    Console.Error.WriteLine("       OrleansWs.Bench crowd --url ws://…[,ws://…] --room R [--connections 1000] [--messages 10] [--timeout 120] | crowd --url ws://… --room R --publish M");
     Console.Error.WriteLine("       OrleansWs.Bench report results.jsonl | chart results.jsonl chart.svg");
     Console.Error.WriteLine("       every scenario also takes --json FILE --target NAME to append its figures to FILE");
     return 2;
