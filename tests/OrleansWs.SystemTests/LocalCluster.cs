@@ -113,11 +113,14 @@ public class LocalCluster : IAsyncLifetime
     public async Task<HttpStatusCode> TopicsStatus(int gateway, string peerId) =>
         (await Http.GetAsync(new Uri(GatewayHttp(gateway), $"/api/peer/topics?id={Uri.EscapeDataString(peerId)}"))).StatusCode;
 
+    // A base whose ports are free now and stay below the kernel's ephemeral range: a port inside it can be
+    // handed to any outgoing connection between this check and the moment a silo binds it (seen in CI).
     private static int FreePortBase()
     {
+        var ephemeralLow = EphemeralPortsStart();
         for (var attempt = 0; attempt < 50; attempt++)
         {
-            var candidate = Random.Shared.Next(200, 600) * 100;
+            var candidate = Random.Shared.Next(100, Math.Max(101, (ephemeralLow - 100) / 100)) * 100;
             if (new[] { 0, 11, 12, 31, 32, 51, 52, 61, 62, 80 }.All(offset => IsFree(candidate + offset)))
             {
                 return candidate;
@@ -125,6 +128,18 @@ public class LocalCluster : IAsyncLifetime
         }
 
         throw new InvalidOperationException("No free port range found.");
+    }
+
+    private static int EphemeralPortsStart()
+    {
+        try
+        {
+            return int.Parse(File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split('\t', ' ')[0]);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return 32768;
+        }
     }
 
     private static bool IsFree(int port)
