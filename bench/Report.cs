@@ -28,9 +28,9 @@ internal static class Report
             .Select(l => JsonSerializer.Deserialize<Row>(l, JsonSerializerOptions.Web)!)
             .ToList();
 
-    /// <summary>The runs' values of <paramref name="metric"/>, sorted; the median is the middle one.</summary>
+    /// <summary>The runs' values of <paramref name="metric"/> (runs without it left out), sorted; the median is the middle one.</summary>
     public static double[] Values(IEnumerable<Row> runs, string metric) =>
-        runs.Select(r => r.Metrics.GetValueOrDefault(metric, double.NaN)).Order().ToArray();
+        runs.Select(r => r.Metrics.GetValueOrDefault(metric, double.NaN)).Where(double.IsFinite).Order().ToArray();
 
     public static int Print(string file)
     {
@@ -46,7 +46,7 @@ internal static class Report
             {
                 var cells = metrics.Select(m =>
                 {
-                    var values = Values(target, m).Where(double.IsFinite).ToArray();
+                    var values = Values(target, m);
                     if (values.Length == 0)
                     {
                         return "–";

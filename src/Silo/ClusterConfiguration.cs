@@ -1,5 +1,6 @@
 using System.Net;
 using Orleans.Configuration;
+using OrleansWs.Gateway.Hosting;
 using OrleansWs.Protocol;
 using OrleansWs.Silo.Postgres;
 using StackExchange.Redis;
@@ -12,9 +13,6 @@ namespace OrleansWs.Silo;
 /// </summary>
 internal static class ClusterConfiguration
 {
-    /// <summary>Orleans' ADO.NET invariant name for PostgreSQL (Npgsql).</summary>
-    public const string PostgresInvariant = "Npgsql";
-
     /// <summary>
     /// Registers what must run before the silo starts: with <c>postgres</c>, our schema. Call before UseOrleans.
     /// </summary>
@@ -22,7 +20,7 @@ internal static class ClusterConfiguration
     {
         if (Mode(config) == "postgres")
         {
-            var connectionString = Postgres(config);
+            var connectionString = ClusterClientConfiguration.PostgresConnectionString(config);
             services.AddHostedService(sp => new PostgresSchema(connectionString, sp.GetRequiredService<ILogger<PostgresSchema>>()));
         }
     }
@@ -56,13 +54,13 @@ internal static class ClusterConfiguration
                 ConfigureScaled(silo, config, siloPort, gatewayPort, clusterId, serviceId);
                 break;
             case "postgres":
-                var postgres = Postgres(config);
-                silo.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = (PostgresInvariant, postgres));
+                var postgres = ClusterClientConfiguration.PostgresConnectionString(config);
+                silo.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = (ClusterClientConfiguration.PostgresInvariant, postgres));
                 foreach (var name in new[] { OrleansWsNames.PeerStorage, OrleansWsNames.PubSubStorage })
                 {
                     // Rows of closed peers are deleted, not kept as empty versions.
                     silo.AddAdoNetGrainStorage(name, o =>
-                        (o.Invariant, o.ConnectionString, o.DeleteStateOnClear) = (PostgresInvariant, postgres, true));
+                        (o.Invariant, o.ConnectionString, o.DeleteStateOnClear) = (ClusterClientConfiguration.PostgresInvariant, postgres, true));
                 }
 
                 ConfigureScaled(silo, config, siloPort, gatewayPort, clusterId, serviceId);
@@ -73,11 +71,6 @@ internal static class ClusterConfiguration
     }
 
     private static string Mode(IConfiguration config) => config["OrleansWs:Cluster:Mode"] ?? "localhost";
-
-    private static string Postgres(IConfiguration config) =>
-        config["OrleansWs:Cluster:Postgres"] is { Length: > 0 } cs
-            ? cs
-            : throw new InvalidOperationException("OrleansWs:Cluster:Mode is 'postgres' but OrleansWs:Cluster:Postgres (an Npgsql connection string) is not set.");
 
     private static void ConfigureScaled(ISiloBuilder silo, IConfiguration config, int siloPort, int gatewayPort, string clusterId, string serviceId)
     {

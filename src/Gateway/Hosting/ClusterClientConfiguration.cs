@@ -12,6 +12,17 @@ namespace OrleansWs.Gateway.Hosting;
 /// </summary>
 public static class ClusterClientConfiguration
 {
+    /// <summary>Orleans' ADO.NET invariant name for PostgreSQL (Npgsql), used by gateways and silos.</summary>
+    public const string PostgresInvariant = "Npgsql";
+
+    /// <summary>
+    /// <c>OrleansWs:Cluster:Postgres</c>, the Npgsql connection string of the <c>postgres</c> mode; a clear error when it is missing.
+    /// </summary>
+    public static string PostgresConnectionString(IConfiguration config) =>
+        config["OrleansWs:Cluster:Postgres"] is { Length: > 0 } connectionString
+            ? connectionString
+            : throw new InvalidOperationException("OrleansWs:Cluster:Mode is 'postgres' but OrleansWs:Cluster:Postgres (an Npgsql connection string) is not set.");
+
     /// <summary>Configures clustering, cluster identity and fast failure handling on <paramref name="client"/>.</summary>
     public static IClientBuilder UseConfiguredClustering(this IClientBuilder client, IConfiguration config)
     {
@@ -35,10 +46,8 @@ public static class ClusterClientConfiguration
                 client.UseRedisClustering(o => o.ConfigurationOptions = redis);
                 break;
             case "postgres":
-                var postgres = config["OrleansWs:Cluster:Postgres"] is { Length: > 0 } cs
-                    ? cs
-                    : throw new InvalidOperationException("OrleansWs:Cluster:Mode is 'postgres' but OrleansWs:Cluster:Postgres is not set.");
-                client.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = ("Npgsql", postgres));
+                var postgres = PostgresConnectionString(config);
+                client.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = (PostgresInvariant, postgres));
                 break;
             case var other:
                 throw new InvalidOperationException($"OrleansWs:Cluster:Mode is '{other}'; use 'static', 'redis' or 'postgres'.");
