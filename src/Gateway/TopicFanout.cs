@@ -1,3 +1,4 @@
+using System.Buffers;
 using Orleans.Runtime;
 using Orleans.Streams;
 using OrleansWs.Protocol;
@@ -147,16 +148,30 @@ internal sealed class TopicFanout(IClusterClient client, ILogger<TopicFanout> lo
 
         public Task OnNextAsync(TopicEvent item, StreamSequenceToken? token = null)
         {
-            // Enqueue never blocks, so holding the lock across the fan-out is cheap and copies nothing.
+            // Sending may write to the socket on this thread, so it happens outside the lock that
+            // subscribes and every other topic's fan-out need; the copy is of references only.
+            WebSocketConnection[] subscribers;
+            int count;
             lock (fanoutLock)
             {
-                foreach (var connection in Subscribers)
+                count = Subscribers.Count;
+                subscribers = ArrayPool<WebSocketConnection>.Shared.Rent(count);
+                Subscribers.CopyTo(subscribers);
+            }
+
+            try
+            {
+                foreach (var connection in subscribers.AsSpan(0, count))
                 {
                     if (!string.Equals(connection.PeerId, item.ExcludePeerId, StringComparison.Ordinal))
                     {
                         connection.Enqueue(item.Message);
                     }
                 }
+            }
+            finally
+            {
+                ArrayPool<WebSocketConnection>.Shared.Return(subscribers, clearArray: true);
             }
 
             return Task.CompletedTask;

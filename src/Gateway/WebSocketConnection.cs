@@ -7,7 +7,7 @@ namespace OrleansWs.Gateway;
 /// <summary>
 /// The socket loop of one peer: a receive loop that reads whole messages into the inbound queue, a
 /// dispatch loop that hands them to the peer's grain in order (batching what arrived while a call
-/// was in flight), and a send loop, the socket's only writer, that drains the byte-capped send queue.
+/// was in flight), and the send side, one writer at a time draining the byte-capped send queue.
 /// </summary>
 internal sealed partial class WebSocketConnection
 {
@@ -15,7 +15,6 @@ internal sealed partial class WebSocketConnection
     private readonly GatewayRuntime _runtime;
     private readonly WebSocketGatewayOptions _options;
     private readonly ILogger _logger;
-    private readonly Channel<Message> _outbound = Channel.CreateUnbounded<Message>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Channel<Message> _inbound;
     private readonly CancellationTokenSource _abort = new();
     private CloseRequest? _close;
@@ -78,7 +77,7 @@ internal sealed partial class WebSocketConnection
             return;
         }
 
-        _outbound.Writer.TryWrite(message);
+        Send(message);
     }
 
     /// <summary>Starts the closing handshake from the server side; the connection is aborted if it takes longer than the close timeout.</summary>
@@ -150,7 +149,7 @@ internal sealed partial class WebSocketConnection
             try
             {
                 var opened = await SendOpeningFrames(socket, connected.Reply);
-                sending = opened ? SendLoop(socket) : Task.CompletedTask;
+                sending = opened ? StartSending(socket) : Task.CompletedTask;
                 dispatching = DispatchLoop();
                 if (opened)
                 {
@@ -200,8 +199,8 @@ internal sealed partial class WebSocketConnection
             return false;
         }
 
-        // The send loop drains what is queued (unless told to drop it), then sends the close frame.
-        _outbound.Writer.TryComplete();
+        // The sender drains what is queued (unless told to drop it), then sends the close frame.
+        Send(null);
         if (!request.Terminate)
         {
             try
@@ -234,43 +233,6 @@ internal sealed partial class WebSocketConnection
 
         ApplyClose(reply.Close);
         return true;
-    }
-
-    private async Task SendLoop(WebSocket socket)
-    {
-        try
-        {
-            var reader = _outbound.Reader;
-            while (await reader.WaitToReadAsync(_abort.Token))
-            {
-                while (reader.TryRead(out var message))
-                {
-                    Interlocked.Add(ref _queuedBytes, -(message.Data.Length + MessageOverhead));
-                    if (_close is { DropQueued: true })
-                    {
-                        continue;
-                    }
-
-                    await socket.SendAsync(message.Data, message.IsText ? WebSocketMessageType.Text : WebSocketMessageType.Binary, endOfMessage: true, _abort.Token);
-                }
-            }
-
-            if (_close is { Terminate: false } close && socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
-            {
-                var status = close.Code == CloseCodes.NoStatus ? WebSocketCloseStatus.Empty : (WebSocketCloseStatus)close.Code;
-                await socket.CloseOutputAsync(status, status == WebSocketCloseStatus.Empty ? null : close.Reason, _abort.Token);
-            }
-        }
-        catch (Exception ex) when (IsSocketFailure(ex))
-        {
-            // The receive loop sees the same failure and reports it.
-        }
-        catch (Exception ex)
-        {
-            // A bug of ours must not leave the socket half alive: drop it, and the receive loop reports 1006.
-            Log.SendLoopFailed(_logger, ex, PeerId);
-            socket.Abort();
-        }
     }
 
     private sealed record CloseRequest(int Code, string Reason, bool ByServer, bool DropQueued, bool Terminate);

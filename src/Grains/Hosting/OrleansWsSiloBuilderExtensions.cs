@@ -28,6 +28,8 @@ public static class OrleansWsSiloBuilderExtensions
             }
         });
 
+    private const int TopicDeliveryBatch = 256;
+
     /// <summary>Adds OrleansWs to the silo, configuring its options through an options builder.</summary>
     public static ISiloBuilder AddOrleansWs(this ISiloBuilder builder, Action<OptionsBuilder<OrleansWsSiloOptions>> configureOptions)
     {
@@ -46,6 +48,9 @@ public static class OrleansWsSiloBuilderExtensions
             {
                 o.GetQueueMsgsTimerPeriod = ws.Value.TopicPollingPeriod;
                 o.StreamInactivityPeriod = ws.Value.TopicInactivityPeriod;
+                // Everything a poll found for a topic goes to each gateway in one call instead of
+                // one call per message: a busy room costs a gateway O(polls), not O(messages).
+                o.BatchContainerBatchSize = TopicDeliveryBatch;
             }));
         });
         return builder;
