@@ -4,7 +4,7 @@ using OrleansWs.Bench;
 //   fanout: N subscribers in one room (spread over the given URLs), one publisher at R msgs/s;
 //           reports publish→delivery latency, lost, duplicated and reordered deliveries, and
 //           whether the sender got its own message (it must not).
-//   capacity: fan-out with the rate doubled until loss or p99 > 100 ms; the last clean rate.
+//   capacity: fan-out with the rate doubled until loss or p99 > 100 ms, then bisected; the highest clean rate.
 //   echo:   C connections × K messages in flight of B bytes for S seconds; msgs/s, round-trip
 //           latency, and the CPU µs per message of the server processes named with --pid.
 //   connect: C connections as fast as P dialers allow (connects/s, handshake p99), then held idle:
@@ -29,7 +29,7 @@ return args switch
 static int Usage()
 {
     Console.Error.WriteLine("usage: OrleansWs.Bench fanout --url ws://127.0.0.1:5000[,ws://…] [--subscribers 50] [--rate 200] [--seconds 10] [--payload 64] [--pid 123,456]");
-    Console.Error.WriteLine("       OrleansWs.Bench capacity --url ws://…[,ws://…] [--subscribers 100] [--rate 100] [--seconds 5] [--p99 100] [--max-rate 25600] [--pid …]");
+    Console.Error.WriteLine("       OrleansWs.Bench capacity --url ws://…[,ws://…] [--subscribers 100] [--rate 100] [--seconds 5] [--p99 100] [--max-rate 25600] [--refine 3] [--pid …]");
     Console.Error.WriteLine("       OrleansWs.Bench echo --url ws://127.0.0.1:5000 [--connections 50] [--inflight 4] [--payload 64] [--seconds 10] [--pid 123,456]");
     Console.Error.WriteLine("       OrleansWs.Bench connect --url ws://127.0.0.1:5000 [--connections 2000] [--parallel 64] [--hold 5] [--pid 123]");
     Console.Error.WriteLine("       OrleansWs.Bench soak --url ws://127.0.0.1:5000[,ws://…] [--minutes 3] [--window 30] [--echo 20] [--echo-rate 50] [--subscribers 20] [--room-rate 20] [--churn 10] [--pid 123]");
