@@ -19,7 +19,7 @@ internal static class Chart
         ("fanout", "p99_ms", "fan-out delivery p99 (ms)"),
         ("capacity", "deliveries_per_s", "fan-out capacity (deliveries/s at p99 ≤ 100 ms, no loss)"),
         ("connect", "connects_per_s", "connects/s (higher is better)"),
-        ("connect", "kb_per_connection", "idle memory per connection (KB, all server processes)"),
+        ("idle-memory", "kb_per_connection", "idle memory per connection (KB, all server processes)"),
     ];
 
     private static readonly string[] Colors = ["#6b7280", "#2563eb", "#16a34a", "#d97706"];

@@ -75,7 +75,8 @@ internal static class ConnectScenario
             }
         }
 
-        Report.Json(args, "connect", metrics);
+        // bench/run.sh names the run on a fresh server "idle-memory" and the one after warm-up "connect".
+        Report.Json(args, args.Get("name", "connect"), metrics);
 
         foreach (var socket in sockets.OfType<ClientWebSocket>())
         {

@@ -35,7 +35,7 @@ internal sealed class TopicFanout(IClusterClient client, ILogger<TopicFanout> lo
             }
 
             entry.Subscribers.Add(connection);
-            connection.Topics.Add(topic);
+            (connection.Topics ??= new(StringComparer.Ordinal)).Add(topic);
         }
 
         return entry.Subscription!;
@@ -49,7 +49,7 @@ internal sealed class TopicFanout(IClusterClient client, ILogger<TopicFanout> lo
         {
             if (_topics.TryGetValue(topic, out var entry) && entry.Subscribers.Remove(connection))
             {
-                connection.Topics.Remove(topic);
+                connection.Topics?.Remove(topic);
                 if (entry.Subscribers.Count == 0)
                 {
                     _topics.Remove(topic);
@@ -71,7 +71,7 @@ internal sealed class TopicFanout(IClusterClient client, ILogger<TopicFanout> lo
         lock (_lock)
         {
             connection.TopicsReleased = true;
-            topics = [.. connection.Topics];
+            topics = connection.Topics is { } joined ? [.. joined] : [];
         }
 
         foreach (var topic in topics)

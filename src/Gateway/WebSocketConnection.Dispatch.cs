@@ -1,59 +1,122 @@
+using System.Collections.Concurrent;
 using System.Net.WebSockets;
 using OrleansWs.Protocol;
 
 namespace OrleansWs.Gateway;
 
 // The grain side of the socket loop: messages go to the peer's grain strictly in order, one call
-// at a time; whatever arrives while a call is in flight goes in the next call as one batch.
+// at a time; whatever arrives while a call is in flight goes in the next call as one batch. No task
+// waits for messages on an idle peer: the receive loop starts a dispatch when none is running, and
+// the dispatch ends when the inbound queue is empty.
 internal sealed partial class WebSocketConnection
 {
-    private async Task DispatchLoop()
+    // Created on the first message; written only by the receive loop, read only by the dispatch holding _dispatching.
+    private ConcurrentQueue<Message>? _received;
+    private int _receivedCount;
+    private int _dispatching;
+    private bool _dispatchFailed;
+    private Task _dispatch = Task.CompletedTask;
+    private TaskCompletionSource? _inboundRoom;
+
+    // Called by the receive loop only: queues a message for the grain, waiting while the grain is
+    // behind by MaxInboundQueue messages or MaxInboundBytes, so that TCP flow control slows the
+    // client instead of gateway memory growing.
+    private async ValueTask Dispatch(Message message)
     {
-        var reader = _inbound.Reader;
-        var batch = new List<Message>(_options.MaxBatch);
-        var failed = false;
-        while (await reader.WaitToReadAsync())
+        while (InboundFull(message.Data.Length))
         {
-            batch.Clear();
-            var bytes = 0L;
-            while (batch.Count < _options.MaxBatch
-                   && reader.TryPeek(out var next)
-                   && (batch.Count == 0 || bytes + next.Data.Length <= _options.MaxBatchBytes)
-                   && reader.TryRead(out var message))
+            var room = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _inboundRoom, room);
+            if (!InboundFull(message.Data.Length))
             {
-                batch.Add(message);
-                bytes += message.Data.Length;
+                break; // the dispatch made room before it could see our waiter
             }
 
-            Interlocked.Add(ref _inboundBytes, -bytes);
-            if (_inboundRoom.CurrentCount == 0)
-            {
-                _inboundRoom.Release();
-            }
-
-            // Once the server closes the peer (its handler asked, or a call failed), later messages are dropped.
-            if (failed || _close is { ByServer: true } || _runtime.Crashed)
-            {
-                continue;
-            }
-
-            try
-            {
-                // A batch the cluster rejected never reached the grain and is sent again; any other
-                // failure may have run the hooks, so the batch is reported lost (1011) rather than repeated.
-                var inbound = new InboundBatch(batch.ToArray(), Interlocked.Read(ref _queuedBytes));
-                var reply = await ClusterRetry.WhenRejected(() => _grain.Receive(inbound));
-                await Apply(reply);
-            }
-            catch (Exception ex)
-            {
-                failed = true;
-                Log.GrainCallFailed(_logger, ex, PeerId);
-                BeginClose(CloseCodes.InternalError, "server error");
-            }
+            await room.Task.WaitAsync(_abort.Token);
         }
 
-        await TellGrainClosed(_closed!);
+        Interlocked.Add(ref _inboundBytes, message.Data.Length);
+        Interlocked.Increment(ref _receivedCount);
+        (_received ??= new ConcurrentQueue<Message>()).Enqueue(message);
+        if (Interlocked.CompareExchange(ref _dispatching, 1, 0) == 0)
+        {
+            _dispatch = DispatchQueued();
+        }
+    }
+
+    private bool InboundFull(int length) =>
+        Volatile.Read(ref _receivedCount) >= _options.MaxInboundQueue
+        || (Interlocked.Read(ref _inboundBytes) > 0 && Interlocked.Read(ref _inboundBytes) + length > _options.MaxInboundBytes);
+
+    // Runs while holding _dispatching, until the queue is empty.
+    private async Task DispatchQueued()
+    {
+        // Let the receive loop read on first: frames that arrived together (a client pipelining)
+        // then go to the grain in one call instead of the first alone. Calling inline cost scaled
+        // echo ~25 % more CPU per message for that reason.
+        await Task.Yield();
+        var queue = _received!;
+        while (true)
+        {
+            while (!queue.IsEmpty)
+            {
+                var batch = TakeBatch(queue);
+
+                // Once the server closes the peer (its handler asked, or a call failed), later messages are dropped.
+                if (_dispatchFailed || _close is { ByServer: true } || _runtime.Crashed)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    // A batch the cluster rejected never reached the grain and is sent again; any other
+                    // failure may have run the hooks, so the batch is reported lost (1011) rather than repeated.
+                    var inbound = new InboundBatch(batch, Interlocked.Read(ref _queuedBytes));
+                    var reply = await ClusterRetry.WhenRejected(() => _grain.Receive(inbound));
+                    await Apply(reply);
+                }
+                catch (Exception ex)
+                {
+                    _dispatchFailed = true;
+                    Log.GrainCallFailed(_logger, ex, PeerId);
+                    BeginClose(CloseCodes.InternalError, "server error");
+                }
+            }
+
+            // Let go, then look again: a message queued after our last look found the flag held.
+            Interlocked.Exchange(ref _dispatching, 0);
+            if (queue.IsEmpty || Interlocked.CompareExchange(ref _dispatching, 1, 0) != 0)
+            {
+                return;
+            }
+        }
+    }
+
+    private Message[] TakeBatch(ConcurrentQueue<Message> queue)
+    {
+        var batch = new List<Message>(Math.Min(Volatile.Read(ref _receivedCount), _options.MaxBatch));
+        var bytes = 0L;
+        while (batch.Count < _options.MaxBatch
+               && queue.TryPeek(out var next)
+               && (batch.Count == 0 || bytes + next.Data.Length <= _options.MaxBatchBytes)
+               && queue.TryDequeue(out var message))
+        {
+            batch.Add(message);
+            bytes += message.Data.Length;
+        }
+
+        Interlocked.Add(ref _inboundBytes, -bytes);
+        Interlocked.Add(ref _receivedCount, -batch.Count);
+        Interlocked.Exchange(ref _inboundRoom, null)?.TrySetResult();
+        return batch.ToArray();
+    }
+
+    // After the receive loop ended: once every message read has reached the grain, it hears of the close.
+    private async Task DispatchClose(CloseDetails closed)
+    {
+        await _dispatch;
+        await TellGrainClosed(closed);
     }
 
     /// <summary>Tells the grain the peer is gone (1006) when the handshake never completed; the grain ignores it if it is not open.</summary>

@@ -60,9 +60,7 @@ internal sealed partial class WebSocketConnection
                 buffer = null;
                 if (message is not null && _close is not { ByServer: true })
                 {
-                    await WaitForInboundRoom(message.Data.Length);
-                    Interlocked.Add(ref _inboundBytes, message.Data.Length);
-                    await _inbound.Writer.WriteAsync(message, _abort.Token);
+                    await Dispatch(message);
                 }
             }
         }
@@ -76,16 +74,6 @@ internal sealed partial class WebSocketConnection
             {
                 ArrayPool<byte>.Shared.Return(buffer);
             }
-        }
-    }
-
-    // Backpressure by bytes as well as by count: while the grain is behind by MaxInboundBytes, the
-    // socket is not read, so TCP flow control slows the client instead of gateway memory growing.
-    private async Task WaitForInboundRoom(int length)
-    {
-        while (Interlocked.Read(ref _inboundBytes) > 0 && Interlocked.Read(ref _inboundBytes) + length > _options.MaxInboundBytes)
-        {
-            await _inboundRoom.WaitAsync(_abort.Token);
         }
     }
 

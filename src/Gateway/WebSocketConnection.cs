@@ -1,5 +1,4 @@
 using System.Net.WebSockets;
-using System.Threading.Channels;
 using OrleansWs.Protocol;
 
 namespace OrleansWs.Gateway;
@@ -15,13 +14,10 @@ internal sealed partial class WebSocketConnection
     private readonly GatewayRuntime _runtime;
     private readonly WebSocketGatewayOptions _options;
     private readonly ILogger _logger;
-    private readonly Channel<Message> _inbound;
     private readonly CancellationTokenSource _abort = new();
     private CloseRequest? _close;
-    private CloseDetails? _closed;
     private long _queuedBytes;
     private long _inboundBytes;
-    private readonly SemaphoreSlim _inboundRoom = new(0);
 
     // What a queued message costs beyond its payload, so a flood of empty messages still hits the cap.
     private const int MessageOverhead = 64;
@@ -34,13 +30,6 @@ internal sealed partial class WebSocketConnection
         _runtime = runtime;
         _options = runtime.Options;
         _logger = runtime.LoggerFactory.CreateLogger<WebSocketConnection>();
-        // Wait, never drop: a full inbound queue stops reading the socket, which pushes back on the client.
-        _inbound = Channel.CreateBounded<Message>(new BoundedChannelOptions(_options.MaxInboundQueue)
-        {
-            SingleReader = true,
-            SingleWriter = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
     }
 
     public string PeerId { get; }
@@ -55,8 +44,8 @@ internal sealed partial class WebSocketConnection
     /// <summary>Bytes (with a small per-message overhead) waiting to be written to the socket.</summary>
     public long BufferedAmount => Math.Max(0, Interlocked.Read(ref _queuedBytes));
 
-    /// <summary>Topics this connection is subscribed to; guarded by <see cref="TopicFanout"/>'s lock.</summary>
-    public HashSet<string> Topics { get; } = new(StringComparer.Ordinal);
+    /// <summary>Topics this connection is subscribed to, created on the first; guarded by <see cref="TopicFanout"/>'s lock.</summary>
+    public HashSet<string>? Topics { get; set; }
 
     /// <summary>Set once the connection left all its topics; guarded by <see cref="TopicFanout"/>'s lock.</summary>
     public bool TopicsReleased { get; set; }
@@ -145,12 +134,11 @@ internal sealed partial class WebSocketConnection
             _isOpen = true;
             Log.PeerOpened(_logger, PeerId);
             var closed = new CloseDetails(CloseCodes.Abnormal, "", WasClean: false);
-            Task sending = Task.CompletedTask, dispatching = Task.CompletedTask;
+            var sending = Task.CompletedTask;
             try
             {
                 var opened = await SendOpeningFrames(socket, connected.Reply);
                 sending = opened ? StartSending(socket) : Task.CompletedTask;
-                dispatching = DispatchLoop();
                 if (opened)
                 {
                     closed = await ReceiveLoop(socket);
@@ -164,13 +152,11 @@ internal sealed partial class WebSocketConnection
                 _runtime.Unregister(this);
                 _runtime.Topics.Release(this);
                 Log.PeerClosed(_logger, PeerId, closed.Code, closed.Reason, closed.WasClean);
-                _closed = closed;
-                _inbound.Writer.TryComplete();
                 RequestClose(new CloseRequest(CloseCodes.Abnormal, "", ByServer: false, DropQueued: true, Terminate: true));
             }
 
             await sending;
-            await dispatching;
+            await DispatchClose(closed);
             if (closed is { WasClean: false, Code: CloseCodes.ProtocolError or CloseCodes.InvalidPayload })
             {
                 await Linger(context.RequestAborted);

@@ -1,5 +1,8 @@
 using System.Net;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Persistence;
+using Orleans.Storage;
 using OrleansWs.Gateway.Hosting;
 using OrleansWs.Protocol;
 using OrleansWs.Silo.Postgres;
@@ -49,8 +52,13 @@ internal static class ClusterConfiguration
                 // Fail fast when Redis is gone rather than queue for StackExchange.Redis' 5 s defaults.
                 (redis.ConnectTimeout, redis.AsyncTimeout, redis.SyncTimeout, redis.AbortOnConnectFail) = (2000, 2000, 2000, false);
                 silo.UseRedisClustering(o => o.ConfigurationOptions = redis);
-                silo.AddRedisGrainStorage(OrleansWsNames.PeerStorage, o => o.ConfigurationOptions = redis);
-                silo.AddRedisGrainStorage(OrleansWsNames.PubSubStorage, o => o.ConfigurationOptions = redis);
+                foreach (var name in new[] { OrleansWsNames.PeerStorage, OrleansWsNames.PubSubStorage })
+                {
+                    // Redis storage does not look up the serializer registered under its name (AddOrleansWs does that); pass it.
+                    silo.AddRedisGrainStorage(name, (OptionsBuilder<RedisStorageOptions> ob) => ob.Configure<IServiceProvider>((o, services) =>
+                        (o.ConfigurationOptions, o.GrainStorageSerializer) = (redis, services.GetRequiredKeyedService<IGrainStorageSerializer>(name))));
+                }
+
                 ConfigureScaled(silo, config, siloPort, gatewayPort, clusterId, serviceId);
                 break;
             case "postgres":

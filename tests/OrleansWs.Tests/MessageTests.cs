@@ -29,6 +29,37 @@ public sealed class MessageTests(AppFixture fixture) : IClassFixture<AppFixture>
     }
 
     [Fact]
+    public async Task A_busy_grain_stops_the_gateway_reading_and_every_message_still_arrives_in_order()
+    {
+        var (client, peerId) = await _app.OpenRecording();
+        var gate = Handlers.HookLog.Gate(peerId);
+        await client.SendText("hold");
+        await Handlers.HookLog.WaitFor(peerId, "message");
+
+        // 24 MB cannot all leave the client while the grain is held: the gateway queues at most
+        // MaxInboundBytes (4 MB), then stops reading, and TCP flow control stops the client.
+        var padding = new string('x', 60 * 1024);
+        const int count = 400;
+        var sending = Task.Run(async () =>
+        {
+            for (var i = 0; i < count; i++)
+            {
+                await client.SendText($"quiet:{i}:{padding}");
+            }
+        });
+        // Unbounded, the gateway takes all 24 MB in about 0.15 s here.
+        await Task.WhenAny(sending, Task.Delay(TimeSpan.FromSeconds(1)));
+        Assert.False(sending.IsCompleted, "the gateway read 24 MB for a grain that was busy");
+
+        gate.SetResult();
+        await sending;
+        var seen = await Handlers.HookLog.WaitForCount(peerId, "message", count + 1, TimeSpan.FromSeconds(30));
+        Assert.Equal(
+            Enumerable.Range(0, count).Select(i => i.ToString()),
+            seen.Skip(1).Select(e => ((Message)e.Argument!).Text().Split(':')[1]));
+    }
+
+    [Fact]
     public async Task The_grain_sees_pipelined_messages_in_order()
     {
         var (client, peerId) = await _app.OpenRecording();

@@ -36,14 +36,18 @@ public static class HookLog
     }
 
     /// <summary>Waits until <paramref name="key"/> has an event of <paramref name="hook"/> and returns it.</summary>
-    public static async Task<HookEvent> WaitFor(string key, string hook, TimeSpan? timeout = null)
+    public static async Task<HookEvent> WaitFor(string key, string hook, TimeSpan? timeout = null) =>
+        (await WaitForCount(key, hook, 1, timeout))[0];
+
+    /// <summary>Waits until <paramref name="key"/> has <paramref name="count"/> events of <paramref name="hook"/> and returns them.</summary>
+    public static async Task<IReadOnlyList<HookEvent>> WaitForCount(string key, string hook, int count, TimeSpan? timeout = null)
     {
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
         while (true)
         {
             var changed = _changed.Task;
-            var found = For(key).FirstOrDefault(e => e.Hook == hook);
-            if (found is not null)
+            var found = For(key).Where(e => e.Hook == hook).ToList();
+            if (found.Count >= count)
             {
                 return found;
             }
@@ -54,10 +58,16 @@ public static class HookLog
             }
             catch (OperationCanceledException)
             {
-                throw new TimeoutException($"No '{hook}' hook for {key} within the timeout; saw: {string.Join(", ", For(key).Select(e => e.Hook))}.");
+                throw new TimeoutException($"{found.Count} of {count} '{hook}' hooks for {key} within the timeout; saw: {string.Join(", ", For(key).Select(e => e.Hook).Distinct())}.");
             }
         }
     }
+
+    private static readonly ConcurrentDictionary<string, TaskCompletionSource> Gates = new();
+
+    /// <summary>The gate a handler waits at (the "hold" command) until the test opens it.</summary>
+    public static TaskCompletionSource Gate(string key) =>
+        Gates.GetOrAdd(key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 }
 
 public sealed record HookEvent(string Hook, object? Argument);

@@ -97,6 +97,12 @@ public sealed class RecordingHandler : WebSocketHandler<RecordingState>
             case "topics":
                 await peer.Send("topics:" + string.Join(",", peer.Topics));
                 break;
+            case "hold":
+                // Keeps the grain busy (one turn at a time) until the test opens the gate.
+                await HookLog.Gate(peer.Id).Task;
+                break;
+            case "quiet":
+                break;
             case "info":
                 await peer.SendJson(new PeerInfo(peer.Id, peer.Url, peer.Protocol, peer.Context.GetValueOrDefault("tag"), peer.RemoteAddress, peer.User?.Name, peer.BufferedAmount));
                 break;
