@@ -21,14 +21,23 @@ public sealed partial class WebSocketPeers : IWebSocketPeers
     }
 
     /// <summary>Publishes to a topic, leaving out <paramref name="excludePeerId"/> (the sender, for a peer's publish).</summary>
-    public Task Publish(string topic, Message message, string? excludePeerId)
+    public Task Publish(string topic, Message message, string? excludePeerId) => Publish(topic, [message], excludePeerId);
+
+    /// <summary>Publishes <paramref name="messages"/> to <paramref name="topic"/> in order, as one queue write.</summary>
+    public Task Publish(string topic, IReadOnlyList<Message> messages, string? excludePeerId)
     {
         ArgumentException.ThrowIfNullOrEmpty(topic);
         _streams ??= _client.GetStreamProvider(OrleansWsNames.StreamProvider);
         var stream = _streams.GetStream<TopicEvent>(StreamId.Create(OrleansWsNames.TopicNamespace, topic));
-        var item = new TopicEvent(message, excludePeerId);
         // A topic queue on a silo that just died rejects the publish until the cluster notices.
-        return ClusterRetry.WhenRejected(() => stream.OnNextAsync(item));
+        if (messages.Count == 1)
+        {
+            var item = new TopicEvent(messages[0], excludePeerId);
+            return ClusterRetry.WhenRejected(() => stream.OnNextAsync(item));
+        }
+
+        var items = messages.Select(m => new TopicEvent(m, excludePeerId)).ToArray();
+        return ClusterRetry.WhenRejected(() => stream.OnNextBatchAsync(items));
     }
 
     /// <inheritdoc />

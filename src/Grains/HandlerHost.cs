@@ -10,7 +10,7 @@ namespace OrleansWs;
 internal sealed class HandlerHost(
     string peerId,
     IWebSocketPeers peers,
-    Func<string, Message, string?, Task> publish,
+    Func<string, IReadOnlyList<Message>, string?, Task> publish,
     Action deactivate,
     Func<Guid, string, bool, Task> trackPeer,
     Serializer serializer,
@@ -25,8 +25,8 @@ internal sealed class HandlerHost(
 
     public ILogger Logger { get; } = logger;
 
-    /// <summary>Publishes to a topic, leaving out one peer (the sender).</summary>
-    public Task Publish(string topic, Message message, string? excludePeerId) => publish(topic, message, excludePeerId);
+    /// <summary>Publishes messages to a topic in order, leaving out one peer (the sender).</summary>
+    public Task Publish(string topic, IReadOnlyList<Message> messages, string? excludePeerId) => publish(topic, messages, excludePeerId);
 
     /// <summary>Adds the peer to (or removes it from) its gateway's list, which the gateway's lease guards.</summary>
     public Task TrackPeer(Guid gatewayId, string peerId, bool open) => trackPeer(gatewayId, peerId, open);

@@ -295,9 +295,26 @@ public abstract partial class WebSocketHandler<TState>
             return;
         }
 
-        foreach (var (topic, message) in effects.Publishes)
+        // Consecutive publishes to one topic (a batch of messages to a room) go to its stream as one
+        // event batch: one queue write instead of one per message, in the same order.
+        var publishes = effects.Publishes;
+        for (var i = 0; i < publishes.Count;)
         {
-            await _host.Publish(topic, message, Record.PeerId);
+            var topic = publishes[i].Topic;
+            var end = i + 1;
+            while (end < publishes.Count && string.Equals(publishes[end].Topic, topic, StringComparison.Ordinal))
+            {
+                end++;
+            }
+
+            var messages = new Message[end - i];
+            for (var k = i; k < end; k++)
+            {
+                messages[k - i] = publishes[k].Message;
+            }
+
+            await _host.Publish(topic, messages, Record.PeerId);
+            i = end;
         }
     }
 

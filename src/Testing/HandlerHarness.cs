@@ -43,9 +43,9 @@ public sealed class HandlerHarness<THandler, TState>
         _state = _handler.Detach(new HandlerHost(
             PeerId,
             Peers,
-            (topic, message, exclude) =>
+            (topic, messages, exclude) =>
             {
-                _published.Add(new Published(topic, message, exclude));
+                _published.AddRange(messages.Select(message => new Published(topic, message, exclude)));
                 return Task.CompletedTask;
             },
             () => Deactivated = true,
