@@ -3,6 +3,7 @@ using OrleansWs.Gateway.Hosting;
 // A gateway on its own: an Orleans client that terminates WebSockets for the cluster's handlers.
 // It maps handlers by grain type name, so it needs none of their code.
 var builder = WebApplication.CreateBuilder(args);
+builder.Configuration.AddWebSocketHostDefaults();
 // Shutdown is bounded even when the cluster or Redis is unreachable.
 builder.Services.AddBoundedShutdown(TimeSpan.FromSeconds(20));
 var config = builder.Configuration;

@@ -138,6 +138,7 @@ internal sealed partial class WebSocketConnection
             try
             {
                 var opened = await SendOpeningFrames(socket, connected.Reply);
+                connected = null!; // not kept for the socket's lifetime by this method's state
                 sending = opened ? StartSending(socket) : Task.CompletedTask;
                 if (opened)
                 {

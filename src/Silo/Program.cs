@@ -7,6 +7,7 @@ using OrleansWs.Silo.Demo;
 // and the gateway endpoints, co-hosted. Listens on http://localhost:5000 unless --urls says otherwise.
 // With OrleansWs:Cluster:Mode=redis or postgres it is one silo of a scaled cluster (see README "Scaling out").
 var builder = WebApplication.CreateBuilder(args);
+builder.Configuration.AddWebSocketHostDefaults();
 // Shutdown is bounded even when the cluster or Redis is unreachable.
 builder.Services.AddBoundedShutdown(TimeSpan.FromSeconds(20));
 // Before UseOrleans: a database schema is in place before the silo reads its queries.

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Hosting;
@@ -48,6 +49,22 @@ public static class GatewayServiceCollectionExtensions
         services.Configure<HostOptions>(o => o.ShutdownTimeout = timeout);
         services.AddHostedService<ShutdownWatchdog>();
         return services;
+    }
+
+    /// <summary>
+    /// Defaults for a host that holds many long-lived WebSockets, below every other configuration
+    /// source so that any of them can override it: ASP.NET Core's per-request diagnostics logging
+    /// is off ("Microsoft.AspNetCore.Hosting.Diagnostics": None). A WebSocket is one request for its
+    /// whole life, and that logging kept an Activity and a log scope per socket (~0.7 KB each) for a
+    /// request-start line nobody reads. Tracing still creates the Activity when a listener exists.
+    /// </summary>
+    public static IConfigurationBuilder AddWebSocketHostDefaults(this IConfigurationBuilder configuration)
+    {
+        configuration.Sources.Insert(0, new MemoryConfigurationSource
+        {
+            InitialData = [new("Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics", "None")],
+        });
+        return configuration;
     }
 
     /// <summary>Gives an Orleans client what a gateway needs: the topic stream provider.</summary>
