@@ -63,9 +63,14 @@ internal static class ConnectScenario
         {
             ["connects_per_s"] = open / elapsed.TotalSeconds,
             ["p99_handshake_ms"] = Stats.Percentile(sorted, 0.99),
-            ["kb_per_connection"] = serverRss / 1024.0 / Math.Max(1, open),
             ["errors"] = errors,
         };
+        if (before.Count > 1)
+        {
+            // Only with --pid: otherwise no server was sampled.
+            metrics["kb_per_connection"] = serverRss / 1024.0 / Math.Max(1, open);
+        }
+
         if (before.Count > 2)
         {
             // Several servers (e.g. gateway and silo): each one's share too, in --pid order.

@@ -81,7 +81,7 @@ for target in raw embedded scaled; do
     $BENCH connect --url "$URL" --connections 100 --hold 0 >/dev/null
     $BENCH connect --url "$URL" --connections "$CONNECTIONS" --pid "$SERVER_PIDS" --json "$RESULTS" --target "$target" --name idle-memory >&2
     warm_up
-    $BENCH connect --url "$URL" --connections "$CONNECTIONS" --pid "$SERVER_PIDS" --json "$RESULTS" --target "$target" >&2
+    $BENCH connect --url "$URL" --connections "$CONNECTIONS" --json "$RESULTS" --target "$target" >&2
     $BENCH echo --url "$URL" --seconds "$SECONDS_PER_RUN" --pid "$SERVER_PIDS" --json "$RESULTS" --target "$target" >&2
     # Fan-out reports loss itself (exit 1); the run goes on and the table shows it.
     $BENCH fanout --url "$URLS" --subscribers "$SUBSCRIBERS" --rate "$RATE" --seconds "$SECONDS_PER_RUN" \
