@@ -17,7 +17,7 @@ trap cleanup EXIT
 wait_http() { for _ in $(seq 1 300); do curl -fs "$1" >/dev/null 2>&1 && return; sleep 0.2; done; echo "not ready: $1" >&2; exit 1; }
 rss_mib() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 
-dotnet src/Silo/bin/Release/net10.0/OrleansWs.Silo.dll --urls http://127.0.0.1:5493 --contentRoot "$PWD/src/Silo" \
+DOTNET_gcServer=0 dotnet src/Silo/bin/Release/net10.0/OrleansWs.Silo.dll --urls http://127.0.0.1:5493 --contentRoot "$PWD/src/Silo" \
   --Logging:LogLevel:Default=Warning --OrleansWs:Cluster:SiloPort=21492 --OrleansWs:Cluster:GatewayPort=23492 >"$OUT/silo.log" 2>&1 &
 SILO=$!; PIDS+=($SILO); wait_http http://127.0.0.1:5493/readyz
 GATEWAYS=()

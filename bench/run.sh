@@ -40,7 +40,8 @@ start_target() {
         --Logging:LogLevel:Default=Warning --OrleansWs:Cluster:SiloPort=21191 --OrleansWs:Cluster:GatewayPort=23191 >"$OUT/embedded.log" 2>&1 &
       PIDS+=($!); SERVER_PIDS=$!; ALL_PIDS=$!; URL=ws://127.0.0.1:5192; URLS=$URL; wait_http http://127.0.0.1:5192/readyz;;
     scaled)
-      dotnet src/Silo/bin/Release/net10.0/OrleansWs.Silo.dll --urls http://127.0.0.1:5193 --contentRoot "$PWD/src/Silo" \
+      # As deployed (docker-compose.yml, scripts/cluster.sh): a silo of its own runs workstation GC.
+      DOTNET_gcServer=0 dotnet src/Silo/bin/Release/net10.0/OrleansWs.Silo.dll --urls http://127.0.0.1:5193 --contentRoot "$PWD/src/Silo" \
         --Logging:LogLevel:Default=Warning --OrleansWs:Cluster:SiloPort=21192 --OrleansWs:Cluster:GatewayPort=23192 >"$OUT/silo.log" 2>&1 &
       local silo=$!; PIDS+=($silo); wait_http http://127.0.0.1:5193/readyz
       (cd src/Gateway/bin/Release/net10.0 && exec dotnet OrleansWs.Gateway.dll --urls http://127.0.0.1:5194 \

@@ -71,7 +71,8 @@ start() {
       ;;
     silo1|silo2)
       local i=$(( ${name#silo} - 1 ))
-      OrleansWs__Cluster__SiloPort=${SILO_PORT[$i]} OrleansWs__Cluster__GatewayPort=${SILO_GW_PORT[$i]} \
+      # Workstation GC for a silo of its own, as in docker-compose.yml (README "Performance").
+      DOTNET_gcServer=0 OrleansWs__Cluster__SiloPort=${SILO_PORT[$i]} OrleansWs__Cluster__GatewayPort=${SILO_GW_PORT[$i]} \
         dotnet "$ROOT/src/Silo/bin/Release/net10.0/OrleansWs.Silo.dll" --urls "http://127.0.0.1:${SILO_HTTP[$i]}" --contentRoot "$ROOT/src/Silo" \
         >>"$RUN/$name.log" 2>&1 &
       ;;

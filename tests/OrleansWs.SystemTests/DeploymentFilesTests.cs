@@ -24,6 +24,10 @@ public sealed partial class DeploymentFilesTests
         Assert.Contains("OrleansWs__Cluster__Mode: postgres", postgres);
         Assert.Contains("OrleansWs__Cluster__Mode=redis", script);
         Assert.Contains("OrleansWs__Cluster__Mode=postgres", script);
+
+        // Silos of their own run workstation GC in both (the embedded default stays server GC).
+        Assert.Equal(2, Regex.Matches(compose, "DOTNET_gcServer: \"0\"").Count);
+        Assert.Contains("DOTNET_gcServer=0 ", script);
     }
 
     [Fact]
