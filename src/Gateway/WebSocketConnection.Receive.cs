@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Net.WebSockets;
-using System.Threading.Channels;
 
 namespace OrleansWs.Gateway;
 
@@ -118,6 +117,6 @@ internal sealed partial class WebSocketConnection
     }
 
     private static bool IsSocketFailure(Exception ex) =>
-        ex is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException or ChannelClosedException
+        ex is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException
             or Microsoft.AspNetCore.Connections.ConnectionAbortedException or Microsoft.AspNetCore.Http.BadHttpRequestException;
 }
