@@ -10,14 +10,14 @@ public static class OrleansWsNames
     public const string TopicNamespace = "orleansws.topic";
 
     /// <summary>
-    /// The number of memory stream queues topics are spread over. Silos and gateways must agree, since
-    /// both map a topic to its queue; each queue costs one pulling agent polling on a timer.
+    /// The number of queues topics are spread over (<see cref="ITopicQueueGrain"/>). Silos and gateways
+    /// must agree, since both map a topic to its queue; each queue has one reader in the cluster.
     /// </summary>
     public const int TopicQueues = 4;
 
     /// <summary>The default grain storage for peer state.</summary>
     public const string PeerStorage = "OrleansWs";
 
-    /// <summary>The grain storage memory streams keep their subscriptions in (fixed by Orleans).</summary>
+    /// <summary>The grain storage Orleans streams keep their subscriptions in (fixed by Orleans).</summary>
     public const string PubSubStorage = "PubSubStore";
 }

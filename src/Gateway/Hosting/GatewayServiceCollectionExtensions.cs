@@ -69,7 +69,7 @@ public static class GatewayServiceCollectionExtensions
 
     /// <summary>Gives an Orleans client what a gateway needs: the topic stream provider.</summary>
     public static IClientBuilder AddOrleansWs(this IClientBuilder builder) =>
-        builder.AddMemoryStreams(OrleansWsNames.StreamProvider, streams => streams.ConfigurePartitioning(OrleansWsNames.TopicQueues));
+        builder.AddPersistentStreams(OrleansWsNames.StreamProvider, TopicQueueAdapterFactory.Create, _ => { });
 
     // WebSocket requests are only recognised behind the WebSockets middleware; putting it first
     // saves every application from having to remember it.

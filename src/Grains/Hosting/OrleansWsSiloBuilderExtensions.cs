@@ -17,9 +17,9 @@ public static class OrleansWsSiloBuilderExtensions
 {
     /// <summary>
     /// Adds what peer grains need: <see cref="IWebSocketPeers"/> and the topic stream provider
-    /// (Orleans memory streams named "OrleansWs", polled every <see cref="OrleansWsSiloOptions.TopicPollingPeriod"/>).
+    /// (Orleans persistent streams named "OrleansWs" over in-memory queues that readers long-poll; see <see cref="TopicQueueAdapterFactory"/>).
     /// The host still registers grain storage named "OrleansWs" (peer state) and "PubSubStore"
-    /// (memory streams' subscriptions); both are serialized with the Orleans serializer (a keyed
+    /// (the topic streams' subscriptions); both are serialized with the Orleans serializer (a keyed
     /// <see cref="IGrainStorageSerializer"/> of that name, which providers that take it use).
     /// </summary>
     public static ISiloBuilder AddOrleansWs(this ISiloBuilder builder, Action<OrleansWsSiloOptions>? configure = null) =>
@@ -51,18 +51,15 @@ public static class OrleansWsSiloBuilderExtensions
         builder.Services.TryAddSingleton<WebSocketPeers>();
         builder.Services.TryAddSingleton<IWebSocketPeers>(sp => sp.GetRequiredService<WebSocketPeers>());
 
-        builder.AddMemoryStreams(OrleansWsNames.StreamProvider, streams =>
-        {
-            streams.ConfigurePartitioning(OrleansWsNames.TopicQueues);
+        builder.AddPersistentStreams(OrleansWsNames.StreamProvider, TopicQueueAdapterFactory.Create, streams =>
             streams.ConfigurePullingAgent(agent => agent.Configure<IOptions<OrleansWsSiloOptions>>((o, ws) =>
             {
                 o.GetQueueMsgsTimerPeriod = ws.Value.TopicPollingPeriod;
                 o.StreamInactivityPeriod = ws.Value.TopicInactivityPeriod;
-                // Everything a poll found for a topic goes to each gateway in one call instead of
-                // one call per message: a busy room costs a gateway O(polls), not O(messages).
+                // Everything a read found for a topic goes to each gateway in one call instead of
+                // one call per message: a busy room costs a gateway O(reads), not O(messages).
                 o.BatchContainerBatchSize = TopicDeliveryBatch;
-            }));
-        });
+            })));
         return builder;
     }
 }

@@ -4,8 +4,9 @@ namespace OrleansWs.Hosting;
 public sealed class OrleansWsSiloOptions
 {
     /// <summary>
-    /// How often each pulling agent polls its memory stream queue; half of it is the average added
-    /// latency of a topic hop. Default: 5 ms (Orleans' own default of 100 ms costs ~50 ms a hop).
+    /// How soon a pulling agent reads its topic queue again after a read that found the queue empty
+    /// for a whole long poll (1 s). A publish does not wait for it: a waiting read returns as soon as
+    /// something is queued. Default: 5 ms.
     /// </summary>
     public TimeSpan TopicPollingPeriod { get; set; } = TimeSpan.FromMilliseconds(5);
 

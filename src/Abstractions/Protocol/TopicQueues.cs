@@ -1,0 +1,156 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
+using Orleans.Configuration;
+using Orleans.Providers.Streams.Common;
+using Orleans.Streams;
+
+namespace OrleansWs.Protocol;
+
+/// <summary>
+/// One queue of the topic stream provider. A read waits until something is queued (a long poll), so
+/// an idle queue costs nothing and a publish is read the moment it arrives, instead of on the next
+/// tick of a polling timer.
+/// </summary>
+public interface ITopicQueueGrain : IGrainWithStringKey
+{
+    /// <summary>Appends one publish (one or more events of one topic) to the queue.</summary>
+    Task Enqueue(StreamId stream, TopicEvent[] events);
+
+    /// <summary>
+    /// Takes up to <paramref name="maxCount"/> queued publishes, oldest first; when none is queued,
+    /// waits up to <paramref name="wait"/> for one. Returns an empty array when none came.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<TopicBatch[]> Dequeue(int maxCount, TimeSpan wait, CancellationToken cancellationToken);
+}
+
+/// <summary>One publish read from a topic queue: what Orleans' pulling agent caches and delivers to subscribers.</summary>
+[GenerateSerializer, Immutable]
+public sealed class TopicBatch(StreamId streamId, TopicEvent[] events, EventSequenceTokenV2 token) : IBatchContainer
+{
+    /// <summary>The topic's stream.</summary>
+    [Id(0)]
+    public StreamId StreamId { get; } = streamId;
+
+    /// <summary>The published events, in publish order.</summary>
+    [Id(1)]
+    public TopicEvent[] Events { get; } = events;
+
+    /// <summary>The position of this publish in its queue.</summary>
+    [Id(2)]
+    public EventSequenceTokenV2 Token { get; } = token;
+
+    /// <inheritdoc />
+    public StreamSequenceToken SequenceToken => Token;
+
+    /// <inheritdoc />
+    public IEnumerable<Tuple<T, StreamSequenceToken>> GetEvents<T>()
+    {
+        for (var i = 0; i < Events.Length; i++)
+        {
+            if (Events[i] is T item)
+            {
+                yield return Tuple.Create<T, StreamSequenceToken>(item, Token.CreateSequenceTokenForEvent(i));
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public bool ImportRequestContext() => false;
+}
+
+/// <summary>
+/// The topic stream provider's queues (an Orleans persistent-stream adapter): publishes go to
+/// <see cref="ITopicQueueGrain"/>s, one per queue, and each silo's pulling agents read the queues
+/// they own with a long poll. Orleans' memory streams polled each queue on a timer instead, which
+/// cost an idle silo a tenth of a core at the 5 ms period that kept topic latency low.
+/// </summary>
+public sealed class TopicQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapter, IQueueAdapterCache
+{
+    // The longest a read waits in the queue grain before the agent's loop comes round again (it
+    // cleans its caches between reads, and a shutdown that does not reach the grain waits this long).
+    private static readonly TimeSpan LongPoll = TimeSpan.FromSeconds(1);
+
+    private readonly IGrainFactory _grains;
+    private readonly ILoggerFactory _loggers;
+    private readonly HashRingBasedStreamQueueMapper _mapper;
+    private readonly NoOpStreamDeliveryFailureHandler _failures = new();
+
+    /// <summary>Creates the adapter of the stream provider named <paramref name="name"/>.</summary>
+    public TopicQueueAdapterFactory(string name, IGrainFactory grains, ILoggerFactory loggers)
+    {
+        Name = name;
+        _grains = grains;
+        _loggers = loggers;
+        _mapper = new HashRingBasedStreamQueueMapper(new HashRingStreamQueueMapperOptions { TotalQueueCount = OrleansWsNames.TopicQueues }, name);
+    }
+
+    /// <summary>The factory Orleans' <c>AddPersistentStreams</c> takes.</summary>
+    public static TopicQueueAdapterFactory Create(IServiceProvider services, string name) =>
+        new(name, services.GetRequiredService<IGrainFactory>(), services.GetRequiredService<ILoggerFactory>());
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <inheritdoc />
+    public bool IsRewindable => false;
+
+    /// <inheritdoc />
+    public StreamProviderDirection Direction => StreamProviderDirection.ReadWrite;
+
+    /// <inheritdoc />
+    public Task<IQueueAdapter> CreateAdapter() => Task.FromResult<IQueueAdapter>(this);
+
+    /// <inheritdoc />
+    public IQueueAdapterCache GetQueueAdapterCache() => this;
+
+    /// <inheritdoc />
+    public IStreamQueueMapper GetStreamQueueMapper() => _mapper;
+
+    /// <inheritdoc />
+    public Task<IStreamFailureHandler> GetDeliveryFailureHandler(QueueId queueId) => Task.FromResult<IStreamFailureHandler>(_failures);
+
+    /// <inheritdoc />
+    public IQueueCache CreateQueueCache(QueueId queueId) =>
+        new SimpleQueueCache(SimpleQueueCacheOptions.DEFAULT_CACHE_SIZE, _loggers.CreateLogger<TopicQueueAdapterFactory>());
+
+    /// <inheritdoc />
+    public IQueueAdapterReceiver CreateReceiver(QueueId queueId) => new Receiver(Queue(queueId));
+
+    /// <inheritdoc />
+    public Task QueueMessageBatchAsync<T>(StreamId streamId, IEnumerable<T> events, StreamSequenceToken? token, Dictionary<string, object>? requestContext)
+    {
+        var items = events is IEnumerable<TopicEvent> topicEvents
+            ? topicEvents.ToArray()
+            : throw new NotSupportedException($"The '{Name}' stream provider carries {nameof(TopicEvent)}s only, not {typeof(T)}.");
+        return Queue(_mapper.GetQueueForStream(streamId)).Enqueue(streamId, items);
+    }
+
+    private ITopicQueueGrain Queue(QueueId queueId) => _grains.GetGrain<ITopicQueueGrain>($"{Name}/{queueId.GetNumericId()}");
+
+    private sealed class Receiver(ITopicQueueGrain queue) : IQueueAdapterReceiver
+    {
+        public Task Initialize(TimeSpan timeout) => Task.CompletedTask;
+
+        public Task<IList<IBatchContainer>> GetQueueMessagesAsync(int maxCount) => GetQueueMessagesAsync(maxCount, CancellationToken.None);
+
+        public async Task<IList<IBatchContainer>> GetQueueMessagesAsync(int maxCount, CancellationToken cancellationToken)
+        {
+            try
+            {
+                IBatchContainer[] batches = await queue.Dequeue(maxCount < 0 ? int.MaxValue : maxCount, LongPoll, cancellationToken);
+                return batches;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // The agent is stopping (the silo shuts down or hands the queue over): not a failed read.
+                return [];
+            }
+        }
+
+        public Task MessagesDeliveredAsync(IList<IBatchContainer> messages) => Task.CompletedTask;
+
+        public Task Shutdown(TimeSpan timeout) => Task.CompletedTask;
+    }
+}
