@@ -10,24 +10,40 @@ public abstract partial class WebSocketHandler<TState>
     private bool _recordChanged;
     private int _callsInFlight;
 
+    // The peer's record as read from storage; null until a call needed it (see PeerState).
+    private Task? _loaded;
+
     private PeerRecord<TState> Record => _record.State;
 
     // Open from the moment Connect accepts until Closed, so interleaved sends during OnOpen reach the gateway.
     private bool IsOpen => Record.Gateway is not null && Record.PeerId is not null;
 
-    /// <inheritdoc />
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    // Every call but Connect starts here: a peer whose grain was collected while idle reads its record
+    // back. Connect only waits for a read that an interleaved call started: an activation made by
+    // Connect is a new peer, with nothing stored to read.
+    private Task Load(bool newPeer = false)
     {
-        if (_record.RecordExists)
+        if (_loaded is { IsFaulted: true })
         {
-            _writtenState = _host.Serializer.SerializeToArray(Record.State);
+            // A failed read (storage unreachable) is tried again by the next call.
+            _loaded = null;
         }
 
-        return Task.CompletedTask;
+        return _loaded ??= newPeer ? Task.CompletedTask : Read();
+
+        async Task Read()
+        {
+            await _record.ReadStateAsync();
+            if (_record.RecordExists)
+            {
+                _writtenState = _host.Serializer.SerializeToArray(Record.State);
+            }
+        }
     }
 
     async Task<ConnectResult> IPeerGrain.Connect(ConnectRequest request)
     {
+        await Load(newPeer: true);
         if (IsOpen)
         {
             return new(UpgradeDecision.Reject(409, "This peer is already connected."), PeerReply.Empty);
@@ -77,6 +93,7 @@ public abstract partial class WebSocketHandler<TState>
 
     async Task<PeerReply> IPeerGrain.Receive(InboundBatch batch)
     {
+        await Load();
         if (!IsOpen)
         {
             LogWarningNotOpen(batch.Messages.Count);
@@ -105,19 +122,24 @@ public abstract partial class WebSocketHandler<TState>
         }
     }
 
-    Task IPeerGrain.Closed(CloseDetails details) => CloseAndForget(details, untrack: true);
-
-    Task IPeerGrain.GatewayLost(Guid gatewayId)
+    async Task IPeerGrain.Closed(CloseDetails details)
     {
+        await Load();
+        await CloseAndForget(details, untrack: true);
+    }
+
+    async Task IPeerGrain.GatewayLost(Guid gatewayId)
+    {
+        await Load();
         if (!IsOpen || Record.GatewayId != gatewayId)
         {
             ForgetIfUnused();
-            return Task.CompletedTask;
+            return;
         }
 
         LogWarningGatewayLost(Record.PeerId!, gatewayId);
         // The gateway's list is being expired as we speak: no need to leave it.
-        return CloseAndForget(new CloseDetails(CloseCodes.Abnormal, "gateway lost", WasClean: false), untrack: false);
+        await CloseAndForget(new CloseDetails(CloseCodes.Abnormal, "gateway lost", WasClean: false), untrack: false);
     }
 
     private async Task CloseAndForget(CloseDetails details, bool untrack)
@@ -177,6 +199,7 @@ public abstract partial class WebSocketHandler<TState>
 
     async Task<bool> IPeerGrain.Send(Message message)
     {
+        await Load();
         if (!IsOpen)
         {
             ForgetIfUnused();
@@ -189,6 +212,7 @@ public abstract partial class WebSocketHandler<TState>
 
     async Task<bool> IPeerGrain.Close(int code, string reason)
     {
+        await Load();
         if (!IsOpen)
         {
             ForgetIfUnused();
@@ -201,6 +225,7 @@ public abstract partial class WebSocketHandler<TState>
 
     async Task<bool> IPeerGrain.Terminate()
     {
+        await Load();
         if (!IsOpen)
         {
             ForgetIfUnused();
@@ -211,15 +236,16 @@ public abstract partial class WebSocketHandler<TState>
         return true;
     }
 
-    Task<IReadOnlyList<string>?> IPeerGrain.GetTopics()
+    async Task<IReadOnlyList<string>?> IPeerGrain.GetTopics()
     {
+        await Load();
         if (!IsOpen)
         {
             ForgetIfUnused();
-            return Task.FromResult<IReadOnlyList<string>?>(null);
+            return null;
         }
 
-        return Task.FromResult<IReadOnlyList<string>?>(Record.Topics.ToArray());
+        return Record.Topics.ToArray();
     }
 
     private async ValueTask<UpgradeDecision> RunUpgrade(UpgradeRequest request)

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Orleans.Runtime;
 using Orleans.Serialization;
+using Orleans.Storage;
 using OrleansWs.Protocol;
 
 namespace OrleansWs;
@@ -42,8 +43,6 @@ public abstract partial class WebSocketHandler<TState> : Grain, IPeerGrain where
 
         var services = ServiceProvider;
         var storageName = GetType().GetCustomAttribute<PeerStorageAttribute>()?.StorageName ?? OrleansWsNames.PeerStorage;
-        _record = services.GetRequiredService<IPersistentStateFactory>()
-            .Create<PeerRecord<TState>>(GrainContext, new PersistentStateAttribute("peer", storageName));
         _host = new HandlerHost(
             this.GetGrainId().ToString(),
             services.GetRequiredService<IWebSocketPeers>(),
@@ -55,7 +54,11 @@ public abstract partial class WebSocketHandler<TState> : Grain, IPeerGrain where
             services.GetRequiredService<Serializer>(),
             services.GetService<ILoggerFactory>()?.CreateLogger(GetType()) ?? NullLogger.Instance);
         _logger = _host.Logger;
+        _record = new PeerState<PeerRecord<TState>>(services.GetKeyedService<IGrainStorage>(storageName) ?? throw NoStorage(storageName), GrainContext.GrainId, _logger);
     }
+
+    private BadProviderConfigException NoStorage(string name) => new(
+        $"No grain storage named '{name}' is registered for peers of {GetType().FullName}: add one (e.g. AddMemoryGrainStorage(\"{name}\")) or name another with [PeerStorage].");
 
     /// <summary>The peer's persisted state. Change it in any hook; the runtime writes it.</summary>
     protected TState State => _record.State.State;

@@ -1,3 +1,4 @@
+using OrleansWs.Protocol;
 using OrleansWs.Tests.Handlers;
 
 namespace OrleansWs.Tests;
@@ -26,6 +27,25 @@ public sealed class StateTests(AppFixture fixture) : IClassFixture<AppFixture>
         Assert.Equal("items:a,b", await client.ReceiveText());
         await client.SendText("add:c");
         Assert.Equal("items:a,b,c", await client.ReceiveText());
+    }
+
+    [Fact]
+    public async Task A_connect_to_a_stored_peer_is_refused_and_leaves_its_record_alone()
+    {
+        var (client, peerId) = await _app.OpenRecording();
+        await client.SendText("add:a");
+        Assert.Equal("items:a", await client.ReceiveText());
+        await _app.Deactivate(peerId);
+
+        // A Connect does not read storage (its peer id is new), so only the write's ETag check
+        // stands between a second Connect for this id and the open peer's record.
+        var record = (await _app.ReadPeerRecord<RecordingState>(peerId))!;
+        var grain = _app.Cluster.Client.GetGrain<IPeerGrain>(PeerIds.ToGrainId(peerId));
+        await Assert.ThrowsAnyAsync<OrleansException>(() => grain.Connect(new ConnectRequest(record.Request!, record.Gateway!, record.GatewayId)));
+
+        Assert.Equal(["a"], (await _app.ReadState<RecordingState>(peerId))!.Items);
+        await client.SendText("add:b");
+        Assert.Equal("items:a,b", await client.ReceiveText());
     }
 
     [Fact]
