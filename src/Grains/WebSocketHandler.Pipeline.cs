@@ -43,15 +43,16 @@ public abstract partial class WebSocketHandler<TState>
 
     async Task<ConnectResult> IPeerGrain.Connect(ConnectRequest request)
     {
-        await Load(newPeer: true);
-        if (IsOpen)
-        {
-            return new(UpgradeDecision.Reject(409, "This peer is already connected."), PeerReply.Empty);
-        }
-
+        // Counted before waiting on a read an interleaved call started, so that call leaves this activation alone.
         _callsInFlight++;
         try
         {
+            await Load(newPeer: true);
+            if (IsOpen)
+            {
+                return new(UpgradeDecision.Reject(409, "This peer is already connected."), PeerReply.Empty);
+            }
+
             var decision = await RunUpgrade(request.Request);
             if (!decision.Accepted)
             {

@@ -1,3 +1,4 @@
+using OrleansWs.Protocol;
 using OrleansWs.Gateway;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -91,6 +92,28 @@ public sealed class TopicTests(AppFixture fixture) : IClassFixture<AppFixture>
         await b.SendText($"pub:{topic}:again");
         Assert.Equal("published", await b.ReceiveText());
         await a.ExpectNoMessage(Quiet);
+    }
+
+    [Fact]
+    public async Task A_topic_queue_hands_unacknowledged_publishes_to_the_next_reader()
+    {
+        var queue = _app.Cluster.Client.GetGrain<ITopicQueueGrain>("test/" + AppExtensions.NewTag());
+        var stream = StreamId.Create(OrleansWsNames.TopicNamespace, AppExtensions.NewTag());
+        await queue.Enqueue(stream, [new TopicEvent(Message.FromText("1"), null)]);
+        await queue.Enqueue(stream, [new TopicEvent(Message.FromText("2"), null)]);
+
+        // A reader that got both and then vanished (its reply lost, its silo dead) acknowledged nothing:
+        // the next reader gets them again.
+        var lost = await queue.Dequeue(-1, 10, TimeSpan.Zero, CancellationToken.None);
+        var again = await queue.Dequeue(-1, 10, TimeSpan.Zero, CancellationToken.None);
+        Assert.Equal(["1", "2"], lost.Select(b => b.Events[0].Message.Text()));
+        Assert.Equal(lost.Select(b => b.Token), again.Select(b => b.Token));
+
+        // Naming the last one it got acknowledges both; only what came after is read.
+        await queue.Enqueue(stream, [new TopicEvent(Message.FromText("3"), null)]);
+        var next = await queue.Dequeue(again[^1].Token.SequenceNumber, 10, TimeSpan.Zero, CancellationToken.None);
+        Assert.Equal(["3"], next.Select(b => b.Events[0].Message.Text()));
+        Assert.Empty(await queue.Dequeue(next[^1].Token.SequenceNumber, 10, TimeSpan.Zero, CancellationToken.None));
     }
 
     [Fact]

@@ -18,11 +18,13 @@ public interface ITopicQueueGrain : IGrainWithStringKey
     Task Enqueue(StreamId stream, TopicEvent[] events);
 
     /// <summary>
-    /// Takes up to <paramref name="maxCount"/> queued publishes, oldest first; when none is queued,
-    /// waits up to <paramref name="wait"/> for one. Returns an empty array when none came.
+    /// Acknowledges every publish up to sequence number <paramref name="received"/> (the last one the
+    /// caller got; any other number for none) and returns up to <paramref name="maxCount"/> of those
+    /// after it, oldest first; when there are none, waits up to <paramref name="wait"/> for one.
+    /// Returns an empty array when none came.
     /// </summary>
     [AlwaysInterleave]
-    Task<TopicBatch[]> Dequeue(int maxCount, TimeSpan wait, CancellationToken cancellationToken);
+    Task<TopicBatch[]> Dequeue(long received, int maxCount, TimeSpan wait, CancellationToken cancellationToken);
 }
 
 /// <summary>One publish read from a topic queue: what Orleans' pulling agent caches and delivers to subscribers.</summary>
@@ -72,6 +74,9 @@ public sealed class TopicQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapt
     // cleans its caches between reads, and a shutdown that does not reach the grain waits this long).
     private static readonly TimeSpan LongPoll = TimeSpan.FromSeconds(1);
 
+    /// <summary>The most publishes a topic queue holds before it fails its publishers (as Orleans' memory stream queue).</summary>
+    public const int TopicQueueGrainCapacity = 16384;
+
     private readonly IGrainFactory _grains;
     private readonly ILoggerFactory _loggers;
     private readonly HashRingBasedStreamQueueMapper _mapper;
@@ -112,8 +117,11 @@ public sealed class TopicQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapt
     public Task<IStreamFailureHandler> GetDeliveryFailureHandler(QueueId queueId) => Task.FromResult<IStreamFailureHandler>(_failures);
 
     /// <inheritdoc />
+    // The agent stops reading a queue while its slowest subscriber (a gateway) lags most of the cache
+    // behind; publishes then wait in the queue grain. As large as that queue, so a gateway has to fall
+    // ~15,000 publishes behind (or be dead until its drop timeout) before the others wait with it.
     public IQueueCache CreateQueueCache(QueueId queueId) =>
-        new SimpleQueueCache(SimpleQueueCacheOptions.DEFAULT_CACHE_SIZE, _loggers.CreateLogger<TopicQueueAdapterFactory>());
+        new SimpleQueueCache(TopicQueueGrainCapacity, _loggers.CreateLogger<TopicQueueAdapterFactory>());
 
     /// <inheritdoc />
     public IQueueAdapterReceiver CreateReceiver(QueueId queueId) => new Receiver(Queue(queueId));
@@ -131,6 +139,9 @@ public sealed class TopicQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapt
 
     private sealed class Receiver(ITopicQueueGrain queue) : IQueueAdapterReceiver
     {
+        // The last publish this reader got, acknowledged by its next read.
+        private long _received = -1;
+
         public Task Initialize(TimeSpan timeout) => Task.CompletedTask;
 
         public Task<IList<IBatchContainer>> GetQueueMessagesAsync(int maxCount) => GetQueueMessagesAsync(maxCount, CancellationToken.None);
@@ -139,8 +150,13 @@ public sealed class TopicQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapt
         {
             try
             {
-                IBatchContainer[] batches = await queue.Dequeue(maxCount < 0 ? int.MaxValue : maxCount, LongPoll, cancellationToken);
-                return batches;
+                var batches = await queue.Dequeue(_received, maxCount < 0 ? int.MaxValue : maxCount, LongPoll, cancellationToken);
+                if (batches.Length > 0)
+                {
+                    _received = batches[^1].Token.SequenceNumber;
+                }
+
+                return (IBatchContainer[])batches;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
