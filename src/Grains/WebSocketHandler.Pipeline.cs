@@ -200,10 +200,8 @@ public abstract partial class WebSocketHandler<TState>
 
     async Task<bool> IPeerGrain.Send(Message message)
     {
-        await Load();
-        if (!IsOpen)
+        if (!await IsOpenElseForget())
         {
-            ForgetIfUnused();
             return false;
         }
 
@@ -213,10 +211,8 @@ public abstract partial class WebSocketHandler<TState>
 
     async Task<bool> IPeerGrain.Close(int code, string reason)
     {
-        await Load();
-        if (!IsOpen)
+        if (!await IsOpenElseForget())
         {
-            ForgetIfUnused();
             return false;
         }
 
@@ -226,10 +222,8 @@ public abstract partial class WebSocketHandler<TState>
 
     async Task<bool> IPeerGrain.Terminate()
     {
-        await Load();
-        if (!IsOpen)
+        if (!await IsOpenElseForget())
         {
-            ForgetIfUnused();
             return false;
         }
 
@@ -237,16 +231,19 @@ public abstract partial class WebSocketHandler<TState>
         return true;
     }
 
-    async Task<IReadOnlyList<string>?> IPeerGrain.GetTopics()
+    async Task<IReadOnlyList<string>?> IPeerGrain.GetTopics() => await IsOpenElseForget() ? Record.Topics.ToArray() : null;
+
+    // What a call from elsewhere in the cluster starts with: the peer's record, and whether the peer is open.
+    private async ValueTask<bool> IsOpenElseForget()
     {
         await Load();
-        if (!IsOpen)
+        if (IsOpen)
         {
-            ForgetIfUnused();
-            return null;
+            return true;
         }
 
-        return Record.Topics.ToArray();
+        ForgetIfUnused();
+        return false;
     }
 
     private async ValueTask<UpgradeDecision> RunUpgrade(UpgradeRequest request)
