@@ -5,10 +5,7 @@ namespace OrleansWs;
 
 /// <summary>
 /// One topic queue held in memory, as Orleans' memory streams hold theirs: what a silo holding it
-/// takes with it when it dies is lost. A reader that finds nothing new waits here for the next publish.
-/// Publishes leave the queue when the reader acknowledges them (its next read names the last one it
-/// got), so a read whose reply never arrived — the reader stopped, or its silo died, while the read
-/// waited here — is answered again to the next reader instead of lost.
+/// takes with it when it dies is lost. A reader that finds it empty waits here for the next publish.
 /// </summary>
 [KeepAlive] // collecting a queue nobody happened to read for a while would drop its publishes
 internal sealed class TopicQueueGrain : Grain, ITopicQueueGrain, IGrainMigrationParticipant
@@ -19,12 +16,8 @@ internal sealed class TopicQueueGrain : Grain, ITopicQueueGrain, IGrainMigration
     private Queue<TopicBatch> _queue = new();
     private TaskCompletionSource? _arrived;
 
-    // Sequence numbers this activation hands out, from _first on; it starts above any number a previous
-    // activation of this queue handed out, as Orleans' does.
-    private long _first = DateTime.UtcNow.Ticks;
-    private long _next;
-
-    public TopicQueueGrain() => _next = _first;
+    // Starts above any number a previous activation of this queue handed out, as Orleans' does.
+    private long _next = DateTime.UtcNow.Ticks;
 
     public Task Enqueue(StreamId stream, TopicEvent[] events)
     {
@@ -43,15 +36,8 @@ internal sealed class TopicQueueGrain : Grain, ITopicQueueGrain, IGrainMigration
         return Task.CompletedTask;
     }
 
-    public async Task<TopicBatch[]> Dequeue(long received, int maxCount, TimeSpan wait, CancellationToken cancellationToken)
+    public async Task<TopicBatch[]> Dequeue(int maxCount, TimeSpan wait, CancellationToken cancellationToken)
     {
-        // A number this activation never handed out comes from a reader of an earlier activation: it acknowledges nothing here.
-        var after = received >= _first && received < _next ? received : _first - 1;
-        while (_queue.TryPeek(out var head) && head.Token.SequenceNumber <= after)
-        {
-            _queue.Dequeue();
-        }
-
         if (_queue.Count == 0)
         {
             _arrived ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -65,25 +51,34 @@ internal sealed class TopicQueueGrain : Grain, ITopicQueueGrain, IGrainMigration
             }
         }
 
-        // Unacknowledged publishes go to whichever reader asks: after a hand-over between silos the new
-        // reader may get a few that the old one got too (at least once rather than at most once).
-        return _queue.SkipWhile(b => b.Token.SequenceNumber <= after).Take(maxCount).ToArray();
+        // A reader that stopped while it waited (its agent shut down or handed the queue over) leaves
+        // what arrived to the next one; another waiting reader may have taken it already.
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return [];
+        }
+
+        var batches = new TopicBatch[Math.Min(maxCount, _queue.Count)];
+        for (var i = 0; i < batches.Length; i++)
+        {
+            batches[i] = _queue.Dequeue();
+        }
+
+        return batches;
     }
 
     void IGrainMigrationParticipant.OnDehydrate(IDehydrationContext dehydrationContext)
     {
         dehydrationContext.TryAddValue("queue", _queue.ToArray());
-        dehydrationContext.TryAddValue("first", _first);
         dehydrationContext.TryAddValue("next", _next);
     }
 
     void IGrainMigrationParticipant.OnRehydrate(IRehydrationContext rehydrationContext)
     {
         if (rehydrationContext.TryGetValue<TopicBatch[]>("queue", out var queue) && queue is not null
-            && rehydrationContext.TryGetValue<long>("first", out var first)
             && rehydrationContext.TryGetValue<long>("next", out var next))
         {
-            (_queue, _first, _next) = (new Queue<TopicBatch>(queue), first, next);
+            (_queue, _next) = (new Queue<TopicBatch>(queue), next);
         }
     }
 }

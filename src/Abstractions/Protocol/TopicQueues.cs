@@ -18,13 +18,11 @@ public interface ITopicQueueGrain : IGrainWithStringKey
     Task Enqueue(StreamId stream, TopicEvent[] events);
 
     /// <summary>
-    /// Acknowledges every publish up to sequence number <paramref name="received"/> (the last one the
-    /// caller got; any other number for none) and returns up to <paramref name="maxCount"/> of those
-    /// after it, oldest first; when there are none, waits up to <paramref name="wait"/> for one.
-    /// Returns an empty array when none came.
+    /// Takes up to <paramref name="maxCount"/> queued publishes, oldest first; when none is queued,
+    /// waits up to <paramref name="wait"/> for one. Returns an empty array when none came.
     /// </summary>
     [AlwaysInterleave]
-    Task<TopicBatch[]> Dequeue(long received, int maxCount, TimeSpan wait, CancellationToken cancellationToken);
+    Task<TopicBatch[]> Dequeue(int maxCount, TimeSpan wait, CancellationToken cancellationToken);
 }
 
 /// <summary>One publish read from a topic queue: what Orleans' pulling agent caches and delivers to subscribers.</summary>
@@ -139,8 +137,6 @@ public sealed class TopicQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapt
 
     private sealed class Receiver(ITopicQueueGrain queue) : IQueueAdapterReceiver
     {
-        // The last publish this reader got, acknowledged by its next read.
-        private long _received = -1;
 
         public Task Initialize(TimeSpan timeout) => Task.CompletedTask;
 
@@ -150,13 +146,8 @@ public sealed class TopicQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapt
         {
             try
             {
-                var batches = await queue.Dequeue(_received, maxCount < 0 ? int.MaxValue : maxCount, LongPoll, cancellationToken);
-                if (batches.Length > 0)
-                {
-                    _received = batches[^1].Token.SequenceNumber;
-                }
-
-                return (IBatchContainer[])batches;
+                IBatchContainer[] batches = await queue.Dequeue(maxCount < 0 ? int.MaxValue : maxCount, LongPoll, cancellationToken);
+                return batches;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
