@@ -25,7 +25,7 @@ internal sealed class GatewayRuntime : IHostedService, IAsyncDisposable
         _client = client;
         _options = options.Value;
         _logger = loggerFactory.CreateLogger<GatewayRuntime>();
-        LoggerFactory = loggerFactory;
+        ConnectionLogger = loggerFactory.CreateLogger<WebSocketConnection>();
         // Orleans holds observers weakly: this field keeps the delivery path alive.
         _deliveryTarget = new GatewayDelivery(this);
         Topics = new TopicFanout(client, loggerFactory.CreateLogger<TopicFanout>());
@@ -40,7 +40,8 @@ internal sealed class GatewayRuntime : IHostedService, IAsyncDisposable
 
     public WebSocketGatewayOptions Options => _options;
 
-    public ILoggerFactory LoggerFactory { get; }
+    /// <summary>Shared by every connection, so an idle socket does not hold a logger of its own.</summary>
+    public ILogger ConnectionLogger { get; }
 
     public TopicFanout Topics { get; }
 

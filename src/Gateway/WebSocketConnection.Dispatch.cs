@@ -120,7 +120,7 @@ internal sealed partial class WebSocketConnection
     }
 
     /// <summary>Tells the grain the peer is gone (1006) when the handshake never completed; the grain ignores it if it is not open.</summary>
-    public Task TellGrainClosedBestEffort() => TellGrainClosed(new CloseDetails(CloseCodes.Abnormal, "", WasClean: false));
+    public Task TellGrainClosedBestEffort() => TellGrainClosed(Dropped);
 
     private async Task TellGrainClosed(CloseDetails details)
     {

@@ -14,8 +14,9 @@ internal sealed partial class WebSocketConnection
         {
             while (true)
             {
-                // Idle sockets hold no buffer: wait for the next frame with a zero-byte read.
-                var next = await socket.ReceiveAsync(Memory<byte>.Empty, _abort.Token);
+                // Idle sockets hold no buffer: wait for the next frame with a zero-byte read. It
+                // takes no token, so an idle socket holds no registration; aborting aborts the socket.
+                var next = await socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None);
                 if (next.MessageType == WebSocketMessageType.Close)
                 {
                     return ClosedByClient(socket);
@@ -113,7 +114,7 @@ internal sealed partial class WebSocketConnection
             return violation;
         }
 
-        return new CloseDetails(CloseCodes.Abnormal, "", WasClean: false);
+        return Dropped;
     }
 
     private static bool IsSocketFailure(Exception ex) =>

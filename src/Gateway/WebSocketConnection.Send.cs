@@ -37,7 +37,14 @@ internal sealed partial class WebSocketConnection
     private Task StartSending(WebSocket socket)
     {
         _sent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _socket = socket;
+        // Published with a full fence before looking at _abort: an abort that came first is applied
+        // here, one that comes later finds the socket (see RequestClose).
+        Interlocked.Exchange(ref _socket, socket);
+        if (_abort.IsCancellationRequested)
+        {
+            socket.Abort();
+        }
+
         _ = Drain(socket, null);
         return _sent.Task;
     }

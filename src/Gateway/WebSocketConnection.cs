@@ -29,7 +29,7 @@ internal sealed partial class WebSocketConnection
         _grain = grain;
         _runtime = runtime;
         _options = runtime.Options;
-        _logger = runtime.LoggerFactory.CreateLogger<WebSocketConnection>();
+        _logger = runtime.ConnectionLogger;
     }
 
     public string PeerId { get; }
@@ -125,7 +125,7 @@ internal sealed partial class WebSocketConnection
         {
             Log.AcceptFailed(_logger, ex, PeerId);
             _runtime.Topics.Release(this);
-            await TellGrainClosed(new CloseDetails(CloseCodes.Abnormal, "", WasClean: false));
+            await TellGrainClosed(Dropped);
             return;
         }
 
@@ -133,7 +133,7 @@ internal sealed partial class WebSocketConnection
         {
             _isOpen = true;
             Log.PeerOpened(_logger, PeerId);
-            var closed = new CloseDetails(CloseCodes.Abnormal, "", WasClean: false);
+            var closed = Dropped;
             var sending = Task.CompletedTask;
             try
             {
@@ -186,6 +186,10 @@ internal sealed partial class WebSocketConnection
             return false;
         }
 
+        // The idle read waits without a token (a registration per idle socket costs memory), so
+        // whatever aborts the connection from here on also aborts the socket under that read.
+        _abort.Token.UnsafeRegister(static state => ((WebSocketConnection)state!).AbortSocket(), this);
+
         // The sender drains what is queued (unless told to drop it), then sends the close frame.
         Send(null);
         if (!request.Terminate)
@@ -201,6 +205,8 @@ internal sealed partial class WebSocketConnection
 
         return true;
     }
+
+    private void AbortSocket() => Volatile.Read(ref _socket)?.Abort();
 
     private async Task<bool> SendOpeningFrames(WebSocket socket, PeerReply reply)
     {
@@ -221,6 +227,8 @@ internal sealed partial class WebSocketConnection
         ApplyClose(reply.Close);
         return true;
     }
+
+    private static readonly CloseDetails Dropped = new(CloseCodes.Abnormal, "", WasClean: false);
 
     private sealed record CloseRequest(int Code, string Reason, bool ByServer, bool DropQueued, bool Terminate);
 }

@@ -1,5 +1,7 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.Extensions;
+using Microsoft.AspNetCore.Http.Features.Authentication;
+using Microsoft.AspNetCore.WebUtilities;
 using OrleansWs.Protocol;
 
 namespace OrleansWs.Gateway;
@@ -63,7 +65,10 @@ internal sealed class WebSocketEndpoint(GatewayRuntime runtime, ILogger<WebSocke
                 return;
             }
 
-            await connection.RunAsync(context, result);
+            // This method's state lives as long as the socket: it must not keep the handshake's reply.
+            var running = connection.RunAsync(context, result);
+            result = null!;
+            await running;
         }
         finally
         {
@@ -97,20 +102,23 @@ internal sealed class WebSocketEndpoint(GatewayRuntime runtime, ILogger<WebSocke
         {
             Url = request.GetEncodedUrl(),
             Path = request.Path.Value ?? "/",
-            Query = new ValueMap(request.Query.Select(q => KeyValuePair.Create(q.Key, q.Value.Select(v => v ?? "").ToArray()))),
+            // Parsed here rather than through request.Query, which would keep the parsed query on the
+            // request for the socket's lifetime.
+            Query = new ValueMap(QueryHelpers.ParseQuery(request.QueryString.Value).Select(q => KeyValuePair.Create(q.Key, q.Value.Select(v => v ?? "").ToArray()))),
             Headers = new ValueMap(request.Headers.Select(h => KeyValuePair.Create(h.Key.ToLowerInvariant(), h.Value.Select(v => v ?? "").ToArray()))),
             RemoteAddress = context.Connection.RemoteIpAddress?.ToString(),
             RequestedProtocols = context.WebSockets.WebSocketRequestedProtocols.ToArray(),
             RequestedExtensions = request.Headers.SecWebSocketExtensions
                 .SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                 .ToArray(),
-            User = ToPeerUser(context.User),
+            // Read from the feature: HttpContext.User would create (and keep) an anonymous principal.
+            User = ToPeerUser(context.Features.Get<IHttpAuthenticationFeature>()?.User),
             Endpoint = pattern,
         };
     }
 
-    private static PeerUser? ToPeerUser(ClaimsPrincipal user) =>
-        user.Identity is { IsAuthenticated: true } identity
+    private static PeerUser? ToPeerUser(ClaimsPrincipal? user) =>
+        user is { Identity: { IsAuthenticated: true } identity }
             ? new PeerUser(identity.Name, identity.AuthenticationType, user.Claims.Select(c => new PeerClaim(c.Type, c.Value)).ToArray())
             : null;
 

@@ -105,6 +105,25 @@ public sealed class BadInputTests(BadInputTests.Fixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task A_client_that_never_answers_the_close_frame_is_dropped_after_the_close_timeout()
+    {
+        // The server's read on this idle socket waits without a cancellation token: only the close
+        // timeout aborting the socket can end it.
+        var tag = AppExtensions.NewTag();
+        await using var silent = await _app.ConnectRaw($"/ws/rec?tag={tag}");
+        var peerId = ((UpgradeSeen)(await HookLog.WaitFor(tag, "upgrade")).Argument!).PeerId;
+        await HookLog.WaitFor(peerId, "open");
+
+        Assert.True(await _app.Peers.Close(peerId, 4321, "go away"));
+        Assert.Equal(4321, await silent.ExpectCloseCode());
+
+        var details = (CloseDetails)(await HookLog.WaitFor(peerId, "close")).Argument!;
+        Assert.Equal(4321, details.Code);
+        Assert.Equal("go away", details.Reason);
+        Assert.False(details.WasClean);
+    }
+
+    [Fact]
     public async Task A_peer_too_slow_to_read_is_closed_without_stalling_others()
     {
         var mark = _app.Logs.Mark();
