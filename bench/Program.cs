@@ -29,7 +29,7 @@ return args switch
 static int Usage()
 {
     Console.Error.WriteLine("usage: OrleansWs.Bench fanout --url ws://127.0.0.1:5000[,ws://…] [--subscribers 50] [--rate 200] [--seconds 10] [--payload 64] [--pid 123,456]");
-    Console.Error.WriteLine("       OrleansWs.Bench capacity --url ws://…[,ws://…] [--subscribers 100] [--rate 100] [--seconds 5] [--p99 100] [--max-rate 25600] [--refine 3] [--pid …]");
+    Console.Error.WriteLine("       OrleansWs.Bench capacity --url ws://…[,ws://…] [--subscribers 100] [--rate 100] [--seconds 5] [--p99 100] [--max-rate 25600] [--refine 3] [--pid …] [--name capacity]");
     Console.Error.WriteLine("       OrleansWs.Bench echo --url ws://127.0.0.1:5000 [--connections 50] [--inflight 4] [--payload 64] [--seconds 10] [--pid 123,456]");
     Console.Error.WriteLine("       OrleansWs.Bench connect --url ws://127.0.0.1:5000 [--connections 2000] [--parallel 64] [--hold 5] [--pid 123] [--name connect]");
     Console.Error.WriteLine("       OrleansWs.Bench soak --url ws://127.0.0.1:5000[,ws://…] [--minutes 3] [--window 30] [--echo 20] [--echo-rate 50] [--subscribers 20] [--room-rate 20] [--churn 10] [--pid 123]");

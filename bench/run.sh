@@ -7,7 +7,8 @@
 # Environment: SECONDS_PER_RUN (echo and fan-out, default 10), CONNECTIONS (connect, default 3000),
 # SUBSCRIBERS / RATE (fan-out, default 1000 at 200 msg/s; the scaled target spreads them over 2
 # gateways), CAPACITY_SUBSCRIBERS (fan-out capacity: rate doubled from 100 msg/s until loss or p99 >
-# 100 ms; default 100 subscribers), SOAK_MINUTES (soak once per target after the repeats; default 0 = skip),
+# 100 ms; default 100 subscribers; then again with SUBSCRIBERS and p99 <= 30 ms, as capacity-p99-30ms),
+# SOAK_MINUTES (soak once per target after the repeats; default 0 = skip),
 # WARMUP_ROUNDS (connect 2,000 + 1 s of echo before the measured connect, echo and fan-out; default 12).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -88,6 +89,9 @@ for target in raw embedded scaled; do
     $BENCH fanout --url "$URLS" --subscribers "$SUBSCRIBERS" --rate "$RATE" --seconds "$SECONDS_PER_RUN" \
       --pid "$ALL_PIDS" --json "$RESULTS" --target "$target" >&2 || true
     $BENCH capacity --url "$URLS" --subscribers "$CAPACITY_SUBSCRIBERS" --pid "$ALL_PIDS" --json "$RESULTS" --target "$target" >&2 || true
+    # Issue 5's fan-out latency target (p99 <= 30 ms at SUBSCRIBERS): the highest publish rate at which each target holds it.
+    $BENCH capacity --url "$URLS" --subscribers "$SUBSCRIBERS" --rate 10 --max-rate 400 --p99 30 --pid "$ALL_PIDS" \
+      --json "$RESULTS" --target "$target" --name capacity-p99-30ms >&2 || true
     stop_target
   done
   if [ "$SOAK_MINUTES" -gt 0 ]; then

@@ -9,13 +9,17 @@ internal sealed partial class WebSocketConnection
 {
     private async Task<CloseDetails> ReceiveLoop(WebSocket socket)
     {
+        // The reads take no token: given one, the socket, the stream and the pipe under it would each
+        // register on it for every pending read, which an idle socket always has. One registration
+        // for the loop's lifetime aborts the socket instead. Its disposal waits out an abort in
+        // progress, so nothing touches the socket or its request once the loop has ended.
+        using var abort = _abort.Token.UnsafeRegister(static state => ((WebSocket)state!).Abort(), socket);
         byte[]? buffer = null;
         try
         {
             while (true)
             {
-                // Idle sockets hold no buffer: wait for the next frame with a zero-byte read. It
-                // takes no token, so an idle socket holds no registration; aborting aborts the socket.
+                // Idle sockets hold no buffer: wait for the next frame with a zero-byte read.
                 var next = await socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None);
                 if (next.MessageType == WebSocketMessageType.Close)
                 {
@@ -40,7 +44,7 @@ internal sealed partial class WebSocketConnection
                         }
                     }
 
-                    last = await socket.ReceiveAsync(buffer.AsMemory(length), _abort.Token);
+                    last = await socket.ReceiveAsync(buffer.AsMemory(length), CancellationToken.None);
                     if (last.MessageType == WebSocketMessageType.Close)
                     {
                         return ClosedByClient(socket);

@@ -37,14 +37,7 @@ internal sealed partial class WebSocketConnection
     private Task StartSending(WebSocket socket)
     {
         _sent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        // Published with a full fence before looking at _abort: an abort that came first is applied
-        // here, one that comes later finds the socket (see RequestClose).
-        Interlocked.Exchange(ref _socket, socket);
-        if (_abort.IsCancellationRequested)
-        {
-            socket.Abort();
-        }
-
+        _socket = socket;
         _ = Drain(socket, null);
         return _sent.Task;
     }

@@ -186,10 +186,6 @@ internal sealed partial class WebSocketConnection
             return false;
         }
 
-        // The idle read waits without a token (a registration per idle socket costs memory), so
-        // whatever aborts the connection from here on also aborts the socket under that read.
-        _abort.Token.UnsafeRegister(static state => ((WebSocketConnection)state!).AbortSocket(), this);
-
         // The sender drains what is queued (unless told to drop it), then sends the close frame.
         Send(null);
         if (!request.Terminate)
@@ -205,8 +201,6 @@ internal sealed partial class WebSocketConnection
 
         return true;
     }
-
-    private void AbortSocket() => Volatile.Read(ref _socket)?.Abort();
 
     private async Task<bool> SendOpeningFrames(WebSocket socket, PeerReply reply)
     {
