@@ -20,7 +20,7 @@ internal sealed partial class WebSocketConnection
             while (true)
             {
                 // Idle sockets hold no buffer: wait for the next frame with a zero-byte read.
-                var next = await socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None);
+                var next = await Receive(socket, Memory<byte>.Empty);
                 if (next.MessageType == WebSocketMessageType.Close)
                 {
                     return ClosedByClient(socket);
@@ -44,7 +44,7 @@ internal sealed partial class WebSocketConnection
                         }
                     }
 
-                    last = await socket.ReceiveAsync(buffer.AsMemory(length), CancellationToken.None);
+                    last = await Receive(socket, buffer.AsMemory(length));
                     if (last.MessageType == WebSocketMessageType.Close)
                     {
                         return ClosedByClient(socket);
@@ -74,11 +74,27 @@ internal sealed partial class WebSocketConnection
         }
         finally
         {
+            StartDispatch(); // what was read before the end still reaches the grain, ahead of OnClose
             if (buffer is not null)
             {
                 ArrayPool<byte>.Shared.Return(buffer);
             }
         }
+    }
+
+    // Frames that arrived together (a client pipelining) are read before any goes to the grain, so they
+    // share one call: only a read that has to wait for the network starts the dispatch. (Starting it
+    // on every message cost scaled echo ~25 % more CPU per message; yielding a thread first cost a
+    // thread hand-over per call.)
+    private ValueTask<ValueWebSocketReceiveResult> Receive(WebSocket socket, Memory<byte> buffer)
+    {
+        var read = socket.ReceiveAsync(buffer, CancellationToken.None);
+        if (!read.IsCompleted)
+        {
+            StartDispatch();
+        }
+
+        return read;
     }
 
     private byte[] Grow(byte[] buffer, int length)
