@@ -137,7 +137,6 @@ public sealed class TopicQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapt
 
     private sealed class Receiver(ITopicQueueGrain queue) : IQueueAdapterReceiver
     {
-
         public Task Initialize(TimeSpan timeout) => Task.CompletedTask;
 
         public Task<IList<IBatchContainer>> GetQueueMessagesAsync(int maxCount) => GetQueueMessagesAsync(maxCount, CancellationToken.None);
