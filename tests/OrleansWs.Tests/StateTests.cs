@@ -76,6 +76,24 @@ public sealed class StateTests(AppFixture fixture) : IClassFixture<AppFixture>
     }
 
     [Fact]
+    public async Task The_request_survives_deactivation()
+    {
+        await using var client = await _app.Connect("/ws/rec?x=1&x=2&empty=", configure: o => o.SetRequestHeader("X-Custom", "Value"));
+        var peerId = (await client.ReceiveText())["welcome ".Length..];
+        await _app.Deactivate(peerId);
+
+        // Read back from storage by the reactivated grain.
+        await client.SendText("query:x");
+        Assert.Equal("query:1,2", await client.ReceiveText());
+        await client.SendText("query:empty");
+        Assert.Equal("query:", await client.ReceiveText());
+        await client.SendText("header:X-CUSTOM");
+        Assert.Equal("header:Value", await client.ReceiveText());
+        await client.SendText("header:upgrade");
+        Assert.Equal("header:websocket", await client.ReceiveText());
+    }
+
+    [Fact]
     public async Task The_record_holds_the_connection_facts()
     {
         var (client, peerId) = await _app.OpenRecording("a=b");

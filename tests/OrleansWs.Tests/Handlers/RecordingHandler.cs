@@ -103,6 +103,12 @@ public sealed class RecordingHandler : WebSocketHandler<RecordingState>
                 break;
             case "quiet":
                 break;
+            case "query":
+                await peer.Send("query:" + string.Join(",", peer.Query.GetValues(parts[1])));
+                break;
+            case "header":
+                await peer.Send("header:" + peer.Headers[parts[1]]);
+                break;
             case "info":
                 await peer.SendJson(new PeerInfo(peer.Id, peer.Url, peer.Protocol, peer.Context.GetValueOrDefault("tag"), peer.RemoteAddress, peer.User?.Name, peer.BufferedAmount));
                 break;
