@@ -7,14 +7,11 @@ namespace OrleansWs;
 /// What a handler needs from outside itself. In a silo the grain runtime provides it; in a unit
 /// test (OrleansWs.Testing's HandlerHarness) a fake does, so hooks run without a cluster.
 /// </summary>
-internal sealed class HandlerHost(
-    string peerId,
-    IWebSocketPeers peers,
-    Func<string, IReadOnlyList<Message>, string?, Task> publish,
-    Action deactivate,
-    Func<Guid, string, bool, Task> trackPeer,
-    Serializer serializer,
-    ILogger logger)
+/// <remarks>
+/// A silo holds one per peer, for as long as the peer is connected: an object with overrides rather
+/// than a bag of delegates, which would cost a delegate object per peer for each of them.
+/// </remarks>
+internal abstract class HandlerHost(string peerId, IWebSocketPeers peers, Serializer serializer, ILogger logger)
 {
     /// <summary>The peer id (the grain id written out).</summary>
     public string PeerId { get; } = peerId;
@@ -26,11 +23,11 @@ internal sealed class HandlerHost(
     public ILogger Logger { get; } = logger;
 
     /// <summary>Publishes messages to a topic in order, leaving out one peer (the sender).</summary>
-    public Task Publish(string topic, IReadOnlyList<Message> messages, string? excludePeerId) => publish(topic, messages, excludePeerId);
+    public abstract Task Publish(string topic, IReadOnlyList<Message> messages, string? excludePeerId);
 
     /// <summary>Adds the peer to (or removes it from) its gateway's list, which the gateway's lease guards.</summary>
-    public Task TrackPeer(Guid gatewayId, string peerId, bool open) => trackPeer(gatewayId, peerId, open);
+    public abstract Task TrackPeer(Guid gatewayId, string peerId, bool open);
 
     /// <summary>Lets the activation go once it is idle.</summary>
-    public void Deactivate() => deactivate();
+    public abstract void Deactivate();
 }

@@ -43,18 +43,27 @@ public abstract partial class WebSocketHandler<TState> : Grain, IPeerGrain where
 
         var services = ServiceProvider;
         var storageName = GetType().GetCustomAttribute<PeerStorageAttribute>()?.StorageName ?? OrleansWsNames.PeerStorage;
-        _host = new HandlerHost(
-            this.GetGrainId().ToString(),
+        _host = new GrainHost(
+            this,
             services.GetRequiredService<IWebSocketPeers>(),
-            services.GetRequiredService<WebSocketPeers>().Publish,
-            DeactivateOnIdle,
-            (gatewayId, peerId, open) => open
-                ? GrainFactory.GetGrain<IGatewayPeersGrain>(gatewayId).Add(peerId)
-                : GrainFactory.GetGrain<IGatewayPeersGrain>(gatewayId).Remove(peerId),
+            services.GetRequiredService<WebSocketPeers>(),
             services.GetRequiredService<Serializer>(),
             services.GetService<ILoggerFactory>()?.CreateLogger(GetType()) ?? NullLogger.Instance);
         _logger = _host.Logger;
         _record = new PeerState<PeerRecord<TState>>(services.GetKeyedService<IGrainStorage>(storageName) ?? throw NoStorage(storageName), GrainContext.GrainId, _logger);
+    }
+
+    private sealed class GrainHost(WebSocketHandler<TState> grain, IWebSocketPeers peers, WebSocketPeers cluster, Serializer serializer, ILogger logger)
+        : HandlerHost(grain.GetGrainId().ToString(), peers, serializer, logger)
+    {
+        public override Task Publish(string topic, IReadOnlyList<Message> messages, string? excludePeerId) =>
+            cluster.Publish(topic, messages, excludePeerId);
+
+        public override Task TrackPeer(Guid gatewayId, string peerId, bool open) => open
+            ? grain.GrainFactory.GetGrain<IGatewayPeersGrain>(gatewayId).Add(peerId)
+            : grain.GrainFactory.GetGrain<IGatewayPeersGrain>(gatewayId).Remove(peerId);
+
+        public override void Deactivate() => grain.DeactivateOnIdle();
     }
 
     private BadProviderConfigException NoStorage(string name) => new(

@@ -40,18 +40,7 @@ public sealed class HandlerHarness<THandler, TState>
         PeerId = PeerIds.New(handlerType);
         Peers = new RecordingPeers(this);
         _handler = new THandler();
-        _state = _handler.Detach(new HandlerHost(
-            PeerId,
-            Peers,
-            (topic, messages, exclude) =>
-            {
-                _published.AddRange(messages.Select(message => new Published(topic, message, exclude)));
-                return Task.CompletedTask;
-            },
-            () => Deactivated = true,
-            (_, _, _) => Task.CompletedTask,
-            SharedSerializer.Value,
-            logger ?? NullLogger.Instance));
+        _state = _handler.Detach(new HarnessHost(this, logger ?? NullLogger.Instance));
         _grain = _handler;
     }
 
@@ -169,6 +158,20 @@ public sealed class HandlerHarness<THandler, TState>
         /// <inheritdoc />
         public Task<IReadOnlyList<string>?> GetTopics(string peerId) =>
             Task.FromResult<IReadOnlyList<string>?>(peerId == harness.PeerId && harness.StateStored ? harness.Topics.ToArray() : null);
+    }
+
+    private sealed class HarnessHost(HandlerHarness<THandler, TState> harness, ILogger logger)
+        : HandlerHost(harness.PeerId, harness.Peers, SharedSerializer.Value, logger)
+    {
+        public override Task Publish(string topic, IReadOnlyList<Message> messages, string? excludePeerId)
+        {
+            harness._published.AddRange(messages.Select(message => new Published(topic, message, excludePeerId)));
+            return Task.CompletedTask;
+        }
+
+        public override Task TrackPeer(Guid gatewayId, string peerId, bool open) => Task.CompletedTask;
+
+        public override void Deactivate() => harness.Deactivated = true;
     }
 }
 
