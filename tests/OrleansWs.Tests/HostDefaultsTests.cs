@@ -1,4 +1,7 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using OrleansWs.Gateway.Hosting;
 
 namespace OrleansWs.Tests;
@@ -18,5 +21,22 @@ public sealed class HostDefaultsTests
         var overridden = new ConfigurationBuilder().AddInMemoryCollection([new(HostingDiagnostics, "Information")]);
         overridden.AddWebSocketHostDefaults();
         Assert.Equal("Information", overridden.Build()[HostingDiagnostics]);
+    }
+
+    [Theory]
+    [InlineData(null, false)]
+    [InlineData("true", true)]
+    public void Log_scopes_are_not_captured_unless_configured(string? setting, bool captured)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(setting is null ? [] : [new("Logging:CaptureScopes", setting)]);
+        configuration.AddWebSocketHostDefaults();
+        var config = configuration.Build();
+
+        // As WebApplication.CreateBuilder wires it: the "Logging" section configures the filter options.
+        using var services = new ServiceCollection()
+            .AddLogging(logging => logging.AddConfiguration(config.GetSection("Logging")))
+            .BuildServiceProvider();
+        Assert.Equal(captured, services.GetRequiredService<IOptions<LoggerFilterOptions>>().Value.CaptureScopes);
     }
 }
