@@ -26,14 +26,19 @@ internal sealed partial class WebSocketConnection
         while (InboundFull(message.Data.Length))
         {
             var room = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            Volatile.Write(ref _inboundRoom, room);
+            Interlocked.Exchange(ref _inboundRoom, room); // a full fence, so that this or Abort sees the other
             if (!InboundFull(message.Data.Length))
             {
                 break; // the dispatch made room before it could see our waiter
             }
 
             StartDispatch(); // a client that never pauses would otherwise never get one started
-            await room.Task.WaitAsync(_abort.Token);
+            if (Volatile.Read(ref _aborted) == 1)
+            {
+                room.TrySetCanceled(); // an abort that came before our waiter could not cancel it
+            }
+
+            await room.Task; // made room, or canceled by an abort
         }
 
         Interlocked.Add(ref _inboundBytes, message.Data.Length);

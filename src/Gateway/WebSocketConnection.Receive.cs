@@ -10,10 +10,8 @@ internal sealed partial class WebSocketConnection
     private async Task<CloseDetails> ReceiveLoop(WebSocket socket)
     {
         // The reads take no token: given one, the socket, the stream and the pipe under it would each
-        // register on it for every pending read, which an idle socket always has. One registration
-        // for the loop's lifetime aborts the socket instead. Its disposal waits out an abort in
-        // progress, so nothing touches the socket or its request once the loop has ended.
-        using var abort = _abort.Token.UnsafeRegister(static state => ((WebSocket)state!).Abort(), socket);
+        // register on it for every pending read, which an idle socket always has. An abort (Terminate,
+        // or a close the client does not answer) aborts the socket instead, and the read fails.
         byte[]? buffer = null;
         try
         {

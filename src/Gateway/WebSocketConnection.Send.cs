@@ -17,7 +17,10 @@ internal sealed partial class WebSocketConnection
 
     // Created on the first message that finds a send in progress; most idle peers never need one.
     private ConcurrentQueue<Message>? _queue;
+    // Completed once nothing more will be sent; created only when someone waits for that (the socket
+    // loop, at its end) or when it happens first, so an idle socket keeps none.
     private TaskCompletionSource? _sent;
+    private static readonly TaskCompletionSource SentAlready = Completed();
 
     private ConcurrentQueue<Message> Queue
     {
@@ -33,13 +36,27 @@ internal sealed partial class WebSocketConnection
         }
     }
 
-    /// <summary>Starts writing queued messages to <paramref name="socket"/>; completes once nothing more will be sent.</summary>
-    private Task StartSending(WebSocket socket)
+    /// <summary>Starts writing queued messages to <paramref name="socket"/>.</summary>
+    private void StartSending(WebSocket socket)
     {
-        _sent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _socket = socket;
         _ = Drain(socket, null);
-        return _sent.Task;
+    }
+
+    /// <summary>Completes once nothing more will be sent.</summary>
+    private Task SendingEnded()
+    {
+        var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        return (Interlocked.CompareExchange(ref _sent, waiter, null) ?? waiter).Task;
+    }
+
+    private void EndSending() => Interlocked.CompareExchange(ref _sent, SentAlready, null)?.TrySetResult();
+
+    private static TaskCompletionSource Completed()
+    {
+        var done = new TaskCompletionSource();
+        done.SetResult();
+        return done;
     }
 
     // Sends message (or only what is queued, and the close frame once one is requested) now if no
@@ -97,7 +114,7 @@ internal sealed partial class WebSocketConnection
                     if (!close.Terminate && socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
                     {
                         var status = close.Code == CloseCodes.NoStatus ? WebSocketCloseStatus.Empty : (WebSocketCloseStatus)close.Code;
-                        await socket.CloseOutputAsync(status, status == WebSocketCloseStatus.Empty ? null : close.Reason, _abort.Token);
+                        await socket.CloseOutputAsync(status, status == WebSocketCloseStatus.Empty ? null : close.Reason, CancellationToken.None);
                     }
 
                     break;
@@ -128,7 +145,7 @@ internal sealed partial class WebSocketConnection
             socket.Abort();
         }
 
-        _sent!.TrySetResult();
+        EndSending();
     }
 
     private ValueTask Write(WebSocket socket, Message message)
@@ -136,6 +153,6 @@ internal sealed partial class WebSocketConnection
         Interlocked.Add(ref _queuedBytes, -(message.Data.Length + MessageOverhead));
         return _close is { DropQueued: true }
             ? ValueTask.CompletedTask
-            : socket.SendAsync(message.Bytes, message.IsText ? WebSocketMessageType.Text : WebSocketMessageType.Binary, endOfMessage: true, _abort.Token);
+            : socket.SendAsync(message.Bytes, message.IsText ? WebSocketMessageType.Text : WebSocketMessageType.Binary, endOfMessage: true, CancellationToken.None);
     }
 }

@@ -14,7 +14,12 @@ internal sealed partial class WebSocketConnection
     private readonly GatewayRuntime _runtime;
     private readonly WebSocketGatewayOptions _options;
     private readonly ILogger _logger;
-    private readonly CancellationTokenSource _abort = new();
+    // The socket an abort reaches (from the handshake on), whether one was asked for, and the timer
+    // that aborts a close the client does not answer. No CancellationTokenSource: with one, every idle
+    // socket would also keep its registration.
+    private WebSocket? _abortable;
+    private int _aborted;
+    private Timer? _closeTimer;
     private CloseRequest? _close;
     private long _queuedBytes;
     private long _inboundBytes;
@@ -85,13 +90,122 @@ internal sealed partial class WebSocketConnection
     {
         if (RequestClose(new CloseRequest(CloseCodes.Abnormal, "", ByServer: true, DropQueued: true, Terminate: true)))
         {
-            _abort.Cancel();
+            Abort();
         }
     }
 
-    /// <summary>Completes the handshake and runs the peer until its socket ends and its grain has run <c>OnClose</c>.</summary>
-    public async Task RunAsync(HttpContext context, ConnectResult connected)
+    // Fails the socket's pending and later reads and writes, and a receive loop waiting for room. An
+    // abort after the socket loop has disposed the socket does nothing (the socket guards that).
+    private void Abort()
     {
+        Interlocked.Exchange(ref _aborted, 1);
+        Volatile.Read(ref _abortable)?.Abort();
+        Interlocked.Exchange(ref _inboundRoom, null)?.TrySetCanceled();
+    }
+
+    // From the handshake on, an abort reaches the socket; one asked for before is carried out now.
+    private void MakeAbortable(WebSocket socket)
+    {
+        Interlocked.Exchange(ref _abortable, socket);
+        if (Volatile.Read(ref _aborted) == 1)
+        {
+            socket.Abort();
+        }
+    }
+
+    /// <summary>
+    /// Asks the peer's grain to connect (it runs <c>OnUpgrade</c> and <c>OnOpen</c>), completes the
+    /// handshake and runs the peer until its socket ends and its grain has run <c>OnClose</c>.
+    /// </summary>
+    public async Task RunAsync(HttpContext context, ConnectRequest request)
+    {
+        // Registered before OnOpen runs, so whatever the cluster sends the peer meanwhile is queued.
+        _runtime.Register(this);
+        try
+        {
+            // This method's state lives as long as the socket: it lets go of the handshake's data.
+            var opened = await Open(context, request);
+            request = null!;
+            if (opened is null)
+            {
+                return;
+            }
+
+            var (socket, reply) = opened.Value;
+            opened = null;
+
+            using (socket)
+            {
+                _isOpen = true;
+                Log.PeerOpened(_logger, PeerId);
+                var closed = Dropped;
+                var sending = false;
+                try
+                {
+                    var sent = await SendOpeningFrames(socket, reply);
+                    reply = null!;
+                    if (sent)
+                    {
+                        StartSending(socket);
+                        sending = true;
+                        closed = await ReceiveLoop(socket);
+                    }
+                }
+                finally
+                {
+                    // Whatever ended the socket, the peer leaves this gateway and its grain hears of it,
+                    // after every message read before the end.
+                    _isOpen = false;
+                    _runtime.Unregister(this);
+                    _runtime.Topics.Release(this);
+                    Log.PeerClosed(_logger, PeerId, closed.Code, closed.Reason, closed.WasClean);
+                    RequestClose(new CloseRequest(CloseCodes.Abnormal, "", ByServer: false, DropQueued: true, Terminate: true));
+                }
+
+                if (sending)
+                {
+                    await SendingEnded();
+                }
+
+                await DispatchClose(closed);
+                if (closed is { WasClean: false, Code: CloseCodes.ProtocolError or CloseCodes.InvalidPayload })
+                {
+                    await Linger(context.RequestAborted);
+                }
+            }
+        }
+        finally
+        {
+            _runtime.Unregister(this);
+            _closeTimer?.Dispose();
+        }
+    }
+
+    // The handshake: the grain connects the peer, OnOpen's subscriptions are made, the 101 goes out.
+    // Null when the request was answered otherwise (503, the handler's rejection) or the client left.
+    private async Task<(WebSocket Socket, PeerReply Reply)?> Open(HttpContext context, ConnectRequest request)
+    {
+        ConnectResult connected;
+        try
+        {
+            connected = await ClusterRetry.WhenRejected(() => _grain.Connect(request), cancellationToken: context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.ConnectFailed(_logger, ex, PeerId);
+            // The grain may have opened the peer after all (the call timed out, not failed): close it.
+            _ = TellGrainClosedBestEffort();
+            await Unavailable(context);
+            return null;
+        }
+
+        if (!connected.Decision.Accepted)
+        {
+            Log.UpgradeRejected(_logger, PeerId, connected.Decision.Status);
+            await WebSocketEndpoint.Reject(context, connected.Decision);
+            return null;
+        }
+
         try
         {
             // Subscriptions made in OnOpen are in place before the client sees the socket open.
@@ -101,12 +215,10 @@ internal sealed partial class WebSocketConnection
         {
             _runtime.Topics.Release(this);
             await TellGrainClosed(new CloseDetails(CloseCodes.InternalError, "topic subscription failed", WasClean: false));
-            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            await context.Response.WriteAsync("The WebSocket service is unavailable; try again later.\n", context.RequestAborted);
-            return;
+            await Unavailable(context);
+            return null;
         }
 
-        WebSocket socket;
         try
         {
             foreach (var (name, value) in connected.Decision.Headers)
@@ -114,55 +226,28 @@ internal sealed partial class WebSocketConnection
                 context.Response.Headers.Append(name, value);
             }
 
-            socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+            var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
             {
                 SubProtocol = connected.Decision.Protocol,
                 KeepAliveInterval = _options.KeepAliveInterval,
                 KeepAliveTimeout = _options.KeepAliveTimeout,
             });
+            MakeAbortable(socket);
+            return (socket, connected.Reply);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
         {
             Log.AcceptFailed(_logger, ex, PeerId);
             _runtime.Topics.Release(this);
             await TellGrainClosed(Dropped);
-            return;
+            return null;
         }
+    }
 
-        using (socket)
-        {
-            _isOpen = true;
-            Log.PeerOpened(_logger, PeerId);
-            var closed = Dropped;
-            var sending = Task.CompletedTask;
-            try
-            {
-                var opened = await SendOpeningFrames(socket, connected.Reply);
-                connected = null!; // not kept for the socket's lifetime by this method's state
-                sending = opened ? StartSending(socket) : Task.CompletedTask;
-                if (opened)
-                {
-                    closed = await ReceiveLoop(socket);
-                }
-            }
-            finally
-            {
-                // Whatever ended the socket, the peer leaves this gateway and its grain hears of it,
-                // after every message read before the end.
-                _isOpen = false;
-                _runtime.Unregister(this);
-                _runtime.Topics.Release(this);
-                Log.PeerClosed(_logger, PeerId, closed.Code, closed.Reason, closed.WasClean);
-                RequestClose(new CloseRequest(CloseCodes.Abnormal, "", ByServer: false, DropQueued: true, Terminate: true));
-            }
-
-            await sending;
-            await DispatchClose(closed);
-            if (closed is { WasClean: false, Code: CloseCodes.ProtocolError or CloseCodes.InvalidPayload })
-            {
-                await Linger(context.RequestAborted);
-            }
-        }
+    private static Task Unavailable(HttpContext context)
+    {
+        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        return context.Response.WriteAsync("The WebSocket service is unavailable; try again later.\n", context.RequestAborted);
     }
 
     // The runtime sends its 1002/1007 close frame and then aborts the socket; ending the request at
@@ -190,13 +275,7 @@ internal sealed partial class WebSocketConnection
         Send(null);
         if (!request.Terminate)
         {
-            try
-            {
-                _abort.CancelAfter(_options.CloseTimeout);
-            }
-            catch (ObjectDisposedException)
-            {
-            }
+            _closeTimer = new Timer(static state => ((WebSocketConnection)state!).Abort(), this, _options.CloseTimeout, Timeout.InfiniteTimeSpan);
         }
 
         return true;
@@ -209,7 +288,7 @@ internal sealed partial class WebSocketConnection
         {
             foreach (var frame in reply.Frames)
             {
-                await socket.SendAsync(frame.Data, frame.IsText ? WebSocketMessageType.Text : WebSocketMessageType.Binary, endOfMessage: true, _abort.Token);
+                await socket.SendAsync(frame.Data, frame.IsText ? WebSocketMessageType.Text : WebSocketMessageType.Binary, endOfMessage: true, CancellationToken.None);
             }
         }
         catch (Exception ex) when (IsSocketFailure(ex))

@@ -15,7 +15,9 @@ internal sealed class WebSocketEndpoint(GatewayRuntime runtime, ILogger<WebSocke
     private const string NotWebSocketBody =
         "This is a WebSocket endpoint. Connect with a WebSocket client (an HTTP/1.1 GET with 'Connection: Upgrade' and 'Upgrade: websocket').\n";
 
-    public async Task HandleAsync(HttpContext context)
+    // Not async: a socket's whole life is one request, and the task of an async method here would be
+    // one more frame kept per idle connection. The connection's RunAsync carries it from the connect on.
+    public Task HandleAsync(HttpContext context)
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
@@ -23,60 +25,24 @@ internal sealed class WebSocketEndpoint(GatewayRuntime runtime, ILogger<WebSocke
             context.Response.StatusCode = StatusCodes.Status426UpgradeRequired;
             context.Response.Headers.Upgrade = "websocket";
             context.Response.Headers.Connection = "Upgrade";
-            await context.Response.WriteAsync(NotWebSocketBody, context.RequestAborted);
-            return;
+            return context.Response.WriteAsync(NotWebSocketBody, context.RequestAborted);
         }
 
         if (!IsOriginAllowed(context.Request, runtime.Options.AllowedOrigins, out var origin))
         {
             Log.OriginRejected(logger, context.Request.Path, origin!);
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
-            await context.Response.WriteAsync($"WebSocket connections from origin '{origin}' are not allowed.\n", context.RequestAborted);
-            return;
+            return context.Response.WriteAsync($"WebSocket connections from origin '{origin}' are not allowed.\n", context.RequestAborted);
         }
 
         var peerId = PeerIds.New(handlerType);
         var grain = runtime.Client.GetGrain<IPeerGrain>(PeerIds.ToGrainId(peerId));
         var connection = new WebSocketConnection(peerId, handlerType, grain, runtime);
-        // Registered before OnOpen runs, so whatever the cluster sends the peer meanwhile is queued.
-        runtime.Register(connection);
-        try
-        {
-            ConnectResult result;
-            try
-            {
-                var request = new ConnectRequest(ToUpgradeRequest(context), runtime.Delivery, runtime.Id);
-                result = await ClusterRetry.WhenRejected(() => grain.Connect(request), cancellationToken: context.RequestAborted);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                Log.ConnectFailed(logger, ex, peerId);
-                // The grain may have opened the peer after all (the call timed out, not failed): close it.
-                _ = connection.TellGrainClosedBestEffort();
-                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-                await context.Response.WriteAsync("The WebSocket service is unavailable; try again later.\n", context.RequestAborted);
-                return;
-            }
-
-            if (!result.Decision.Accepted)
-            {
-                Log.UpgradeRejected(logger, peerId, result.Decision.Status);
-                await Reject(context, result.Decision);
-                return;
-            }
-
-            // This method's state lives as long as the socket: it must not keep the handshake's reply.
-            var running = connection.RunAsync(context, result);
-            result = null!;
-            await running;
-        }
-        finally
-        {
-            runtime.Unregister(connection);
-        }
+        return connection.RunAsync(context, new ConnectRequest(ToUpgradeRequest(context), runtime.Delivery, runtime.Id));
     }
 
-    private static async Task Reject(HttpContext context, UpgradeDecision decision)
+    /// <summary>Answers an upgrade the handler rejected with the handler's response.</summary>
+    internal static async Task Reject(HttpContext context, UpgradeDecision decision)
     {
         context.Response.StatusCode = decision.Status;
         foreach (var (name, value) in decision.Headers)

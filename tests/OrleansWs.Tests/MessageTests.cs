@@ -1,5 +1,7 @@
 using System.Net.WebSockets;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using OrleansWs.Gateway;
 
 namespace OrleansWs.Tests;
 
@@ -57,6 +59,40 @@ public sealed class MessageTests(AppFixture fixture) : IClassFixture<AppFixture>
         Assert.Equal(
             Enumerable.Range(0, count).Select(i => i.ToString()),
             seen.Skip(1).Select(e => ((Message)e.Argument!).Text().Split(':')[1]));
+    }
+
+    [Fact]
+    public async Task A_peer_terminated_while_the_gateway_waits_for_its_busy_grain_leaves_the_gateway_at_once()
+    {
+        var (client, peerId) = await _app.OpenRecording();
+        var gate = Handlers.HookLog.Gate(peerId);
+        await client.SendText("hold");
+        await Handlers.HookLog.WaitFor(peerId, "message");
+        var padding = new string('x', 60 * 1024);
+        var sending = Task.Run(async () =>
+        {
+            for (var i = 0; i < 400; i++)
+            {
+                await client.SendText($"quiet:{i}:{padding}");
+            }
+        });
+        await Task.WhenAny(sending, Task.Delay(TimeSpan.FromSeconds(1)));
+        Assert.False(sending.IsCompleted, "the gateway never stopped reading");
+
+        // The receive loop waits for the grain to make room; terminating must not wait for the grain too.
+        var runtime = _app.Gateways[0].App.Services.GetRequiredService<GatewayRuntime>();
+        runtime.Find(peerId)!.Terminate();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (runtime.Find(peerId) is not null && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Null(runtime.Find(peerId));
+        await Assert.ThrowsAnyAsync<Exception>(() => sending);
+        gate.SetResult();
+        var closed = (CloseDetails)(await Handlers.HookLog.WaitFor(peerId, "close")).Argument!;
+        Assert.Equal(CloseCodes.Abnormal, closed.Code);
     }
 
     [Fact]
