@@ -30,34 +30,41 @@ public sealed class MessageTests(AppFixture fixture) : IClassFixture<AppFixture>
         await sending;
     }
 
-    [Fact]
-    public async Task A_busy_grain_stops_the_gateway_reading_and_every_message_still_arrives_in_order()
+    private const int FloodCount = 400;
+
+    // Holds the peer's grain in a hook, then has the client send 24 MB, which cannot all leave it
+    // while the grain is held: the gateway queues at most MaxInboundBytes (4 MB), then stops
+    // reading, and TCP flow control stops the client. (Unbounded, the gateway takes all 24 MB in
+    // about 0.15 s here.)
+    private static async Task<(TaskCompletionSource Gate, Task Sending)> HoldGrainAndFlood(Testing.TestClient client, string peerId)
     {
-        var (client, peerId) = await _app.OpenRecording();
         var gate = Handlers.HookLog.Gate(peerId);
         await client.SendText("hold");
         await Handlers.HookLog.WaitFor(peerId, "message");
-
-        // 24 MB cannot all leave the client while the grain is held: the gateway queues at most
-        // MaxInboundBytes (4 MB), then stops reading, and TCP flow control stops the client.
         var padding = new string('x', 60 * 1024);
-        const int count = 400;
         var sending = Task.Run(async () =>
         {
-            for (var i = 0; i < count; i++)
+            for (var i = 0; i < FloodCount; i++)
             {
                 await client.SendText($"quiet:{i}:{padding}");
             }
         });
-        // Unbounded, the gateway takes all 24 MB in about 0.15 s here.
         await Task.WhenAny(sending, Task.Delay(TimeSpan.FromSeconds(1)));
         Assert.False(sending.IsCompleted, "the gateway read 24 MB for a grain that was busy");
+        return (gate, sending);
+    }
+
+    [Fact]
+    public async Task A_busy_grain_stops_the_gateway_reading_and_every_message_still_arrives_in_order()
+    {
+        var (client, peerId) = await _app.OpenRecording();
+        var (gate, sending) = await HoldGrainAndFlood(client, peerId);
 
         gate.SetResult();
         await sending;
-        var seen = await Handlers.HookLog.WaitForCount(peerId, "message", count + 1, TimeSpan.FromSeconds(30));
+        var seen = await Handlers.HookLog.WaitForCount(peerId, "message", FloodCount + 1, TimeSpan.FromSeconds(30));
         Assert.Equal(
-            Enumerable.Range(0, count).Select(i => i.ToString()),
+            Enumerable.Range(0, FloodCount).Select(i => i.ToString()),
             seen.Skip(1).Select(e => ((Message)e.Argument!).Text().Split(':')[1]));
     }
 
@@ -65,19 +72,7 @@ public sealed class MessageTests(AppFixture fixture) : IClassFixture<AppFixture>
     public async Task A_peer_terminated_while_the_gateway_waits_for_its_busy_grain_leaves_the_gateway_at_once()
     {
         var (client, peerId) = await _app.OpenRecording();
-        var gate = Handlers.HookLog.Gate(peerId);
-        await client.SendText("hold");
-        await Handlers.HookLog.WaitFor(peerId, "message");
-        var padding = new string('x', 60 * 1024);
-        var sending = Task.Run(async () =>
-        {
-            for (var i = 0; i < 400; i++)
-            {
-                await client.SendText($"quiet:{i}:{padding}");
-            }
-        });
-        await Task.WhenAny(sending, Task.Delay(TimeSpan.FromSeconds(1)));
-        Assert.False(sending.IsCompleted, "the gateway never stopped reading");
+        var (gate, sending) = await HoldGrainAndFlood(client, peerId);
 
         // The receive loop waits for the grain to make room; terminating must not wait for the grain too.
         var runtime = _app.Gateways[0].App.Services.GetRequiredService<GatewayRuntime>();
