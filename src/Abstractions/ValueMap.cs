@@ -22,18 +22,23 @@ public sealed class ValueMap : IEnumerable<KeyValuePair<string, string[]>>
 
     private ValueMap(string?[] pairs) => _pairs = pairs;
 
-    /// <summary>Creates a map; keys are compared without regard to case, and a later key replaces an earlier one that differs only in case.</summary>
+    /// <summary>
+    /// Creates a map. Keys are compared without regard to case; a later key that differs only in case
+    /// replaces the earlier one's values and keeps its spelling. A null value is read as an empty string.
+    /// </summary>
     public ValueMap(IEnumerable<KeyValuePair<string, string[]>> values)
     {
+        ArgumentNullException.ThrowIfNull(values);
         var groups = new List<KeyValuePair<string, string[]>>();
         var positions = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
         var slots = 0;
         foreach (var (key, value) in values)
         {
+            ArgumentNullException.ThrowIfNull(value, key);
             if (positions.TryGetValue(key, out var at))
             {
                 slots -= Slots(groups[at].Value);
-                groups[at] = KeyValuePair.Create(key, value);
+                groups[at] = KeyValuePair.Create(groups[at].Key, value);
             }
             else
             {
@@ -58,7 +63,7 @@ public sealed class ValueMap : IEnumerable<KeyValuePair<string, string[]>>
             foreach (var item in value)
             {
                 _pairs[i++] = name;
-                _pairs[i++] = CommonStrings.Share(item);
+                _pairs[i++] = item is null ? "" : CommonStrings.Share(item);
             }
         }
 
@@ -137,6 +142,16 @@ public sealed class ValueMap : IEnumerable<KeyValuePair<string, string[]>>
             throw new InvalidDataException("A ValueMap's pairs have a name without a value.");
         }
 
+        // A name's pairs are adjacent: lookups and enumeration rely on it.
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < pairs.Length; i += 2)
+        {
+            if ((i == 0 || !SameName(pairs[i - 2], pairs[i])) && !seen.Add(pairs[i]!))
+            {
+                throw new InvalidDataException($"A ValueMap's pairs list '{pairs[i]}' apart.");
+            }
+        }
+
         return new ValueMap(pairs);
     }
 
@@ -184,8 +199,14 @@ public sealed class ValueMap : IEnumerable<KeyValuePair<string, string[]>>
 [GenerateSerializer, System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public struct ValueMapSurrogate
 {
+    /// <summary>
+    /// The form earlier versions wrote (a dictionary as the map's field 0), still read: peer records stored
+    /// by an earlier silo must stay readable by its successor in a rolling upgrade.
+    /// </summary>
+    [Id(0)] public Dictionary<string, string[]>? Legacy;
+
     /// <summary>The map's (name, value) pairs.</summary>
-    [Id(0)] public string?[] Pairs;
+    [Id(1)] public string?[]? Pairs;
 }
 
 /// <summary>
@@ -196,7 +217,10 @@ public struct ValueMapSurrogate
 public sealed class ValueMapConverter : IConverter<ValueMap, ValueMapSurrogate>
 {
     /// <inheritdoc />
-    public ValueMap ConvertFromSurrogate(in ValueMapSurrogate surrogate) => ValueMap.FromPairs(surrogate.Pairs ?? []);
+    public ValueMap ConvertFromSurrogate(in ValueMapSurrogate surrogate) =>
+        surrogate.Pairs is { } pairs ? ValueMap.FromPairs(pairs)
+        : surrogate.Legacy is { } legacy ? new ValueMap(legacy)
+        : ValueMap.Empty;
 
     /// <inheritdoc />
     public ValueMapSurrogate ConvertToSurrogate(in ValueMap value) => new() { Pairs = value.Pairs };
