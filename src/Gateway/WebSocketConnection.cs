@@ -117,7 +117,7 @@ internal sealed partial class WebSocketConnection
     /// Asks the peer's grain to connect (it runs <c>OnUpgrade</c> and <c>OnOpen</c>), completes the
     /// handshake and runs the peer until its socket ends and its grain has run <c>OnClose</c>.
     /// </summary>
-    public async Task RunAsync(HttpContext context, ConnectRequest request)
+    public async Task RunAsync(HttpContext context, UpgradeRequest request)
     {
         // Registered before OnOpen runs, so whatever the cluster sends the peer meanwhile is queued.
         _runtime.Register(this);
@@ -183,12 +183,13 @@ internal sealed partial class WebSocketConnection
 
     // The handshake: the grain connects the peer, OnOpen's subscriptions are made, the 101 goes out.
     // Null when the request was answered otherwise (503, the handler's rejection) or the client left.
-    private async Task<(WebSocket Socket, PeerReply Reply)?> Open(HttpContext context, ConnectRequest request)
+    private async Task<(WebSocket Socket, PeerReply Reply)?> Open(HttpContext context, UpgradeRequest request)
     {
         ConnectResult connected;
         try
         {
-            connected = await ClusterRetry.WhenRejected(() => _grain.Connect(request), cancellationToken: context.RequestAborted);
+            var connect = new ConnectRequest(request, _runtime.Delivery, _runtime.Id);
+            connected = await ClusterRetry.WhenRejected(() => _grain.Connect(connect), cancellationToken: context.RequestAborted);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

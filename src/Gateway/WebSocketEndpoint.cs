@@ -38,7 +38,7 @@ internal sealed class WebSocketEndpoint(GatewayRuntime runtime, ILogger<WebSocke
         var peerId = PeerIds.New(handlerType);
         var grain = runtime.Client.GetGrain<IPeerGrain>(PeerIds.ToGrainId(peerId));
         var connection = new WebSocketConnection(peerId, handlerType, grain, runtime);
-        return connection.RunAsync(context, new ConnectRequest(ToUpgradeRequest(context), runtime.Delivery, runtime.Id));
+        return connection.RunAsync(context, ToUpgradeRequest(context));
     }
 
     /// <summary>Answers an upgrade the handler rejected with the handler's response.</summary>
