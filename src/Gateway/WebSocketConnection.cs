@@ -139,7 +139,6 @@ internal sealed partial class WebSocketConnection
                 _isOpen = true;
                 Log.PeerOpened(_logger, PeerId);
                 var closed = Dropped;
-                var sending = false;
                 try
                 {
                     var sent = await SendOpeningFrames(socket, reply);
@@ -147,7 +146,6 @@ internal sealed partial class WebSocketConnection
                     if (sent)
                     {
                         StartSending(socket);
-                        sending = true;
                         closed = await ReceiveLoop(socket);
                     }
                 }
@@ -162,7 +160,7 @@ internal sealed partial class WebSocketConnection
                     RequestClose(new CloseRequest(CloseCodes.Abnormal, "", ByServer: false, DropQueued: true, Terminate: true));
                 }
 
-                if (sending)
+                if (_socket is not null) // the send side was started
                 {
                     await SendingEnded();
                 }
