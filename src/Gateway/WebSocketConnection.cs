@@ -20,6 +20,8 @@ internal sealed partial class WebSocketConnection
     private WebSocket? _abortable;
     private int _aborted;
     private Timer? _closeTimer;
+    // Marks _closeTimer once the socket loop ended, so a close requested after that arms no timer.
+    private static readonly Timer LoopEnded = new(static _ => { });
     private CloseRequest? _close;
     private long _queuedBytes;
     private long _inboundBytes;
@@ -175,7 +177,10 @@ internal sealed partial class WebSocketConnection
         finally
         {
             _runtime.Unregister(this);
-            _closeTimer?.Dispose();
+            if (Interlocked.Exchange(ref _closeTimer, LoopEnded) is { } timer && !ReferenceEquals(timer, LoopEnded))
+            {
+                timer.Dispose();
+            }
         }
     }
 
@@ -274,7 +279,11 @@ internal sealed partial class WebSocketConnection
         Send(null);
         if (!request.Terminate)
         {
-            _closeTimer = new Timer(static state => ((WebSocketConnection)state!).Abort(), this, _options.CloseTimeout, Timeout.InfiniteTimeSpan);
+            var timer = new Timer(static state => ((WebSocketConnection)state!).Abort(), this, _options.CloseTimeout, Timeout.InfiniteTimeSpan);
+            if (Interlocked.CompareExchange(ref _closeTimer, timer, null) is not null)
+            {
+                timer.Dispose(); // the socket loop has ended: nothing left to abort
+            }
         }
 
         return true;
