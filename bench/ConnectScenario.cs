@@ -49,12 +49,8 @@ internal static class ConnectScenario
         {
             if (before[i].Pid != Environment.ProcessId)
             {
-                serverRss += after[i].RssBytes - before[i].RssBytes;
-            }
-
-            if (before[i].Pid != Environment.ProcessId)
-            {
                 var delta = after[i].RssBytes - before[i].RssBytes;
+                serverRss += delta;
                 Console.WriteLine($"pid {before[i].Pid}: RSS +{delta / 1048576.0:F1} MiB = {delta / 1024.0 / Math.Max(1, open):F1} KB per idle connection");
             }
         }

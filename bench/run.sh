@@ -4,7 +4,7 @@
 # REPEATS times (default 3) and stops them by PID. Prints medians with min–max and ratios to raw, and
 # writes the chart and the raw results to bench/results/ (chart.svg, results.jsonl).
 #   bench/run.sh [REPEATS]
-# Environment: SECONDS_PER_RUN (echo and fan-out, default 10), CONNECTIONS (connect, default 3000),
+# Environment: SECONDS_PER_RUN (echo and fan-out, default 10), CONNECTIONS (connect, default 5000, the connect storm of the targets),
 # SUBSCRIBERS / RATE (fan-out, default 1000 at 200 msg/s; the scaled target spreads them over 2
 # gateways), CAPACITY_SUBSCRIBERS (fan-out capacity: rate doubled from 100 msg/s until loss or p99 >
 # 100 ms; default 100 subscribers; then again with SUBSCRIBERS and p99 <= 30 ms, as capacity-p99-30ms),
@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REPEATS=${1:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
-CONNECTIONS=${CONNECTIONS:-3000}
+CONNECTIONS=${CONNECTIONS:-5000}
 SUBSCRIBERS=${SUBSCRIBERS:-1000}
 RATE=${RATE:-200}
 SOAK_MINUTES=${SOAK_MINUTES:-0}
