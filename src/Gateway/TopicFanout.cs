@@ -9,6 +9,9 @@ namespace OrleansWs.Gateway;
 /// Topic fan-out on one gateway. Each topic with local subscribers has exactly one stream
 /// subscription here; a published message arrives once per gateway and is queued on every local
 /// subscriber's socket except the sender's. A publish therefore costs O(gateways) in the cluster.
+/// A subscriber gets what was published after it joined, nothing queued before, even when that
+/// reaches the gateway after the join (a backlog in flight, or the cached message Orleans hands a
+/// new stream subscription).
 /// </summary>
 internal sealed class TopicFanout(IClusterClient client, ILogger<TopicFanout> logger)
 {
@@ -17,14 +20,16 @@ internal sealed class TopicFanout(IClusterClient client, ILogger<TopicFanout> lo
     private IStreamProvider? _streams;
 
     /// <summary>Subscribes <paramref name="connection"/>; returns once the topic's stream subscription is in place.</summary>
-    public Task Subscribe(string topic, WebSocketConnection connection)
+    public async Task Subscribe(string topic, WebSocketConnection connection)
     {
+        // Where the topic's queue stands before the join: publishes queued earlier stay out.
+        var joinedAt = await ClusterRetry.WhenRejected(() => TopicQueueAdapterFactory.Position(client, topic));
         Topic entry;
         lock (_lock)
         {
             if (connection.TopicsReleased)
             {
-                return Task.CompletedTask;
+                return;
             }
 
             if (!_topics.TryGetValue(topic, out entry!))
@@ -34,11 +39,11 @@ internal sealed class TopicFanout(IClusterClient client, ILogger<TopicFanout> lo
                 entry.Subscription = SubscribeStream(entry);
             }
 
-            entry.Subscribers.Add(connection);
+            entry.Subscribers[connection] = joinedAt;
             (connection.Topics ??= new(StringComparer.Ordinal)).Add(topic);
         }
 
-        return entry.Subscription!;
+        await entry.Subscription!;
     }
 
     /// <summary>Unsubscribes <paramref name="connection"/>; the last local subscriber drops the stream subscription.</summary>
@@ -140,7 +145,8 @@ internal sealed class TopicFanout(IClusterClient client, ILogger<TopicFanout> lo
     {
         public string Name { get; } = name;
 
-        public HashSet<WebSocketConnection> Subscribers { get; } = [];
+        /// <summary>Each local subscriber, with the queue position it joined at.</summary>
+        public Dictionary<WebSocketConnection, long> Subscribers { get; } = [];
 
         public Task? Subscription { get; set; }
 
@@ -150,20 +156,21 @@ internal sealed class TopicFanout(IClusterClient client, ILogger<TopicFanout> lo
         {
             // Sending may write to the socket on this thread, so it happens outside the lock that
             // subscribes and every other topic's fan-out need; the copy is of references only.
-            WebSocketConnection[] subscribers;
+            KeyValuePair<WebSocketConnection, long>[] subscribers;
             int count;
             lock (fanoutLock)
             {
                 count = Subscribers.Count;
-                subscribers = ArrayPool<WebSocketConnection>.Shared.Rent(count);
-                Subscribers.CopyTo(subscribers);
+                subscribers = ArrayPool<KeyValuePair<WebSocketConnection, long>>.Shared.Rent(count);
+                ((ICollection<KeyValuePair<WebSocketConnection, long>>)Subscribers).CopyTo(subscribers, 0);
             }
 
             try
             {
-                foreach (var connection in subscribers.AsSpan(0, count))
+                var queuedAt = token?.SequenceNumber ?? long.MaxValue;
+                foreach (var (connection, joinedAt) in subscribers.AsSpan(0, count))
                 {
-                    if (!string.Equals(connection.PeerId, item.ExcludePeerId, StringComparison.Ordinal))
+                    if (queuedAt >= joinedAt && !string.Equals(connection.PeerId, item.ExcludePeerId, StringComparison.Ordinal))
                     {
                         connection.Enqueue(item.Message);
                     }
@@ -171,7 +178,7 @@ internal sealed class TopicFanout(IClusterClient client, ILogger<TopicFanout> lo
             }
             finally
             {
-                ArrayPool<WebSocketConnection>.Shared.Return(subscribers, clearArray: true);
+                ArrayPool<KeyValuePair<WebSocketConnection, long>>.Shared.Return(subscribers, clearArray: true);
             }
 
             return Task.CompletedTask;

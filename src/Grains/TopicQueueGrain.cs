@@ -67,6 +67,8 @@ internal sealed class TopicQueueGrain : Grain, ITopicQueueGrain, IGrainMigration
         return batches;
     }
 
+    public Task<long> Position() => Task.FromResult(_next);
+
     void IGrainMigrationParticipant.OnDehydrate(IDehydrationContext dehydrationContext)
     {
         dehydrationContext.TryAddValue("queue", _queue.ToArray());

@@ -116,6 +116,26 @@ public sealed class TopicTests(AppFixture fixture) : IClassFixture<AppFixture>
     }
 
     [Fact]
+    public async Task A_peer_gets_nothing_published_before_it_joined_even_while_that_is_still_on_its_way()
+    {
+        var room = AppExtensions.NewTag();
+        await using var early = await _app.Connect($"/ws/chat?room={room}", gateway: 0);
+        // A backlog, all of it queued before the late peers connect and much of it still being
+        // delivered while they join: gateway 0 already holds the topic, gateway 1 subscribes anew.
+        await Task.WhenAll(Enumerable.Range(0, 2000).Select(i => _app.Peers.Publish(room, Message.FromText($"before {i}"))));
+        await using var lateFar = await _app.Connect($"/ws/chat?room={room}", gateway: 1);
+        await using var lateNear = await _app.Connect($"/ws/chat?room={room}", gateway: 0);
+
+        await _app.Peers.Publish(room, Message.FromText("after"));
+        Assert.Equal("after", await lateFar.ReceiveText());
+        Assert.Equal("after", await lateNear.ReceiveText());
+        for (var i = 0; i < 2001; i++)
+        {
+            await early.ReceiveText(); // the early peer got all of it
+        }
+    }
+
+    [Fact]
     public async Task A_publish_from_outside_reaches_every_subscriber()
     {
         var room = AppExtensions.NewTag();

@@ -23,6 +23,13 @@ public interface ITopicQueueGrain : IGrainWithStringKey
     /// </summary>
     [AlwaysInterleave]
     Task<TopicBatch[]> Dequeue(int maxCount, TimeSpan wait, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The sequence number the next publish will get: every publish queued before this call has a
+    /// lower one, every later one this or a higher one (also after the queue moved to another silo).
+    /// </summary>
+    [AlwaysInterleave]
+    Task<long> Position();
 }
 
 /// <summary>One publish read from a topic queue: what Orleans' pulling agent caches and delivers to subscribers.</summary>
@@ -86,8 +93,24 @@ public sealed class TopicQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapt
         Name = name;
         _grains = grains;
         _loggers = loggers;
-        _mapper = new HashRingBasedStreamQueueMapper(new HashRingStreamQueueMapperOptions { TotalQueueCount = OrleansWsNames.TopicQueues }, name);
+        _mapper = CreateMapper(name);
     }
+
+    /// <summary>
+    /// Where the queue that carries <paramref name="topic"/> of the <see cref="OrleansWsNames.StreamProvider"/>
+    /// provider stands now (<see cref="ITopicQueueGrain.Position"/>): a subscriber that joins at this
+    /// position gets no publish that was queued before it joined, however late that publish reaches it.
+    /// </summary>
+    public static Task<long> Position(IGrainFactory grains, string topic) =>
+        QueueGrain(grains, OrleansWsNames.StreamProvider, DefaultMapper.GetQueueForStream(StreamId.Create(OrleansWsNames.TopicNamespace, topic))).Position();
+
+    private static readonly HashRingBasedStreamQueueMapper DefaultMapper = CreateMapper(OrleansWsNames.StreamProvider);
+
+    private static HashRingBasedStreamQueueMapper CreateMapper(string name) =>
+        new(new HashRingStreamQueueMapperOptions { TotalQueueCount = OrleansWsNames.TopicQueues }, name);
+
+    private static ITopicQueueGrain QueueGrain(IGrainFactory grains, string name, QueueId queueId) =>
+        grains.GetGrain<ITopicQueueGrain>($"{name}/{queueId.GetNumericId()}");
 
     /// <summary>The factory Orleans' <c>AddPersistentStreams</c> takes.</summary>
     public static TopicQueueAdapterFactory Create(IServiceProvider services, string name) =>
@@ -133,7 +156,7 @@ public sealed class TopicQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapt
         return Queue(_mapper.GetQueueForStream(streamId)).Enqueue(streamId, items);
     }
 
-    private ITopicQueueGrain Queue(QueueId queueId) => _grains.GetGrain<ITopicQueueGrain>($"{Name}/{queueId.GetNumericId()}");
+    private ITopicQueueGrain Queue(QueueId queueId) => QueueGrain(_grains, Name, queueId);
 
     private sealed class Receiver(ITopicQueueGrain queue) : IQueueAdapterReceiver
     {
