@@ -39,7 +39,7 @@ internal sealed class TopicFanout(IClusterClient client, ILogger<TopicFanout> lo
                 entry.Subscription = SubscribeStream(entry);
             }
 
-            entry.Subscribers[connection] = joinedAt;
+            entry.Subscribers.TryAdd(connection, joinedAt); // joined already: keeps what it has been promised
             (connection.Topics ??= new(StringComparer.Ordinal)).Add(topic);
         }
 
