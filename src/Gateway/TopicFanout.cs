@@ -155,7 +155,7 @@ internal sealed class TopicFanout(IClusterClient client, ILogger<TopicFanout> lo
         public Task OnNextAsync(TopicEvent item, StreamSequenceToken? token = null)
         {
             // Sending may write to the socket on this thread, so it happens outside the lock that
-            // subscribes and every other topic's fan-out need; the copy is of references only.
+            // subscribes and every other topic's fan-out need; the copy is of references and positions only.
             KeyValuePair<WebSocketConnection, long>[] subscribers;
             int count;
             lock (fanoutLock)
