@@ -22,7 +22,7 @@ DOTNET_gcServer=0 dotnet src/Silo/bin/Release/net10.0/OrleansWs.Silo.dll --urls 
 SILO=$!; PIDS+=($SILO); wait_http http://127.0.0.1:5493/readyz
 GATEWAYS=()
 for port in 5494 5495; do
-  (cd src/Gateway/bin/Release/net10.0 && exec dotnet OrleansWs.Gateway.dll --urls "http://127.0.0.1:$port" \
+  (cd src/Gateway/Host/bin/Release/net10.0 && exec dotnet OrleansWs.Gateway.Host.dll --urls "http://127.0.0.1:$port" \
     --Logging:LogLevel:Default=Warning --OrleansWs:Cluster:Gateways=127.0.0.1:23492) >"$OUT/gateway-$port.log" 2>&1 &
   GATEWAYS+=($!); PIDS+=($!); wait_http "http://127.0.0.1:$port/readyz"
 done

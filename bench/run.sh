@@ -45,10 +45,10 @@ start_target() {
       DOTNET_gcServer=0 dotnet src/Silo/bin/Release/net10.0/OrleansWs.Silo.dll --urls http://127.0.0.1:5193 --contentRoot "$PWD/src/Silo" \
         --Logging:LogLevel:Default=Warning --OrleansWs:Cluster:SiloPort=21192 --OrleansWs:Cluster:GatewayPort=23192 >"$OUT/silo.log" 2>&1 &
       local silo=$!; PIDS+=($silo); wait_http http://127.0.0.1:5193/readyz
-      (cd src/Gateway/bin/Release/net10.0 && exec dotnet OrleansWs.Gateway.dll --urls http://127.0.0.1:5194 \
+      (cd src/Gateway/Host/bin/Release/net10.0 && exec dotnet OrleansWs.Gateway.Host.dll --urls http://127.0.0.1:5194 \
         --Logging:LogLevel:Default=Warning --OrleansWs:Cluster:Gateways=127.0.0.1:23192) >"$OUT/gateway.log" 2>&1 &
       local gateway=$!; PIDS+=($gateway); wait_http http://127.0.0.1:5194/readyz
-      (cd src/Gateway/bin/Release/net10.0 && exec dotnet OrleansWs.Gateway.dll --urls http://127.0.0.1:5195 \
+      (cd src/Gateway/Host/bin/Release/net10.0 && exec dotnet OrleansWs.Gateway.Host.dll --urls http://127.0.0.1:5195 \
         --Logging:LogLevel:Default=Warning --OrleansWs:Cluster:Gateways=127.0.0.1:23192) >"$OUT/gateway2.log" 2>&1 &
       local gateway2=$!; PIDS+=($gateway2); wait_http http://127.0.0.1:5195/readyz
       # echo and connect use the first gateway (its CPU and memory with the silo's: connect's

@@ -78,7 +78,7 @@ start() {
       ;;
     gateway1|gateway2)
       local i=$(( ${name#gateway} - 1 ))
-      (cd "$ROOT/src/Gateway/bin/Release/net10.0" && exec dotnet OrleansWs.Gateway.dll --urls "http://127.0.0.1:${GATEWAY_HTTP[$i]}") \
+      (cd "$ROOT/src/Gateway/Host/bin/Release/net10.0" && exec dotnet OrleansWs.Gateway.Host.dll --urls "http://127.0.0.1:${GATEWAY_HTTP[$i]}") \
         >>"$RUN/$name.log" 2>&1 &
       ;;
     lb)
@@ -130,7 +130,7 @@ case ${1:-} in
     elif [ -z "$(pg_bin)" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; fi
     need nginx nginx; need curl curl
     if [ "${OWS_NO_BUILD:-}" != 1 ]; then
-      dotnet build -c Release src/Silo >/dev/null && dotnet build -c Release src/Gateway >/dev/null
+      dotnet build -c Release src/Silo >/dev/null && dotnet build -c Release src/Gateway/Host >/dev/null
     fi
     for n in "${NAMES[@]}"; do start "$n"; wait_ready "$n"; done
     echo "up: load balancer http://127.0.0.1:$LB_PORT  gateways ${GATEWAY_HTTP[*]}  silos ${SILO_HTTP[*]}  $STORE $STORE_PORT"

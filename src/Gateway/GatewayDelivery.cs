@@ -1,4 +1,4 @@
-using OrleansWs.Protocol;
+using OrleansWs.Internal;
 
 namespace OrleansWs.Gateway;
 

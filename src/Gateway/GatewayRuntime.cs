@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
-using OrleansWs.Protocol;
+using OrleansWs.Internal;
 
 namespace OrleansWs.Gateway;
 

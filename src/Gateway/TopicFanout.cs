@@ -1,7 +1,7 @@
 using System.Buffers;
 using Orleans.Runtime;
 using Orleans.Streams;
-using OrleansWs.Protocol;
+using OrleansWs.Internal;
 
 namespace OrleansWs.Gateway;
 

@@ -1,5 +1,5 @@
 using System.Net.WebSockets;
-using OrleansWs.Protocol;
+using OrleansWs.Internal;
 
 namespace OrleansWs.Gateway;
 

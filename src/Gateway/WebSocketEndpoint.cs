@@ -2,7 +2,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.AspNetCore.Http.Features.Authentication;
 using Microsoft.AspNetCore.WebUtilities;
-using OrleansWs.Protocol;
+using OrleansWs.Internal;
 
 namespace OrleansWs.Gateway;
 

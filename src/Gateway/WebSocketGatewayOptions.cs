@@ -73,6 +73,6 @@ public sealed class WebSocketGatewayOptions
 
 /// <summary>Validates <see cref="WebSocketGatewayOptions"/> at startup.</summary>
 [OptionsValidator]
-public sealed partial class WebSocketGatewayOptionsValidator : IValidateOptions<WebSocketGatewayOptions>
+internal sealed partial class WebSocketGatewayOptionsValidator : IValidateOptions<WebSocketGatewayOptions>
 {
 }

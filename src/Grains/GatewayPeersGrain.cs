@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Logging;
-using OrleansWs.Protocol;
+using OrleansWs.Internal;
 
 namespace OrleansWs;
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using OrleansWs.Internal;
 
 namespace OrleansWs;
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Storage;
+using OrleansWs.Hosting;
 
 namespace OrleansWs;
 
@@ -13,9 +14,6 @@ namespace OrleansWs;
 /// </summary>
 internal sealed partial class PeerState<T>(IGrainStorage storage, GrainId grainId, ILogger logger) : IPersistentState<T> where T : new()
 {
-    // The state name peer records have always been stored under (it is part of their storage key).
-    private const string StateName = "peer";
-
     private readonly GrainState<T> _state = new(new T());
 
     public T State
@@ -40,7 +38,7 @@ internal sealed partial class PeerState<T>(IGrainStorage storage, GrainId grainI
     {
         try
         {
-            await operation(StateName, grainId, _state);
+            await operation(OrleansWsStorage.PeerRecordStateName, grainId, _state);
         }
         catch (Exception ex)
         {

@@ -1,10 +1,10 @@
-using OrleansWs.Protocol;
+using OrleansWs.Hosting;
 
 namespace OrleansWs;
 
 /// <summary>
 /// Names the grain storage a handler keeps its peers' state in. Without it the storage named
-/// <see cref="OrleansWsNames.PeerStorage"/> ("OrleansWs") is used.
+/// <see cref="OrleansWsStorage.PeerState"/> ("OrleansWs") is used.
 /// </summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = true)]
 public sealed class PeerStorageAttribute(string storageName) : Attribute

@@ -1,5 +1,5 @@
 using Orleans.Providers.Streams.Common;
-using OrleansWs.Protocol;
+using OrleansWs.Internal;
 
 namespace OrleansWs;
 

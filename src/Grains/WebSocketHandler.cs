@@ -5,7 +5,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Orleans.Runtime;
 using Orleans.Serialization;
 using Orleans.Storage;
-using OrleansWs.Protocol;
+using OrleansWs.Hosting;
+using OrleansWs.Internal;
 
 namespace OrleansWs;
 
@@ -42,7 +43,7 @@ public abstract partial class WebSocketHandler<TState> : Grain, IPeerGrain where
         }
 
         var services = ServiceProvider;
-        var storageName = GetType().GetCustomAttribute<PeerStorageAttribute>()?.StorageName ?? OrleansWsNames.PeerStorage;
+        var storageName = GetType().GetCustomAttribute<PeerStorageAttribute>()?.StorageName ?? OrleansWsStorage.PeerState;
         _host = new GrainHost(
             this,
             services.GetRequiredService<IWebSocketPeers>(),

@@ -3,10 +3,8 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Persistence;
 using Orleans.Storage;
-using OrleansWs.Gateway.Hosting;
-using OrleansWs.Protocol;
+using OrleansWs.Hosting;
 using OrleansWs.Silo.Postgres;
-using StackExchange.Redis;
 
 namespace OrleansWs.Silo;
 
@@ -23,7 +21,7 @@ internal static class ClusterConfiguration
     {
         if (Mode(config) == "postgres")
         {
-            var connectionString = ClusterClientConfiguration.PostgresConnectionString(config);
+            var connectionString = ClusterSettings.PostgresConnectionString(config);
             services.AddHostedService(sp => new PostgresSchema(connectionString, sp.GetRequiredService<ILogger<PostgresSchema>>()));
         }
     }
@@ -38,21 +36,19 @@ internal static class ClusterConfiguration
     {
         var siloPort = config.GetValue("OrleansWs:Cluster:SiloPort", 11111);
         var gatewayPort = config.GetValue("OrleansWs:Cluster:GatewayPort", 30000);
-        var clusterId = config["OrleansWs:Cluster:ClusterId"] ?? "orleansws";
-        var serviceId = config["OrleansWs:Cluster:ServiceId"] ?? "orleansws";
+        var clusterId = ClusterSettings.ClusterId(config);
+        var serviceId = ClusterSettings.ServiceId(config);
         switch (Mode(config))
         {
             case "localhost":
                 silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: serviceId, clusterId: clusterId);
-                silo.AddMemoryGrainStorage(OrleansWsNames.PeerStorage);
-                silo.AddMemoryGrainStorage(OrleansWsNames.PubSubStorage);
+                silo.AddMemoryGrainStorage(OrleansWsStorage.PeerState);
+                silo.AddMemoryGrainStorage(OrleansWsStorage.PubSub);
                 break;
             case "redis":
-                var redis = ConfigurationOptions.Parse(config["OrleansWs:Cluster:Redis"] ?? "127.0.0.1:6379");
-                // Fail fast when Redis is gone rather than queue for StackExchange.Redis' 5 s defaults.
-                (redis.ConnectTimeout, redis.AsyncTimeout, redis.SyncTimeout, redis.AbortOnConnectFail) = (2000, 2000, 2000, false);
+                var redis = ClusterSettings.Redis(config);
                 silo.UseRedisClustering(o => o.ConfigurationOptions = redis);
-                foreach (var name in new[] { OrleansWsNames.PeerStorage, OrleansWsNames.PubSubStorage })
+                foreach (var name in new[] { OrleansWsStorage.PeerState, OrleansWsStorage.PubSub })
                 {
                     // Redis storage does not look up the serializer registered under its name (AddOrleansWs does that); pass it.
                     silo.AddRedisGrainStorage(name, (OptionsBuilder<RedisStorageOptions> ob) => ob.Configure<IServiceProvider>((o, services) =>
@@ -62,23 +58,23 @@ internal static class ClusterConfiguration
                 ConfigureScaled(silo, config, siloPort, gatewayPort, clusterId, serviceId);
                 break;
             case "postgres":
-                var postgres = ClusterClientConfiguration.PostgresConnectionString(config);
-                silo.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = (ClusterClientConfiguration.PostgresInvariant, postgres));
-                foreach (var name in new[] { OrleansWsNames.PeerStorage, OrleansWsNames.PubSubStorage })
+                var postgres = ClusterSettings.PostgresConnectionString(config);
+                silo.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = (ClusterSettings.PostgresInvariant, postgres));
+                foreach (var name in new[] { OrleansWsStorage.PeerState, OrleansWsStorage.PubSub })
                 {
                     // Rows of closed peers are deleted, not kept as empty versions.
                     silo.AddAdoNetGrainStorage(name, o =>
-                        (o.Invariant, o.ConnectionString, o.DeleteStateOnClear) = (ClusterClientConfiguration.PostgresInvariant, postgres, true));
+                        (o.Invariant, o.ConnectionString, o.DeleteStateOnClear) = (ClusterSettings.PostgresInvariant, postgres, true));
                 }
 
                 ConfigureScaled(silo, config, siloPort, gatewayPort, clusterId, serviceId);
                 break;
             case var other:
-                throw new InvalidOperationException($"OrleansWs:Cluster:Mode is '{other}'; use 'localhost', 'redis' or 'postgres'.");
+                throw ClusterSettings.UnknownMode(other, "'localhost', 'redis' or 'postgres'");
         }
     }
 
-    private static string Mode(IConfiguration config) => config["OrleansWs:Cluster:Mode"] ?? "localhost";
+    private static string Mode(IConfiguration config) => ClusterSettings.Mode(config, "localhost");
 
     private static void ConfigureScaled(ISiloBuilder silo, IConfiguration config, int siloPort, int gatewayPort, string clusterId, string serviceId)
     {

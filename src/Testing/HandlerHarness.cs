@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Orleans.Serialization;
-using OrleansWs.Protocol;
+using OrleansWs.Internal;
 
 namespace OrleansWs.Testing;
 
@@ -74,14 +74,14 @@ public sealed class HandlerHarness<THandler, TState>
         var builder = new UpgradeRequestBuilder(pathAndQuery);
         configure?.Invoke(builder);
         var result = await _grain.Connect(new ConnectRequest(builder.Build(), new NoGateway(), Guid.Empty));
-        return new Opened(result.Decision, result.Reply);
+        return new Opened(result.Decision, HookEffects.From(result.Reply));
     }
 
     /// <summary>Runs <c>OnMessage</c> for each message, in order, as one batch.</summary>
-    public Task<PeerReply> Receive(params Message[] messages) => _grain.Receive(new InboundBatch(messages, 0));
+    public async Task<HookEffects> Receive(params Message[] messages) => HookEffects.From(await _grain.Receive(new InboundBatch(messages, 0)));
 
     /// <summary>Runs <c>OnMessage</c> for a text message.</summary>
-    public Task<PeerReply> Receive(string text) => Receive(Message.FromText(text));
+    public Task<HookEffects> Receive(string text) => Receive(Message.FromText(text));
 
     /// <summary>Runs <c>OnClose</c>; the state is cleared afterwards.</summary>
     public Task Close(int code = CloseCodes.Normal, string reason = "", bool wasClean = true) =>
@@ -90,7 +90,7 @@ public sealed class HandlerHarness<THandler, TState>
     /// <summary>What a connect produced.</summary>
     /// <param name="Decision">The upgrade decision.</param>
     /// <param name="Reply">The effects of <c>OnOpen</c>: frames, topic changes, close.</param>
-    public sealed record Opened(UpgradeDecision Decision, PeerReply Reply);
+    public sealed record Opened(UpgradeDecision Decision, HookEffects Reply);
 
     // Hooks never reach a gateway in the harness: their effects come back in the replies.
     private sealed class NoGateway : IGatewayDelivery

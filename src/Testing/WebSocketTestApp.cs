@@ -17,7 +17,7 @@ using Orleans.TestingHost;
 using OrleansWs.Gateway;
 using OrleansWs.Gateway.Hosting;
 using OrleansWs.Hosting;
-using OrleansWs.Protocol;
+using OrleansWs.Internal;
 
 namespace OrleansWs.Testing;
 
@@ -108,14 +108,21 @@ public sealed class WebSocketTestApp : IAsyncDisposable
         return app;
     }
 
-    /// <summary>Starts one more gateway and returns it.</summary>
-    public async Task<TestGateway> StartGatewayAsync()
+    /// <summary>
+    /// Starts one more gateway and returns it. <paramref name="configure"/> changes this gateway's options
+    /// after <see cref="WebSocketTestAppOptions.ConfigureGatewayOptions"/> (e.g. a short <c>Lease</c> for a gateway a test kills).
+    /// </summary>
+    public async Task<TestGateway> StartGatewayAsync(Action<WebSocketGatewayOptions>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders().AddProvider(Logs).SetMinimumLevel(LogLevel.Debug);
         builder.Services.AddSingleton(Cluster.Client);
-        builder.Services.AddWebSocketGateway(o => _options.ConfigureGatewayOptions?.Invoke(o));
+        builder.Services.AddWebSocketGateway(o =>
+        {
+            _options.ConfigureGatewayOptions?.Invoke(o);
+            configure?.Invoke(o);
+        });
         _options.ConfigureGatewayBuilder?.Invoke(builder);
         var app = builder.Build();
         _options.ConfigureGatewayApp?.Invoke(app);
@@ -232,17 +239,17 @@ public sealed class WebSocketTestApp : IAsyncDisposable
     }
 
     /// <summary>The persisted record of a peer (connection facts and handler state), or <see langword="null"/> when storage holds none.</summary>
-    public async Task<PeerRecord<TState>?> ReadPeerRecord<TState>(string peerId, string storageName = OrleansWsNames.PeerStorage)
+    public async Task<PeerRecord<TState>?> ReadPeerRecord<TState>(string peerId, string storageName = OrleansWsStorage.PeerState)
         where TState : class, new()
     {
         var storage = Cluster.GetSiloServiceProvider().GetRequiredKeyedService<IGrainStorage>(storageName);
         var state = new GrainState<PeerRecord<TState>>();
-        await storage.ReadStateAsync("peer", PeerIds.ToGrainId(peerId), state);
+        await storage.ReadStateAsync(OrleansWsStorage.PeerRecordStateName, PeerIds.ToGrainId(peerId), state);
         return state.RecordExists ? state.State : null;
     }
 
     /// <summary>The persisted handler state of a peer, or <see langword="null"/> when storage holds none.</summary>
-    public async Task<TState?> ReadState<TState>(string peerId, string storageName = OrleansWsNames.PeerStorage)
+    public async Task<TState?> ReadState<TState>(string peerId, string storageName = OrleansWsStorage.PeerState)
         where TState : class, new() => (await ReadPeerRecord<TState>(peerId, storageName))?.State;
 
     /// <summary>Whether the peer's grain has an activation on any silo.</summary>

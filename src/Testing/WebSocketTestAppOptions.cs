@@ -37,7 +37,7 @@ public sealed class WebSocketTestAppOptions
     /// as it would in a real store. Default: "OrleansWs" (peer state) and "PubSubStore" (topic
     /// subscriptions). Add the names of your own storages, or clear it to bring your own.
     /// </summary>
-    public IList<string> SharedStorage { get; } = [Protocol.OrleansWsNames.PeerStorage, Protocol.OrleansWsNames.PubSubStorage];
+    public IList<string> SharedStorage { get; } = [Hosting.OrleansWsStorage.PeerState, Hosting.OrleansWsStorage.PubSub];
 
     /// <summary>Default timeout of every wait in the kit's clients. Default: 10 s.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);

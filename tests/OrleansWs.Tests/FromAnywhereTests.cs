@@ -1,3 +1,5 @@
+using OrleansWs.Internal;
+
 namespace OrleansWs.Tests;
 
 public sealed class FromAnywhereTests(AppFixture fixture) : IClassFixture<AppFixture>

@@ -13,7 +13,7 @@ public sealed class HandlerHarnessTests
         var chat = new HandlerHarness<ChatHandler, ChatState>("chat");
         var opened = await chat.Connect("/ws/chat?room=lobby");
         Assert.True(opened.Decision.Accepted);
-        Assert.Equal([new Protocol.TopicChange("lobby", true)], opened.Reply.TopicChanges);
+        Assert.Equal([new TopicChange("lobby", true)], opened.Reply.TopicChanges);
         Assert.Equal(["lobby"], chat.Topics);
         Assert.Equal("lobby", chat.State.Room);
         Assert.True(chat.StateStored);

@@ -11,7 +11,7 @@ using Orleans.Configuration;
 using Orleans.Hosting;
 using OrleansWs.Gateway.Hosting;
 using OrleansWs.Hosting;
-using OrleansWs.Protocol;
+using OrleansWs.Internal;
 using OrleansWs.Testing;
 
 namespace OrleansWs.Tests;
@@ -36,8 +36,8 @@ public sealed class StandaloneGatewayTests : IAsyncLifetime
         silo.UseOrleans(s =>
         {
             s.UseLocalhostClustering(siloPort, gatewayPort, serviceId: "standalone", clusterId: "standalone");
-            s.AddMemoryGrainStorage(OrleansWsNames.PeerStorage);
-            s.AddMemoryGrainStorage(OrleansWsNames.PubSubStorage);
+            s.AddMemoryGrainStorage(OrleansWsStorage.PeerState);
+            s.AddMemoryGrainStorage(OrleansWsStorage.PubSub);
             s.AddOrleansWs();
         });
         _silo = silo.Build();

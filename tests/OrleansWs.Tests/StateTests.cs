@@ -1,4 +1,4 @@
-using OrleansWs.Protocol;
+using OrleansWs.Internal;
 using OrleansWs.Tests.Handlers;
 
 namespace OrleansWs.Tests;

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Mvc;
+using OrleansWs.Internal;
 
 namespace OrleansWs.Gateway.Hosting;
 

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Hosting;
-using OrleansWs.Protocol;
+using OrleansWs.Internal;
 
 namespace OrleansWs.Gateway.Hosting;
 
@@ -13,14 +13,12 @@ public static class GatewayServiceCollectionExtensions
     /// Adds the gateway services. The application must also provide an <c>IClusterClient</c>: a
     /// co-hosted silo does, and so does <c>UseOrleansClient(c =&gt; c.AddOrleansWs())</c>.
     /// </summary>
-    public static IServiceCollection AddWebSocketGateway(this IServiceCollection services, Action<WebSocketGatewayOptions>? configure = null) =>
-        services.AddWebSocketGateway(ob =>
-        {
-            if (configure is not null)
-            {
-                ob.Configure(configure);
-            }
-        });
+    public static IServiceCollection AddWebSocketGateway(this IServiceCollection services) =>
+        services.AddWebSocketGateway(static (OptionsBuilder<WebSocketGatewayOptions> _) => { });
+
+    /// <summary>Adds the gateway services, configuring options with <paramref name="configure"/>.</summary>
+    public static IServiceCollection AddWebSocketGateway(this IServiceCollection services, Action<WebSocketGatewayOptions> configure) =>
+        services.AddWebSocketGateway(ob => ob.Configure(configure));
 
     /// <summary>Adds the gateway services, binding options from <paramref name="configuration"/> (e.g. the section "OrleansWs:Gateway").</summary>
     public static IServiceCollection AddWebSocketGateway(this IServiceCollection services, IConfiguration configuration) =>

@@ -10,7 +10,7 @@ public static class WebSocketEndpointRouteBuilderExtensions
     /// result is an ordinary endpoint: <c>RequireAuthorization()</c>, CORS and rate limiting apply.
     /// </summary>
     public static IEndpointConventionBuilder MapWebSocketHandler<THandler>(this IEndpointRouteBuilder endpoints, string pattern)
-        where THandler : OrleansWs.Protocol.IPeerGrain
+        where THandler : IWebSocketHandler
     {
         var client = endpoints.ServiceProvider.GetRequiredService<IClusterClient>();
         var grainType = client.ServiceProvider.GetRequiredService<GrainTypeResolver>().GetGrainType(typeof(THandler));

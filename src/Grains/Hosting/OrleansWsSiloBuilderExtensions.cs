@@ -8,7 +8,7 @@ using Orleans.Runtime;
 using Orleans.Runtime.Providers;
 using Orleans.Serialization;
 using Orleans.Storage;
-using OrleansWs.Protocol;
+using OrleansWs.Internal;
 
 namespace OrleansWs.Hosting;
 
@@ -22,14 +22,12 @@ public static class OrleansWsSiloBuilderExtensions
     /// (the topic streams' subscriptions); both are serialized with the Orleans serializer (a keyed
     /// <see cref="IGrainStorageSerializer"/> of that name, which providers that take it use).
     /// </summary>
-    public static ISiloBuilder AddOrleansWs(this ISiloBuilder builder, Action<OrleansWsSiloOptions>? configure = null) =>
-        builder.AddOrleansWs(ob =>
-        {
-            if (configure is not null)
-            {
-                ob.Configure(configure);
-            }
-        });
+    public static ISiloBuilder AddOrleansWs(this ISiloBuilder builder) =>
+        builder.AddOrleansWs(static (OptionsBuilder<OrleansWsSiloOptions> _) => { });
+
+    /// <summary>Adds OrleansWs to the silo, configuring its options with <paramref name="configure"/>.</summary>
+    public static ISiloBuilder AddOrleansWs(this ISiloBuilder builder, Action<OrleansWsSiloOptions> configure) =>
+        builder.AddOrleansWs(ob => ob.Configure(configure));
 
     private const int TopicDeliveryBatch = 256;
 
@@ -43,7 +41,7 @@ public static class OrleansWsSiloBuilderExtensions
             (messaging, ws) => messaging.ClientDropTimeout = ws.Value.GatewayDropTimeout);
         // Orleans' default storage serializer is Newtonsoft JSON with type names: a connect spent more
         // CPU writing the peer record than on anything else. Peer records are [GenerateSerializer] types.
-        foreach (var storage in (string[])[OrleansWsNames.PeerStorage, OrleansWsNames.PubSubStorage])
+        foreach (var storage in (string[])[OrleansWsStorage.PeerState, OrleansWsStorage.PubSub])
         {
             builder.Services.TryAddKeyedSingleton<IGrainStorageSerializer>(storage, (sp, _) => new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>()));
         }

@@ -1,12 +1,12 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
 using Orleans.Streams;
-using OrleansWs.Protocol;
+using OrleansWs.Internal;
 
-namespace OrleansWs;
+namespace OrleansWs.Internal;
 
 /// <summary>The cluster implementation of <see cref="IWebSocketPeers"/>, over an Orleans client or a silo's own.</summary>
-public sealed partial class WebSocketPeers : IWebSocketPeers
+internal sealed partial class WebSocketPeers : IWebSocketPeers
 {
     private static readonly TimeSpan GatewayQueryTimeout = TimeSpan.FromSeconds(2);
     private readonly IClusterClient _client;

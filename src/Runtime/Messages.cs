@@ -1,4 +1,4 @@
-namespace OrleansWs.Protocol;
+namespace OrleansWs.Internal;
 
 /// <summary>What a gateway sends when a client asks to connect.</summary>
 /// <param name="Request">The upgrade request.</param>

@@ -1,3 +1,4 @@
+using OrleansWs.Gateway.Host;
 using OrleansWs.Gateway.Hosting;
 
 // A gateway on its own: an Orleans client that terminates WebSockets for the cluster's handlers.
@@ -22,7 +23,7 @@ if (builder.Configuration.GetValue("OrleansWs:PeersApi", false))
 var routes = config.GetSection("OrleansWs:Endpoints").GetChildren().ToDictionary(c => c.Key, c => c.Value!);
 if (routes.Count == 0)
 {
-    // The demo endpoints of the embedded silo (DESIGN.md §5).
+    // The demo endpoints of the embedded silo (the demo handlers of src/Silo/Demo).
     routes["/ws/echo"] = "echo";
     routes["/ws/chat"] = "chat";
 }

@@ -5,7 +5,7 @@ using Orleans.Configuration;
 using Orleans.Providers.Streams.Common;
 using Orleans.Streams;
 
-namespace OrleansWs.Protocol;
+namespace OrleansWs.Internal;
 
 /// <summary>
 /// One queue of the topic stream provider. A read waits until something is queued (a long poll), so
@@ -73,7 +73,7 @@ public sealed class TopicBatch(StreamId streamId, TopicEvent[] events, EventSequ
 /// they own with a long poll. Orleans' memory streams polled each queue on a timer instead, which
 /// cost an idle silo a tenth of a core at the 5 ms period that kept topic latency low.
 /// </summary>
-public sealed class TopicQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapter, IQueueAdapterCache
+internal sealed class TopicQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapter, IQueueAdapterCache
 {
     // The longest a read waits in the queue grain before the agent's loop comes round again (it
     // cleans its caches between reads, and a shutdown that does not reach the grain waits this long).

@@ -1,6 +1,6 @@
 using Orleans.Concurrency;
 
-namespace OrleansWs.Protocol;
+namespace OrleansWs.Internal;
 
 /// <summary>
 /// One gateway's delivery path: the only way the cluster reaches the sockets that gateway holds.

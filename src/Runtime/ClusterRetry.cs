@@ -1,6 +1,6 @@
 using Orleans.Runtime;
 
-namespace OrleansWs.Protocol;
+namespace OrleansWs.Internal;
 
 /// <summary>
 /// Retries a cluster call that Orleans rejected before delivering it (<see cref="OrleansMessageRejectionException"/>:
@@ -10,7 +10,7 @@ namespace OrleansWs.Protocol;
 /// <see cref="SiloUnavailableException"/>, a rejection Orleans raises for calls already in flight
 /// when their silo died.
 /// </summary>
-public static class ClusterRetry
+internal static class ClusterRetry
 {
     /// <summary>How long rejected calls are retried by default: a little over a silo's failure detection.</summary>
     public static readonly TimeSpan DefaultLimit = TimeSpan.FromSeconds(10);

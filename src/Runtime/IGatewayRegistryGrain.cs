@@ -1,4 +1,4 @@
-namespace OrleansWs.Protocol;
+namespace OrleansWs.Internal;
 
 /// <summary>
 /// The cluster's list of live gateways. Each gateway renews its entry on a timer; an entry that is

@@ -1,6 +1,6 @@
 using Orleans.Concurrency;
 
-namespace OrleansWs.Protocol;
+namespace OrleansWs.Internal;
 
 /// <summary>
 /// The grain of one connected peer, as its gateway and the rest of the cluster see it. A handler
@@ -12,7 +12,7 @@ namespace OrleansWs.Protocol;
 /// <see cref="Closed"/> exactly once. Effects of a call (frames for this peer, topic changes, a
 /// close) come back in its result, after the peer's state has been written.
 /// </remarks>
-public interface IPeerGrain : IGrainWithStringKey
+public interface IPeerGrain : IWebSocketHandler
 {
     /// <summary>Runs <c>OnUpgrade</c> and, when it accepts, <c>OnOpen</c>.</summary>
     Task<ConnectResult> Connect(ConnectRequest request);

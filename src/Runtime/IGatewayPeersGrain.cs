@@ -1,4 +1,4 @@
-namespace OrleansWs.Protocol;
+namespace OrleansWs.Internal;
 
 /// <summary>
 /// The open peers of one gateway (key: the gateway id), so that when its lease runs out every one of

@@ -1,12 +1,12 @@
 using Orleans.Runtime;
 
-namespace OrleansWs;
+namespace OrleansWs.Internal;
 
 /// <summary>
 /// Peer ids are the peer grain's id written out, <c>{handler grain type}/{uuid v7}</c>: unique across
 /// gateways, time-ordered, and enough to reach the peer from anywhere without a lookup.
 /// </summary>
-public static class PeerIds
+internal static class PeerIds
 {
     /// <summary>A fresh id for a peer of the handler grain type <paramref name="handlerType"/>.</summary>
     public static string New(string handlerType) => $"{handlerType}/{Guid.CreateVersion7():N}";

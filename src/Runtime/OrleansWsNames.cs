@@ -1,7 +1,7 @@
-namespace OrleansWs.Protocol;
+namespace OrleansWs.Internal;
 
 /// <summary>The names that silos and gateways must agree on.</summary>
-public static class OrleansWsNames
+internal static class OrleansWsNames
 {
     /// <summary>The stream provider that carries topics. Silos and gateways both register it.</summary>
     public const string StreamProvider = "OrleansWs";
@@ -14,10 +14,4 @@ public static class OrleansWsNames
     /// must agree, since both map a topic to its queue; each queue has one reader in the cluster.
     /// </summary>
     public const int TopicQueues = 4;
-
-    /// <summary>The default grain storage for peer state.</summary>
-    public const string PeerStorage = "OrleansWs";
-
-    /// <summary>The grain storage Orleans streams keep their subscriptions in (fixed by Orleans).</summary>
-    public const string PubSubStorage = "PubSubStore";
 }
