@@ -71,17 +71,17 @@ public sealed class NickChatUnitTests
     }
 }
 
-public sealed class ReadmeTests
+public sealed class TestingDocTests
 {
     [Theory]
     [InlineData("NickChatTests.cs")]
     [InlineData("ChatApp.cs")]
-    public void The_README_shows_this_code(string file)
+    public void Docs_testing_shows_this_code(string file)
     {
         var source = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, file)).Replace("\r\n", "\n");
         var from = source.IndexOf("// begin readme\n", StringComparison.Ordinal) + "// begin readme\n".Length;
         var example = source[from..source.IndexOf("// end readme", StringComparison.Ordinal)];
-        var readme = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "README.md")).Replace("\r\n", "\n");
-        Assert.Contains("```csharp\n" + example + "```", readme);
+        var doc = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "docs", "testing.md")).Replace("\r\n", "\n");
+        Assert.Contains("```csharp\n" + example + "```", doc);
     }
 }
