@@ -26,7 +26,10 @@ public static class CloseCodes
     /// <summary>1013: try again later, e.g. the peer's send queue overflowed.</summary>
     public const int TryAgainLater = 1013;
 
-    /// <summary>Throws unless <paramref name="code"/> is sendable and <paramref name="reason"/> fits a close frame (123 bytes of UTF-8).</summary>
+    /// <summary>The longest close reason, in bytes of UTF-8: what fits a close frame's 125-byte payload after the code.</summary>
+    public const int MaxReasonBytes = 123;
+
+    /// <summary>Throws unless <paramref name="code"/> is sendable and <paramref name="reason"/> fits a close frame.</summary>
     public static void Validate(int code, string reason)
     {
         if (!IsSendable(code))
@@ -34,11 +37,16 @@ public static class CloseCodes
             throw new ArgumentOutOfRangeException(nameof(code), code, "Not a close code an application may send.");
         }
 
-        if (System.Text.Encoding.UTF8.GetByteCount(reason) > 123)
+        if (!FitsCloseFrame(reason))
         {
-            throw new ArgumentException("A close reason is at most 123 bytes of UTF-8.", nameof(reason));
+            throw new ArgumentException($"A close reason is at most {MaxReasonBytes} bytes of UTF-8.", nameof(reason));
         }
     }
+
+    /// <summary>Whether a close frame may carry <paramref name="code"/> and <paramref name="reason"/> (what <see cref="Validate"/> checks, without throwing).</summary>
+    public static bool CanSend(int code, string reason) => IsSendable(code) && FitsCloseFrame(reason);
+
+    private static bool FitsCloseFrame(string reason) => System.Text.Encoding.UTF8.GetByteCount(reason) <= MaxReasonBytes;
 
     /// <summary>Whether <paramref name="code"/> may be sent in a close frame by an application.</summary>
     public static bool IsSendable(int code) =>

@@ -17,6 +17,8 @@ internal sealed class TopicFanout(IClusterClient client, ILogger<TopicFanout> lo
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Topic> _topics = new(StringComparer.Ordinal);
+    // The topics each local connection is in, so that its end takes it out of all of them.
+    private readonly Dictionary<WebSocketConnection, HashSet<string>> _joined = [];
     private IStreamProvider? _streams;
 
     /// <summary>Subscribes <paramref name="connection"/>; returns once the topic's stream subscription is in place.</summary>
@@ -27,7 +29,8 @@ internal sealed class TopicFanout(IClusterClient client, ILogger<TopicFanout> lo
         Topic entry;
         lock (_lock)
         {
-            if (connection.TopicsReleased)
+            // A connection that ends is closing before it is released: a subscribe still on its way then must not bring it back.
+            if (connection.Closing)
             {
                 return;
             }
@@ -40,7 +43,12 @@ internal sealed class TopicFanout(IClusterClient client, ILogger<TopicFanout> lo
             }
 
             entry.Subscribers.TryAdd(connection, joinedAt); // joined already: keeps what it has been promised
-            (connection.Topics ??= new(StringComparer.Ordinal)).Add(topic);
+            if (!_joined.TryGetValue(connection, out var joined))
+            {
+                _joined.Add(connection, joined = new(StringComparer.Ordinal));
+            }
+
+            joined.Add(topic);
         }
 
         await entry.Subscription!;
@@ -54,7 +62,11 @@ internal sealed class TopicFanout(IClusterClient client, ILogger<TopicFanout> lo
         {
             if (_topics.TryGetValue(topic, out var entry) && entry.Subscribers.Remove(connection))
             {
-                connection.Topics?.Remove(topic);
+                if (_joined.TryGetValue(connection, out var joined) && joined.Remove(topic) && joined.Count == 0)
+                {
+                    _joined.Remove(connection);
+                }
+
                 if (entry.Subscribers.Count == 0)
                 {
                     _topics.Remove(topic);
@@ -69,14 +81,13 @@ internal sealed class TopicFanout(IClusterClient client, ILogger<TopicFanout> lo
         }
     }
 
-    /// <summary>Removes a closed connection from all its topics; later subscribes for it are ignored.</summary>
+    /// <summary>Removes a closing connection from all its topics; later subscribes for it are ignored.</summary>
     public void Release(WebSocketConnection connection)
     {
         string[] topics;
         lock (_lock)
         {
-            connection.TopicsReleased = true;
-            topics = connection.Topics is { } joined ? [.. joined] : [];
+            topics = _joined.TryGetValue(connection, out var joined) ? [.. joined] : [];
         }
 
         foreach (var topic in topics)

@@ -62,7 +62,7 @@ internal sealed partial class WebSocketConnection
                 buffer = null;
                 if (message is not null && _close is not { ByServer: true })
                 {
-                    await Dispatch(message);
+                    await _inbound.Enqueue(message);
                 }
             }
         }
@@ -72,7 +72,7 @@ internal sealed partial class WebSocketConnection
         }
         finally
         {
-            StartDispatch(); // what was read before the end still reaches the grain, ahead of OnClose
+            _inbound.Start(); // what was read before the end still reaches the grain, ahead of OnClose
             if (buffer is not null)
             {
                 ArrayPool<byte>.Shared.Return(buffer);
@@ -89,7 +89,7 @@ internal sealed partial class WebSocketConnection
         var read = socket.ReceiveAsync(buffer, CancellationToken.None);
         if (!read.IsCompleted)
         {
-            StartDispatch();
+            _inbound.Start();
         }
 
         return read;
@@ -135,7 +135,7 @@ internal sealed partial class WebSocketConnection
         return Dropped;
     }
 
-    private static bool IsSocketFailure(Exception ex) =>
+    internal static bool IsSocketFailure(Exception ex) =>
         ex is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException
             or Microsoft.AspNetCore.Connections.ConnectionAbortedException or Microsoft.AspNetCore.Http.BadHttpRequestException;
 }

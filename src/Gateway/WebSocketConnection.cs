@@ -4,16 +4,25 @@ using OrleansWs.Internal;
 namespace OrleansWs.Gateway;
 
 /// <summary>
-/// The socket loop of one peer: a receive loop that reads whole messages into the inbound queue, a
-/// dispatch loop that hands them to the peer's grain in order (batching what arrived while a call
-/// was in flight), and the send side, one writer at a time draining the byte-capped send queue.
+/// One peer's socket, from the handshake to the grain's <c>OnClose</c>: its lifecycle and its close
+/// state machine. The parts it is made of each have a type of their own: the HTTP answers of the
+/// handshake (<see cref="WebSocketHandshake"/>), the ordered batches to the grain
+/// (<see cref="InboundDispatcher"/>) and the byte-capped send queue with its one writer
+/// (<see cref="OutboundQueue"/>).
 /// </summary>
-internal sealed partial class WebSocketConnection
+/// <remarks>
+/// How a connection ends is decided once (<see cref="RequestClose"/>, the first request wins): a close
+/// the handler or the gateway asked for (a close frame after what is queued, aborted if the client does
+/// not answer within the close timeout), a terminate (abort now), or the socket's own end.
+/// </remarks>
+internal sealed partial class WebSocketConnection : IInboundTarget
 {
     private readonly IPeerGrain _grain;
     private readonly GatewayRuntime _runtime;
     private readonly WebSocketGatewayOptions _options;
     private readonly ILogger _logger;
+    private readonly InboundDispatcher _inbound;
+    private readonly OutboundQueue _outbound;
     // The socket an abort reaches (from the handshake on), whether one was asked for, and the timer
     // that aborts a close the client does not answer. No CancellationTokenSource: with one, every idle
     // socket would also keep its registration.
@@ -23,11 +32,7 @@ internal sealed partial class WebSocketConnection
     // Marks _closeTimer once the socket loop ended, so a close requested after that arms no timer.
     private static readonly Timer LoopEnded = new(static _ => { });
     private CloseRequest? _close;
-    private long _queuedBytes;
-    private long _inboundBytes;
-
-    // What a queued message costs beyond its payload, so a flood of empty messages still hits the cap.
-    private const int MessageOverhead = 64;
+    private volatile bool _isOpen;
 
     public WebSocketConnection(string peerId, string handlerType, IPeerGrain grain, GatewayRuntime runtime)
     {
@@ -37,27 +42,24 @@ internal sealed partial class WebSocketConnection
         _runtime = runtime;
         _options = runtime.Options;
         _logger = runtime.ConnectionLogger;
+        _inbound = new InboundDispatcher(this, _options);
+        _outbound = new OutboundQueue(_options.MaxSendQueueBytes, _logger, peerId);
     }
 
     public string PeerId { get; }
 
     public string HandlerType { get; }
 
-    private volatile bool _isOpen;
-
     /// <summary>Between a completed handshake and the end of the socket.</summary>
     public bool IsOpen => _isOpen;
 
+    /// <summary>Whether the connection's end is decided (a close or terminate was requested, or the socket ended).</summary>
+    public bool Closing => Volatile.Read(ref _close) is not null;
+
     /// <summary>Bytes (with a small per-message overhead) waiting to be written to the socket.</summary>
-    public long BufferedAmount => Math.Max(0, Interlocked.Read(ref _queuedBytes));
+    public long BufferedAmount => _outbound.BufferedAmount;
 
-    /// <summary>Topics this connection is subscribed to, created on the first; guarded by <see cref="TopicFanout"/>'s lock.</summary>
-    public HashSet<string>? Topics { get; set; }
-
-    /// <summary>Set once the connection left all its topics; guarded by <see cref="TopicFanout"/>'s lock.</summary>
-    public bool TopicsReleased { get; set; }
-
-    /// <summary>Queues a message for the client. Drops it once the connection is closing.</summary>
+    /// <summary>Queues a message for the client. Drops it once the connection is closing; closes a peer whose queue overflows.</summary>
     public void Enqueue(Message message)
     {
         if (_close is not null)
@@ -65,21 +67,17 @@ internal sealed partial class WebSocketConnection
             return;
         }
 
-        var queued = Interlocked.Add(ref _queuedBytes, message.Data.Length + MessageOverhead);
-        if (queued > _options.MaxSendQueueBytes)
+        if (!_outbound.TryEnqueue(message))
         {
-            Log.SlowPeer(_logger, PeerId, queued, _options.SlowPeerCloseCode);
+            Log.SlowPeer(_logger, PeerId, _outbound.BufferedAmount + message.Data.Length, _options.SlowPeerCloseCode);
             BeginClose(_options.SlowPeerCloseCode, "send queue overflow", dropQueued: true);
-            return;
         }
-
-        Send(message);
     }
 
     /// <summary>Starts the closing handshake from the server side; the connection is aborted if it takes longer than the close timeout.</summary>
     public void BeginClose(int code, string reason, bool dropQueued = false)
     {
-        if (!CloseCodes.IsSendable(code) || System.Text.Encoding.UTF8.GetByteCount(reason) > 123)
+        if (!CloseCodes.CanSend(code, reason))
         {
             (code, reason) = (CloseCodes.InternalError, "invalid close requested");
         }
@@ -102,7 +100,7 @@ internal sealed partial class WebSocketConnection
     {
         Interlocked.Exchange(ref _aborted, 1);
         Volatile.Read(ref _abortable)?.Abort();
-        Interlocked.Exchange(ref _inboundRoom, null)?.TrySetCanceled();
+        _inbound.Abort();
     }
 
     // From the handshake on, an abort reaches the socket; one asked for before is carried out now.
@@ -113,6 +111,27 @@ internal sealed partial class WebSocketConnection
         {
             socket.Abort();
         }
+    }
+
+    private bool RequestClose(CloseRequest request)
+    {
+        if (Interlocked.CompareExchange(ref _close, request, null) is not null)
+        {
+            return false;
+        }
+
+        // The send side drains what is queued (unless told to drop it), then sends the close frame.
+        _outbound.Close(request);
+        if (!request.Terminate)
+        {
+            var timer = new Timer(static state => ((WebSocketConnection)state!).Abort(), this, _options.CloseTimeout, Timeout.InfiniteTimeSpan);
+            if (Interlocked.CompareExchange(ref _closeTimer, timer, null) is not null)
+            {
+                timer.Dispose(); // the socket loop has ended: nothing left to abort
+            }
+        }
+
+        return true;
     }
 
     /// <summary>
@@ -147,7 +166,7 @@ internal sealed partial class WebSocketConnection
                     reply = null!;
                     if (sent)
                     {
-                        StartSending(socket);
+                        _outbound.Start(socket);
                         closed = await ReceiveLoop(socket);
                     }
                 }
@@ -157,17 +176,18 @@ internal sealed partial class WebSocketConnection
                     // after every message read before the end.
                     _isOpen = false;
                     _runtime.Unregister(this);
+                    RequestClose(Ended);
                     _runtime.Topics.Release(this);
                     Log.PeerClosed(_logger, PeerId, closed.Code, closed.Reason, closed.WasClean);
-                    RequestClose(new CloseRequest(CloseCodes.Abnormal, "", ByServer: false, DropQueued: true, Terminate: true));
                 }
 
-                if (_socket is not null) // the send side was started
+                if (_outbound.Started)
                 {
-                    await SendingEnded();
+                    await _outbound.Ended();
                 }
 
-                await DispatchClose(closed);
+                await _inbound.Drained;
+                await TellGrainClosed(closed);
                 if (closed is { WasClean: false, Code: CloseCodes.ProtocolError or CloseCodes.InvalidPayload })
                 {
                     await Linger(context.RequestAborted);
@@ -198,15 +218,15 @@ internal sealed partial class WebSocketConnection
         {
             Log.ConnectFailed(_logger, ex, PeerId);
             // The grain may have opened the peer after all (the call timed out, not failed): close it.
-            _ = TellGrainClosedBestEffort();
-            await Unavailable(context);
+            _ = TellGrainClosed(Dropped);
+            await WebSocketHandshake.Unavailable(context);
             return null;
         }
 
         if (!connected.Decision.Accepted)
         {
             Log.UpgradeRejected(_logger, PeerId, connected.Decision.Status);
-            await WebSocketEndpoint.Reject(context, connected.Decision);
+            await WebSocketHandshake.Reject(context, connected.Decision);
             return null;
         }
 
@@ -217,41 +237,27 @@ internal sealed partial class WebSocketConnection
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            RequestClose(Ended);
             _runtime.Topics.Release(this);
             await TellGrainClosed(new CloseDetails(CloseCodes.InternalError, "topic subscription failed", WasClean: false));
-            await Unavailable(context);
+            await WebSocketHandshake.Unavailable(context);
             return null;
         }
 
         try
         {
-            foreach (var (name, value) in connected.Decision.Headers)
-            {
-                context.Response.Headers.Append(name, value);
-            }
-
-            var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
-            {
-                SubProtocol = connected.Decision.Protocol,
-                KeepAliveInterval = _options.KeepAliveInterval,
-                KeepAliveTimeout = _options.KeepAliveTimeout,
-            });
+            var socket = await WebSocketHandshake.Accept(context, connected.Decision, _options);
             MakeAbortable(socket);
             return (socket, connected.Reply);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
         {
             Log.AcceptFailed(_logger, ex, PeerId);
+            RequestClose(Ended);
             _runtime.Topics.Release(this);
             await TellGrainClosed(Dropped);
             return null;
         }
-    }
-
-    private static Task Unavailable(HttpContext context)
-    {
-        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-        return context.Response.WriteAsync("The WebSocket service is unavailable; try again later.\n", context.RequestAborted);
     }
 
     // The runtime sends its 1002/1007 close frame and then aborts the socket; ending the request at
@@ -266,27 +272,6 @@ internal sealed partial class WebSocketConnection
         catch (OperationCanceledException)
         {
         }
-    }
-
-    private bool RequestClose(CloseRequest request)
-    {
-        if (Interlocked.CompareExchange(ref _close, request, null) is not null)
-        {
-            return false;
-        }
-
-        // The sender drains what is queued (unless told to drop it), then sends the close frame.
-        Send(null);
-        if (!request.Terminate)
-        {
-            var timer = new Timer(static state => ((WebSocketConnection)state!).Abort(), this, _options.CloseTimeout, Timeout.InfiniteTimeSpan);
-            if (Interlocked.CompareExchange(ref _closeTimer, timer, null) is not null)
-            {
-                timer.Dispose(); // the socket loop has ended: nothing left to abort
-            }
-        }
-
-        return true;
     }
 
     private async Task<bool> SendOpeningFrames(WebSocket socket, PeerReply reply)
@@ -311,5 +296,6 @@ internal sealed partial class WebSocketConnection
 
     private static readonly CloseDetails Dropped = new(CloseCodes.Abnormal, "", WasClean: false);
 
-    private sealed record CloseRequest(int Code, string Reason, bool ByServer, bool DropQueued, bool Terminate);
+    // The socket ended (or never opened): nothing more is sent, and nothing waits for a close frame.
+    private static readonly CloseRequest Ended = new(CloseCodes.Abnormal, "", ByServer: false, DropQueued: true, Terminate: true);
 }

@@ -3,24 +3,93 @@ using System.Net.WebSockets;
 
 namespace OrleansWs.Gateway;
 
-// The send side of the socket loop. There is no send task waiting on a queue: whoever hands a
-// message over while no send is in progress writes it to the socket on its own thread, so a topic
-// fan-out to many sockets, or a reply to an echo, wakes no task per message. A send that cannot
-// complete at once (the client reads slowly) continues asynchronously and also writes what was
-// queued meanwhile. The _sending flag makes that one writer at a time, in queue order.
-internal sealed partial class WebSocketConnection
+/// <summary>
+/// One socket's send side: a queue capped in bytes, written by one writer at a time, in queue order,
+/// and the close frame once a close is requested.
+/// </summary>
+/// <remarks>
+/// There is no send task waiting on the queue: whoever hands a message over while no send is in
+/// progress writes it to the socket on its own thread, so a topic fan-out to many sockets, or a reply
+/// to an echo, wakes no task per message. A send that cannot complete at once (the client reads
+/// slowly) continues asynchronously and also writes what was queued meanwhile. Nothing is written
+/// before <see cref="Start"/>, so frames queued early wait behind the frames the caller writes first.
+/// </remarks>
+internal sealed class OutboundQueue(long maxBytes, ILogger logger, string peerId)
 {
-    // Held (1) from construction until the opening frames are out, so nothing overtakes them, and
-    // for good once the close frame is sent or the socket failed, so nothing follows.
+    // What a queued message costs beyond its payload, so a flood of empty messages still hits the cap.
+    private const int MessageOverhead = 64;
+    private static readonly TaskCompletionSource SentAlready = Completed();
+
+    // Held (1) until Start, so nothing overtakes what the caller writes first, and for good once the
+    // close frame is sent or the socket failed, so nothing follows.
     private int _sending = 1;
     private WebSocket? _socket;
+    private CloseRequest? _close;
+    private long _queuedBytes;
 
     // Created on the first message that finds a send in progress; most idle peers never need one.
     private ConcurrentQueue<Message>? _queue;
-    // Completed once nothing more will be sent; created only when someone waits for that (the socket
-    // loop, at its end) or when it happens first, so an idle socket keeps none.
+    // Completed once nothing more will be sent; created only when someone waits for that or when it
+    // happens first, so an idle socket keeps none.
     private TaskCompletionSource? _sent;
-    private static readonly TaskCompletionSource SentAlready = Completed();
+
+    /// <summary>Bytes (with a small per-message overhead) waiting to be written.</summary>
+    public long BufferedAmount => Math.Max(0, Interlocked.Read(ref _queuedBytes));
+
+    /// <summary>Whether <see cref="Start"/> was called.</summary>
+    public bool Started => Volatile.Read(ref _socket) is not null;
+
+    /// <summary>
+    /// Queues <paramref name="message"/> (or writes it now when no send is in progress). Returns
+    /// <see langword="false"/>, queueing nothing, when it would take the queue over its byte cap.
+    /// </summary>
+    public bool TryEnqueue(Message message)
+    {
+        var cost = message.Data.Length + MessageOverhead;
+        if (Interlocked.Add(ref _queuedBytes, cost) > maxBytes)
+        {
+            Interlocked.Add(ref _queuedBytes, -cost);
+            return false;
+        }
+
+        Send(message);
+        return true;
+    }
+
+    /// <summary>Starts writing to <paramref name="socket"/>: what was queued, then whatever comes.</summary>
+    public void Start(WebSocket socket)
+    {
+        Volatile.Write(ref _socket, socket);
+        _ = Drain(socket, null);
+    }
+
+    /// <summary>
+    /// Ends the send side: what is queued is written (or dropped, when <see cref="CloseRequest.DropQueued"/>),
+    /// then the close frame (none when <see cref="CloseRequest.Terminate"/>). Only the first call counts.
+    /// </summary>
+    public void Close(CloseRequest close)
+    {
+        if (Interlocked.CompareExchange(ref _close, close, null) is null)
+        {
+            Send(null);
+        }
+    }
+
+    /// <summary>Completes once nothing more will be sent.</summary>
+    public Task Ended()
+    {
+        var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        return (Interlocked.CompareExchange(ref _sent, waiter, null) ?? waiter).Task;
+    }
+
+    private void EndSending() => Interlocked.CompareExchange(ref _sent, SentAlready, null)?.TrySetResult();
+
+    private static TaskCompletionSource Completed()
+    {
+        var done = new TaskCompletionSource();
+        done.SetResult();
+        return done;
+    }
 
     private ConcurrentQueue<Message> Queue
     {
@@ -36,50 +105,25 @@ internal sealed partial class WebSocketConnection
         }
     }
 
-    /// <summary>Starts writing queued messages to <paramref name="socket"/>.</summary>
-    private void StartSending(WebSocket socket)
-    {
-        _socket = socket;
-        _ = Drain(socket, null);
-    }
-
-    /// <summary>Completes once nothing more will be sent.</summary>
-    private Task SendingEnded()
-    {
-        var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        return (Interlocked.CompareExchange(ref _sent, waiter, null) ?? waiter).Task;
-    }
-
-    private void EndSending() => Interlocked.CompareExchange(ref _sent, SentAlready, null)?.TrySetResult();
-
-    private static TaskCompletionSource Completed()
-    {
-        var done = new TaskCompletionSource();
-        done.SetResult();
-        return done;
-    }
-
     // Sends message (or only what is queued, and the close frame once one is requested) now if no
     // send is in progress; otherwise queues it for the send in progress.
     private void Send(Message? message)
     {
         if (Interlocked.CompareExchange(ref _sending, 1, 0) != 0)
         {
-            if (message is not null)
-            {
-                Queue.Enqueue(message);
-                // The sender may have finished between our try and the enqueue; then we drain.
-                if (Interlocked.CompareExchange(ref _sending, 1, 0) != 0)
-                {
-                    return;
-                }
-
-                message = null;
-            }
-            else
+            if (message is null)
             {
                 return;
             }
+
+            Queue.Enqueue(message);
+            // The sender may have finished between our try and the enqueue; then we drain.
+            if (Interlocked.CompareExchange(ref _sending, 1, 0) != 0)
+            {
+                return;
+            }
+
+            message = null;
         }
         else if (message is not null && _queue is { IsEmpty: false } queue)
         {
@@ -134,14 +178,14 @@ internal sealed partial class WebSocketConnection
                 }
             }
         }
-        catch (Exception ex) when (IsSocketFailure(ex))
+        catch (Exception ex) when (WebSocketConnection.IsSocketFailure(ex))
         {
             // The receive loop sees the same failure and reports it.
         }
         catch (Exception ex)
         {
             // A bug of ours must not leave the socket half alive: drop it, and the receive loop reports 1006.
-            Log.SendLoopFailed(_logger, ex, PeerId);
+            Log.SendLoopFailed(logger, ex, peerId);
             socket.Abort();
         }
 

@@ -1,0 +1,112 @@
+using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
+using OrleansWs.Internal;
+
+namespace OrleansWs.Gateway;
+
+// The grain side of a connection: the batches the inbound dispatcher hands over become grain calls,
+// and each call's reply (topic changes, frames, a close) is applied in that order.
+internal sealed partial class WebSocketConnection
+{
+    // Once the server closes the peer (its handler asked, or a call failed), later messages are dropped.
+    bool IInboundTarget.Accepting => _close is not { ByServer: true } && !_runtime.Crashed;
+
+    // Pooled: a call that waits for the grain (every call does) allocates no state machine.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    async ValueTask<bool> IInboundTarget.Deliver(Message[] batch)
+    {
+        try
+        {
+            // A batch the cluster rejected never reached the grain and is sent again; any other
+            // failure may have run the hooks, so the batch is reported lost (1011) rather than repeated.
+            var inbound = new InboundBatch(batch, _outbound.BufferedAmount);
+            var reply = await ClusterRetry.WhenRejected(() => _grain.Receive(inbound));
+            await Apply(reply);
+            return true;
+        }
+        catch (Exception ex)
+        {
+            Log.GrainCallFailed(_logger, ex, PeerId);
+            BeginClose(CloseCodes.InternalError, "server error");
+            return false;
+        }
+    }
+
+    private async Task TellGrainClosed(CloseDetails details)
+    {
+        if (_runtime.Crashed)
+        {
+            return;
+        }
+
+        try
+        {
+            await ClusterRetry.WhenRejected(() => _grain.Closed(details));
+        }
+        catch (Exception ex)
+        {
+            Log.ClosedCallFailed(_logger, ex, PeerId);
+        }
+    }
+
+    private async Task Apply(PeerReply reply)
+    {
+        await ApplyTopicChanges(reply.TopicChanges);
+        foreach (var frame in reply.Frames)
+        {
+            Enqueue(frame);
+        }
+
+        ApplyClose(reply.Close);
+    }
+
+    private async Task ApplyTopicChanges(IReadOnlyList<TopicChange> changes)
+    {
+        foreach (var change in changes)
+        {
+            if (change.Subscribe)
+            {
+                await _runtime.Topics.Subscribe(change.Topic, this);
+            }
+            else
+            {
+                _runtime.Topics.Unsubscribe(change.Topic, this);
+            }
+        }
+    }
+
+    private void ApplyClose(CloseCommand? close)
+    {
+        if (close is null)
+        {
+            return;
+        }
+
+        if (close.Terminate)
+        {
+            Terminate();
+        }
+        else
+        {
+            BeginClose(close.Code, close.Reason);
+        }
+    }
+
+    private static readonly string UnexplainedFault = new WebSocketException(WebSocketError.Faulted).Message;
+
+    // ManagedWebSocket answers a broken frame or invalid UTF-8 with its own close frame (1002 or
+    // 1007), aborts, and throws. Header violations carry a message of their own; invalid UTF-8
+    // throws the bare Faulted error. (So does a malformed close frame from the client, which the
+    // client is told is a 1002 but OnClose then reports as 1007.)
+    private static CloseDetails? ProtocolViolation(Exception ex)
+    {
+        if (ex is not WebSocketException { WebSocketErrorCode: WebSocketError.Faulted } wse)
+        {
+            return null;
+        }
+
+        return wse.Message == UnexplainedFault
+            ? new CloseDetails(CloseCodes.InvalidPayload, "invalid UTF-8", WasClean: false)
+            : new CloseDetails(CloseCodes.ProtocolError, "protocol error", WasClean: false);
+    }
+}
