@@ -3,27 +3,27 @@ using OrleansWs.Internal;
 namespace OrleansWs.Gateway;
 
 /// <summary>The observer through which the cluster reaches this gateway's sockets.</summary>
-internal sealed class GatewayDelivery(GatewayRuntime runtime) : IGatewayDelivery
+internal sealed class GatewayDelivery(ConnectionRegistry connections) : IGatewayDelivery
 {
     public Task Deliver(string peerId, Message message)
     {
-        runtime.Find(peerId)?.Enqueue(message);
+        connections.Find(peerId)?.Enqueue(message);
         return Task.CompletedTask;
     }
 
     public Task Close(string peerId, int code, string reason)
     {
-        runtime.Find(peerId)?.BeginClose(code, reason);
+        connections.Find(peerId)?.BeginClose(code, reason);
         return Task.CompletedTask;
     }
 
     public Task Terminate(string peerId)
     {
-        runtime.Find(peerId)?.Terminate();
+        connections.Find(peerId)?.Terminate();
         return Task.CompletedTask;
     }
 
-    public Task<long> GetBufferedAmount(string peerId) => Task.FromResult(runtime.Find(peerId)?.BufferedAmount ?? -1);
+    public Task<long> GetBufferedAmount(string peerId) => Task.FromResult(connections.Find(peerId)?.BufferedAmount ?? -1);
 
-    public Task<IReadOnlyList<string>> GetOpenPeers(string handlerType) => Task.FromResult(runtime.GetOpenPeers(handlerType));
+    public Task<IReadOnlyList<string>> GetOpenPeers(string handlerType) => Task.FromResult(connections.GetOpenPeers(handlerType));
 }

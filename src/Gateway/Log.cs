@@ -1,6 +1,7 @@
 namespace OrleansWs.Gateway;
 
-// Every gateway log line. EventIds are fixed forever: never reuse or renumber one.
+// Every gateway log line. EventIds are fixed forever: never reuse or renumber one. 12, 13, 15, 30 and 31
+// belong to the topic feature (OrleansWs.Internal.TopicsLog).
 // Client misbehaviour logs at Debug; failures of ours or of the cluster at Warning or Error.
 internal static partial class Log
 {
@@ -37,17 +38,8 @@ internal static partial class Log
     [LoggerMessage(11, LogLevel.Debug, "The socket of peer {PeerId} failed (state {State}).", EventName = "SocketFailed")]
     public static partial void SocketFailed(ILogger logger, Exception exception, string peerId, System.Net.WebSockets.WebSocketState state);
 
-    [LoggerMessage(12, LogLevel.Error, "Subscribing to topic {Topic} failed.", EventName = "TopicSubscribeFailed")]
-    public static partial void TopicSubscribeFailed(ILogger logger, Exception exception, string topic);
-
-    [LoggerMessage(13, LogLevel.Warning, "Unsubscribing from topic {Topic} failed; the cluster drops the subscription with this gateway.", EventName = "TopicUnsubscribeFailed")]
-    public static partial void TopicUnsubscribeFailed(ILogger logger, Exception exception, string topic);
-
     [LoggerMessage(14, LogLevel.Warning, "Renewing this gateway's registration failed; retrying.", EventName = "RegistrationFailed")]
     public static partial void RegistrationFailed(ILogger logger, Exception exception);
-
-    [LoggerMessage(15, LogLevel.Error, "The stream of topic {Topic} reported an error.", EventName = "TopicStreamError")]
-    public static partial void TopicStreamError(ILogger logger, Exception exception, string topic);
 
     [LoggerMessage(16, LogLevel.Debug, "The client of peer {PeerId} left during the handshake.", EventName = "AcceptFailed")]
     public static partial void AcceptFailed(ILogger logger, Exception exception, string peerId);

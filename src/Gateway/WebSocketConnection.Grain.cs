@@ -9,7 +9,7 @@ namespace OrleansWs.Gateway;
 internal sealed partial class WebSocketConnection
 {
     // Once the server closes the peer (its handler asked, or a call failed), later messages are dropped.
-    bool IInboundTarget.Accepting => _close is not { ByServer: true } && !_runtime.Crashed;
+    bool IInboundTarget.Accepting => _close is not { ByServer: true } && !_runtime.Lease.Abandoned;
 
     // Pooled: a call that waits for the grain (every call does) allocates no state machine.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -34,7 +34,7 @@ internal sealed partial class WebSocketConnection
 
     private async Task TellGrainClosed(CloseDetails details)
     {
-        if (_runtime.Crashed)
+        if (_runtime.Lease.Abandoned)
         {
             return;
         }

@@ -15,7 +15,7 @@ namespace OrleansWs.Gateway;
 /// the handler or the gateway asked for (a close frame after what is queued, aborted if the client does
 /// not answer within the close timeout), a terminate (abort now), or the socket's own end.
 /// </remarks>
-internal sealed partial class WebSocketConnection : IInboundTarget
+internal sealed partial class WebSocketConnection : IInboundTarget, ITopicMember
 {
     private readonly IPeerGrain _grain;
     private readonly GatewayRuntime _runtime;
@@ -73,6 +73,10 @@ internal sealed partial class WebSocketConnection : IInboundTarget
             BeginClose(_options.SlowPeerCloseCode, "send queue overflow", dropQueued: true);
         }
     }
+
+    void ITopicMember.Deliver(Message message) => Enqueue(message);
+
+    void ITopicMember.Close(int code, string reason) => BeginClose(code, reason);
 
     /// <summary>Starts the closing handshake from the server side; the connection is aborted if it takes longer than the close timeout.</summary>
     public void BeginClose(int code, string reason, bool dropQueued = false)
@@ -141,7 +145,7 @@ internal sealed partial class WebSocketConnection : IInboundTarget
     public async Task RunAsync(HttpContext context, UpgradeRequest request)
     {
         // Registered before OnOpen runs, so whatever the cluster sends the peer meanwhile is queued.
-        _runtime.Register(this);
+        _runtime.Connections.Register(this);
         try
         {
             // This method's state lives as long as the socket: it lets go of the handshake's data.
@@ -175,7 +179,7 @@ internal sealed partial class WebSocketConnection : IInboundTarget
                     // Whatever ended the socket, the peer leaves this gateway and its grain hears of it,
                     // after every message read before the end.
                     _isOpen = false;
-                    _runtime.Unregister(this);
+                    _runtime.Connections.Unregister(this);
                     RequestClose(Ended);
                     _runtime.Topics.Release(this);
                     Log.PeerClosed(_logger, PeerId, closed.Code, closed.Reason, closed.WasClean);
@@ -196,7 +200,7 @@ internal sealed partial class WebSocketConnection : IInboundTarget
         }
         finally
         {
-            _runtime.Unregister(this);
+            _runtime.Connections.Unregister(this);
             if (Interlocked.Exchange(ref _closeTimer, LoopEnded) is { } timer && !ReferenceEquals(timer, LoopEnded))
             {
                 timer.Dispose();
@@ -211,7 +215,7 @@ internal sealed partial class WebSocketConnection : IInboundTarget
         ConnectResult connected;
         try
         {
-            var connect = new ConnectRequest(request, _runtime.Delivery, _runtime.Id);
+            var connect = new ConnectRequest(request, _runtime.Lease.Delivery, _runtime.Lease.Id);
             connected = await ClusterRetry.WhenRejected(() => _grain.Connect(connect), cancellationToken: context.RequestAborted);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

@@ -47,18 +47,18 @@ public abstract partial class WebSocketHandler<TState> : Grain, IPeerGrain where
         _host = new GrainHost(
             this,
             services.GetRequiredService<IWebSocketPeers>(),
-            services.GetRequiredService<WebSocketPeers>(),
+            services.GetRequiredService<ITopicPublisher>(),
             services.GetRequiredService<Serializer>(),
             services.GetService<ILoggerFactory>()?.CreateLogger(GetType()) ?? NullLogger.Instance);
         _logger = _host.Logger;
         _record = new PeerState<PeerRecord<TState>>(services.GetKeyedService<IGrainStorage>(storageName) ?? throw NoStorage(storageName), GrainContext.GrainId, _logger);
     }
 
-    private sealed class GrainHost(WebSocketHandler<TState> grain, IWebSocketPeers peers, WebSocketPeers cluster, Serializer serializer, ILogger logger)
+    private sealed class GrainHost(WebSocketHandler<TState> grain, IWebSocketPeers peers, ITopicPublisher topics, Serializer serializer, ILogger logger)
         : HandlerHost(grain.GetGrainId().ToString(), peers, serializer, logger)
     {
         public override Task Publish(string topic, IReadOnlyList<Message> messages, string? excludePeerId) =>
-            cluster.Publish(topic, messages, excludePeerId);
+            topics.Publish(topic, messages, new PublishOptions(excludePeerId));
 
         public override Task TrackPeer(Guid gatewayId, string peerId, bool open) => open
             ? grain.GrainFactory.GetGrain<IGatewayPeersGrain>(gatewayId).Add(peerId)

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
-using Orleans.Streams;
 using OrleansWs.Internal;
 
 namespace OrleansWs.Internal;
@@ -10,38 +9,22 @@ internal sealed partial class WebSocketPeers : IWebSocketPeers
 {
     private static readonly TimeSpan GatewayQueryTimeout = TimeSpan.FromSeconds(2);
     private readonly IClusterClient _client;
+    private readonly ITopicPublisher _topics;
     private readonly ILogger<WebSocketPeers> _logger;
-    private IStreamProvider? _streams;
 
-    /// <summary>Creates the service over <paramref name="client"/>, which must have the OrleansWs stream provider.</summary>
-    public WebSocketPeers(IClusterClient client, ILogger<WebSocketPeers> logger)
+    /// <summary>Creates the service over <paramref name="client"/>, publishing through <paramref name="topics"/>.</summary>
+    public WebSocketPeers(IClusterClient client, ITopicPublisher topics, ILogger<WebSocketPeers> logger)
     {
         _client = client;
+        _topics = topics;
         _logger = logger;
     }
 
-    /// <summary>Publishes to a topic, leaving out <paramref name="excludePeerId"/> (the sender, for a peer's publish).</summary>
-    public Task Publish(string topic, Message message, string? excludePeerId) => Publish(topic, [message], excludePeerId);
-
-    /// <summary>Publishes <paramref name="messages"/> to <paramref name="topic"/> in order, as one queue write.</summary>
-    public Task Publish(string topic, IReadOnlyList<Message> messages, string? excludePeerId)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(topic);
-        _streams ??= _client.GetStreamProvider(OrleansWsNames.StreamProvider);
-        var stream = _streams.GetStream<TopicEvent>(StreamId.Create(OrleansWsNames.TopicNamespace, topic));
-        // A topic queue on a silo that just died rejects the publish until the cluster notices.
-        if (messages.Count == 1)
-        {
-            var item = new TopicEvent(messages[0], excludePeerId);
-            return ClusterRetry.WhenRejected(() => stream.OnNextAsync(item));
-        }
-
-        var items = messages.Select(m => new TopicEvent(m, excludePeerId)).ToArray();
-        return ClusterRetry.WhenRejected(() => stream.OnNextBatchAsync(items));
-    }
+    /// <summary>Publishes <paramref name="messages"/> to <paramref name="topic"/> in order, as one publish, leaving out <paramref name="excludePeerId"/> (the sender, for a peer's publish).</summary>
+    public Task Publish(string topic, IReadOnlyList<Message> messages, string? excludePeerId) => _topics.Publish(topic, messages, new PublishOptions(excludePeerId));
 
     /// <inheritdoc />
-    public Task Publish(string topic, Message message) => Publish(topic, message, excludePeerId: null);
+    public Task Publish(string topic, Message message) => _topics.Publish(topic, [message], default);
 
     /// <inheritdoc />
     public Task<bool> Send(string peerId, Message message) => Peer(peerId).Send(message);

@@ -93,7 +93,8 @@ public sealed class WebSocketTestApp : IAsyncDisposable
         try
         {
             await cluster.DeployAsync();
-            app.Peers = new WebSocketPeers(cluster.Client, cluster.Client.ServiceProvider.GetRequiredService<ILogger<WebSocketPeers>>());
+            var services = cluster.Client.ServiceProvider;
+            app.Peers = new WebSocketPeers(cluster.Client, new StreamTopicBus(cluster.Client, services.GetRequiredService<ILogger<StreamTopicBus>>()), services.GetRequiredService<ILogger<WebSocketPeers>>());
             for (var i = 0; i < options.Gateways; i++)
             {
                 await app.StartGatewayAsync();
@@ -156,7 +157,10 @@ public sealed class WebSocketTestApp : IAsyncDisposable
         if (!g.Stopped)
         {
             g.Stopped = true;
-            g.App.Services.GetRequiredService<GatewayRuntime>().SimulateCrash();
+            // What a dead process leaves: no lease renewed or given back, no delivery path, sockets
+            // dropped without close frames, and no word to the grains of any of them.
+            g.App.Services.GetRequiredService<GatewayLease>().Abandon();
+            g.App.Services.GetRequiredService<ConnectionRegistry>().TerminateAll();
             await g.App.StopAsync();
             await g.App.DisposeAsync();
         }

@@ -75,15 +75,15 @@ public sealed class MessageTests(AppFixture fixture) : IClassFixture<AppFixture>
         var (gate, sending) = await HoldGrainAndFlood(client, peerId);
 
         // The receive loop waits for the grain to make room; terminating must not wait for the grain too.
-        var runtime = _app.Gateways[0].App.Services.GetRequiredService<GatewayRuntime>();
-        runtime.Find(peerId)!.Terminate();
+        var connections = _app.Gateways[0].App.Services.GetRequiredService<ConnectionRegistry>();
+        connections.Find(peerId)!.Terminate();
         var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (runtime.Find(peerId) is not null && DateTime.UtcNow < deadline)
+        while (connections.Find(peerId) is not null && DateTime.UtcNow < deadline)
         {
             await Task.Delay(20);
         }
 
-        Assert.Null(runtime.Find(peerId));
+        Assert.Null(connections.Find(peerId));
         await Assert.ThrowsAnyAsync<Exception>(() => sending);
         gate.SetResult();
         var closed = (CloseDetails)(await Handlers.HookLog.WaitFor(peerId, "close")).Argument!;

@@ -14,7 +14,7 @@ public static class GatewayEndpointsExtensions
     public static IEndpointRouteBuilder MapWebSocketGatewayHealth(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/healthz", () => Results.Text("ok\n"));
-        endpoints.MapGet("/readyz", (GatewayRuntime runtime) => runtime.IsReady
+        endpoints.MapGet("/readyz", (GatewayLease lease) => lease.IsReady
             ? Results.Text("ready\n")
             : Results.Text("not ready: no lease in the cluster (starting, stopping or cut off)\n", statusCode: StatusCodes.Status503ServiceUnavailable));
         return endpoints;

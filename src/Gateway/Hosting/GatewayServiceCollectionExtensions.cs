@@ -30,10 +30,16 @@ public static class GatewayServiceCollectionExtensions
         var options = services.AddOptions<WebSocketGatewayOptions>().ValidateOnStart();
         configureOptions(options);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WebSocketGatewayOptions>, WebSocketGatewayOptionsValidator>());
+        // The topic seam: one implementation serves both roles.
+        services.TryAddSingleton<StreamTopicBus>();
+        services.TryAddSingleton<ITopicPublisher>(sp => sp.GetRequiredService<StreamTopicBus>());
+        services.TryAddSingleton<ITopicSubscriber>(sp => sp.GetRequiredService<StreamTopicBus>());
         services.TryAddSingleton<WebSocketPeers>();
         services.TryAddSingleton<IWebSocketPeers>(sp => sp.GetRequiredService<WebSocketPeers>());
+        services.TryAddSingleton<ConnectionRegistry>();
+        services.TryAddSingleton<GatewayLease>();
+        services.AddHostedService(sp => sp.GetRequiredService<GatewayLease>());
         services.TryAddSingleton<GatewayRuntime>();
-        services.AddHostedService(sp => sp.GetRequiredService<GatewayRuntime>());
         services.AddTransient<IStartupFilter, WebSocketsStartupFilter>();
         return services;
     }

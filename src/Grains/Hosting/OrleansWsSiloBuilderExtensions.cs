@@ -46,6 +46,10 @@ public static class OrleansWsSiloBuilderExtensions
             builder.Services.TryAddKeyedSingleton<IGrainStorageSerializer>(storage, (sp, _) => new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>()));
         }
 
+        // The topic seam: one implementation serves both roles.
+        builder.Services.TryAddSingleton<StreamTopicBus>();
+        builder.Services.TryAddSingleton<ITopicPublisher>(sp => sp.GetRequiredService<StreamTopicBus>());
+        builder.Services.TryAddSingleton<ITopicSubscriber>(sp => sp.GetRequiredService<StreamTopicBus>());
         builder.Services.TryAddSingleton<WebSocketPeers>();
         builder.Services.TryAddSingleton<IWebSocketPeers>(sp => sp.GetRequiredService<WebSocketPeers>());
 

@@ -12,10 +12,10 @@ namespace OrleansWs.Internal;
 /// an idle queue costs nothing and a publish is read the moment it arrives, instead of on the next
 /// tick of a polling timer.
 /// </summary>
-public interface ITopicQueueGrain : IGrainWithStringKey
+internal interface ITopicQueueGrain : IGrainWithStringKey
 {
-    /// <summary>Appends one publish (one or more events of one topic) to the queue.</summary>
-    Task Enqueue(StreamId stream, TopicEvent[] events);
+    /// <summary>Appends one publish (one or more events of one topic) to the queue; returns its sequence number.</summary>
+    Task<long> Enqueue(StreamId stream, TopicEvent[] events);
 
     /// <summary>
     /// Takes up to <paramref name="maxCount"/> queued publishes, oldest first; when none is queued,
@@ -34,7 +34,7 @@ public interface ITopicQueueGrain : IGrainWithStringKey
 
 /// <summary>One publish read from a topic queue: what Orleans' pulling agent caches and delivers to subscribers.</summary>
 [GenerateSerializer, Immutable]
-public sealed class TopicBatch(StreamId streamId, TopicEvent[] events, EventSequenceTokenV2 token) : IBatchContainer
+internal sealed class TopicBatch(StreamId streamId, TopicEvent[] events, EventSequenceTokenV2 token) : IBatchContainer
 {
     /// <summary>The topic's stream.</summary>
     [Id(0)]
@@ -96,13 +96,9 @@ internal sealed class TopicQueueAdapterFactory : IQueueAdapterFactory, IQueueAda
         _mapper = CreateMapper(name);
     }
 
-    /// <summary>
-    /// Where the queue that carries <paramref name="topic"/> of the <see cref="OrleansWsNames.StreamProvider"/>
-    /// provider stands now (<see cref="ITopicQueueGrain.Position"/>): a subscriber that joins at this
-    /// position gets no publish that was queued before it joined, however late that publish reaches it.
-    /// </summary>
-    public static Task<long> Position(IGrainFactory grains, string topic) =>
-        QueueGrain(grains, OrleansWsNames.StreamProvider, DefaultMapper.GetQueueForStream(StreamId.Create(OrleansWsNames.TopicNamespace, topic))).Position();
+    /// <summary>The queue grain that carries <paramref name="stream"/> of the <see cref="OrleansWsNames.StreamProvider"/> provider.</summary>
+    public static ITopicQueueGrain QueueOf(IGrainFactory grains, StreamId stream) =>
+        QueueGrain(grains, OrleansWsNames.StreamProvider, DefaultMapper.GetQueueForStream(stream));
 
     private static readonly HashRingBasedStreamQueueMapper DefaultMapper = CreateMapper(OrleansWsNames.StreamProvider);
 
@@ -142,7 +138,7 @@ internal sealed class TopicQueueAdapterFactory : IQueueAdapterFactory, IQueueAda
     // behind; publishes then wait in the queue grain. As large as that queue, so a gateway has to fall
     // ~15,000 publishes behind (or be dead until its drop timeout) before the others wait with it.
     public IQueueCache CreateQueueCache(QueueId queueId) =>
-        new SimpleQueueCache(TopicQueueGrainCapacity, _loggers.CreateLogger<TopicQueueAdapterFactory>());
+        new TopicQueueCache(new SimpleQueueCache(TopicQueueGrainCapacity, _loggers.CreateLogger<TopicQueueAdapterFactory>()));
 
     /// <inheritdoc />
     public IQueueAdapterReceiver CreateReceiver(QueueId queueId) => new Receiver(Queue(queueId));

@@ -1,7 +1,6 @@
 using Orleans.Providers.Streams.Common;
-using OrleansWs.Internal;
 
-namespace OrleansWs;
+namespace OrleansWs.Internal;
 
 /// <summary>
 /// One topic queue held in memory, as Orleans' memory streams hold theirs: what a silo holding it
@@ -19,21 +18,22 @@ internal sealed class TopicQueueGrain : Grain, ITopicQueueGrain, IGrainMigration
     // Starts above any number a previous activation of this queue handed out, as Orleans' does.
     private long _next = DateTime.UtcNow.Ticks;
 
-    public Task Enqueue(StreamId stream, TopicEvent[] events)
+    public Task<long> Enqueue(StreamId stream, TopicEvent[] events)
     {
         if (_queue.Count >= Capacity)
         {
             throw new InvalidOperationException($"Topic queue {this.GetPrimaryKeyString()} is full ({Capacity} publishes); nobody reads it.");
         }
 
-        _queue.Enqueue(new TopicBatch(stream, events, new EventSequenceTokenV2(_next++)));
+        var position = _next++;
+        _queue.Enqueue(new TopicBatch(stream, events, new EventSequenceTokenV2(position)));
         if (_arrived is { } arrived)
         {
             _arrived = null;
             arrived.TrySetResult();
         }
 
-        return Task.CompletedTask;
+        return Task.FromResult(position);
     }
 
     public async Task<TopicBatch[]> Dequeue(int maxCount, TimeSpan wait, CancellationToken cancellationToken)

@@ -1,0 +1,59 @@
+using System.Collections.Concurrent;
+
+namespace OrleansWs.Gateway;
+
+/// <summary>
+/// The connections this gateway holds, by peer id: how the cluster's sends, closes and listings find
+/// a socket. A connection is in it from before its <c>OnOpen</c> runs until its socket has ended.
+/// </summary>
+internal sealed class ConnectionRegistry
+{
+    private readonly ConcurrentDictionary<string, WebSocketConnection> _connections = new(StringComparer.Ordinal);
+
+    /// <summary>How many connections are held.</summary>
+    public int Count => _connections.Count;
+
+    public void Register(WebSocketConnection connection) => _connections[connection.PeerId] = connection;
+
+    public void Unregister(WebSocketConnection connection) => _connections.TryRemove(new(connection.PeerId, connection));
+
+    public WebSocketConnection? Find(string peerId) => _connections.GetValueOrDefault(peerId);
+
+    /// <summary>The ids of the open peers of <paramref name="handlerType"/>, in id order (oldest first: ids are time-ordered).</summary>
+    public IReadOnlyList<string> GetOpenPeers(string handlerType)
+    {
+        var peers = new List<string>();
+        foreach (var connection in _connections.Values)
+        {
+            if (connection.IsOpen && connection.HandlerType == handlerType)
+            {
+                peers.Add(connection.PeerId);
+            }
+        }
+
+        peers.Sort(StringComparer.Ordinal);
+        return peers;
+    }
+
+    /// <summary>Starts closing every connection with <paramref name="code"/>; returns how many there were.</summary>
+    public int CloseAll(int code, string reason)
+    {
+        var count = 0;
+        foreach (var connection in _connections.Values)
+        {
+            connection.BeginClose(code, reason);
+            count++;
+        }
+
+        return count;
+    }
+
+    /// <summary>Aborts every connection without a close frame.</summary>
+    public void TerminateAll()
+    {
+        foreach (var connection in _connections.Values)
+        {
+            connection.Terminate();
+        }
+    }
+}

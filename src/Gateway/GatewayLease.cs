@@ -1,0 +1,151 @@
+using Microsoft.Extensions.Options;
+using OrleansWs.Internal;
+
+namespace OrleansWs.Gateway;
+
+/// <summary>
+/// This gateway's registration in the cluster: its id, the delivery path the cluster reaches its
+/// sockets through, and the lease it renews three times per <see cref="WebSocketGatewayOptions.Lease"/>.
+/// When the lease runs out the cluster closes this gateway's peers (<c>OnClose</c> 1006); a gateway that
+/// sees its own renewals fail that long closes its sockets (1012) rather than keep ghosts. Readiness
+/// (<c>/readyz</c>) is <see cref="IsReady"/>.
+/// </summary>
+internal sealed class GatewayLease : IHostedService, IAsyncDisposable
+{
+    private readonly IClusterClient _client;
+    private readonly ConnectionRegistry _connections;
+    private readonly WebSocketGatewayOptions _options;
+    private readonly ILogger<GatewayLease> _logger;
+    private readonly GatewayDelivery _deliveryTarget;
+    private readonly CancellationTokenSource _stopping = new();
+    private IGatewayDelivery? _delivery;
+    private Task? _renewals;
+    private long _lastRenewalTicks;
+
+    public GatewayLease(IClusterClient client, ConnectionRegistry connections, IOptions<WebSocketGatewayOptions> options, ILogger<GatewayLease> logger)
+    {
+        _client = client;
+        _connections = connections;
+        _options = options.Value;
+        _logger = logger;
+        // Orleans holds observers weakly: this field keeps the delivery path alive.
+        _deliveryTarget = new GatewayDelivery(connections);
+    }
+
+    /// <summary>This gateway's identity in the cluster.</summary>
+    public Guid Id { get; } = Guid.NewGuid();
+
+    /// <summary>The path through which the cluster reaches this gateway's sockets.</summary>
+    public IGatewayDelivery Delivery => _delivery ?? throw new InvalidOperationException("The gateway has not started.");
+
+    /// <summary>Whether the gateway has stopped talking to the cluster: it is stopping, or it was abandoned.</summary>
+    public bool Stopping => _stopping.IsCancellationRequested;
+
+    /// <summary>Set by <see cref="Abandon"/>: this gateway says nothing more to the cluster.</summary>
+    public bool Abandoned { get; private set; }
+
+    /// <summary>Holds its lease (renewed within the last lease period) and is not stopping: ready for traffic.</summary>
+    public bool IsReady =>
+        !_stopping.IsCancellationRequested
+        && Interlocked.Read(ref _lastRenewalTicks) != 0
+        && Environment.TickCount64 - Interlocked.Read(ref _lastRenewalTicks) < _options.Lease.TotalMilliseconds;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _delivery = _client.CreateObjectReference<IGatewayDelivery>(_deliveryTarget);
+        await Renew();
+        _renewals = RenewForever();
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (Abandoned)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync();
+        if (_renewals is not null)
+        {
+            await _renewals;
+        }
+
+        try
+        {
+            await _client.GetGrain<IGatewayRegistryGrain>(0).Remove(Id).WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OrleansException or OperationCanceledException)
+        {
+            // The lease runs out on its own.
+            Log.RegistrationFailed(_logger, ex);
+        }
+    }
+
+    /// <summary>
+    /// Stops renewing without giving the lease back and withdraws the delivery path, as a process that
+    /// died would: the cluster must notice on its own.
+    /// </summary>
+    public void Abandon()
+    {
+        Abandoned = true;
+        _stopping.Cancel();
+        DeleteDelivery();
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        // The container disposes this once as itself and once as the hosted service.
+        DeleteDelivery();
+        _stopping.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private void DeleteDelivery()
+    {
+        if (Interlocked.Exchange(ref _delivery, null) is { } delivery)
+        {
+            _client.DeleteObjectReference<IGatewayDelivery>(delivery);
+        }
+    }
+
+    private async Task RenewForever()
+    {
+        // Renew three times per lease, so one lost renewal never lets it run out.
+        using var timer = new PeriodicTimer(_options.Lease / 3);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token))
+            {
+                await Renew();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task Renew()
+    {
+        try
+        {
+            await _client.GetGrain<IGatewayRegistryGrain>(0).Renew(Id, Delivery, _options.Lease).WaitAsync(_options.Lease / 3);
+            Interlocked.Exchange(ref _lastRenewalTicks, Environment.TickCount64);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !_stopping.IsCancellationRequested)
+        {
+            Log.RegistrationFailed(_logger, ex);
+            FenceIfLeaseLost();
+        }
+    }
+
+    // Once the lease has run out the cluster has closed this gateway's peers (OnClose 1006, state
+    // cleared); their sockets must not live on as ghosts that still receive topic messages.
+    private void FenceIfLeaseLost()
+    {
+        var last = Interlocked.Read(ref _lastRenewalTicks);
+        if (last != 0 && Environment.TickCount64 - last > _options.Lease.TotalMilliseconds && _connections.Count > 0)
+        {
+            Log.LeaseLost(_logger, Id, _connections.CloseAll(CloseCodes.ServiceRestart, "gateway lost its lease; reconnect"));
+        }
+    }
+}

@@ -1,0 +1,17 @@
+namespace OrleansWs.Internal;
+
+/// <summary>A local subscriber of <see cref="TopicFanout{TMember}"/>: one peer's socket on this gateway.</summary>
+internal interface ITopicMember
+{
+    /// <summary>The peer's id; a publish that excludes it does not reach it.</summary>
+    string PeerId { get; }
+
+    /// <summary>Whether the member's end is decided. A closing member is not added to a topic (it is released, or about to be).</summary>
+    bool Closing { get; }
+
+    /// <summary>Queues one published message on the member's socket. Must not block.</summary>
+    void Deliver(Message message);
+
+    /// <summary>Closes the member's connection (the gateway was fenced for a topic it is in).</summary>
+    void Close(int code, string reason);
+}

@@ -1,0 +1,240 @@
+using System.Buffers;
+using Microsoft.Extensions.Logging;
+
+namespace OrleansWs.Internal;
+
+/// <summary>
+/// Topic fan-out on one gateway, over the topic seam's <see cref="ITopicSubscriber"/>. Each topic with local members has
+/// exactly one bus subscription here; a published message arrives once per gateway and is queued on
+/// every local member's socket except the sender's, so a publish costs O(gateways) in the cluster.
+/// </summary>
+/// <remarks>
+/// The join fence: a member gets what was published after it joined, nothing accepted before, even
+/// when that reaches the gateway after the join (a backlog in flight, or a publish the bus hands a new
+/// subscription). A join asks where the topic stands (<see cref="ITopicSubscriber.Position"/>) and the
+/// member then gets only publishes at or above that position. A member that joins a topic it is in
+/// already keeps the position it joined at: moving it would drop publishes in flight between the two.
+/// </remarks>
+internal sealed class TopicFanout<TMember>(ITopicSubscriber bus, ILogger logger) where TMember : class, ITopicMember
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, Topic> _topics = new(StringComparer.Ordinal);
+    // The topics each local member is in, so that its end takes it out of all of them.
+    private readonly Dictionary<TMember, HashSet<string>> _joined = [];
+
+    /// <summary>Joins <paramref name="member"/> to <paramref name="topic"/>; returns once the topic's bus subscription is in place.</summary>
+    public async Task Subscribe(string topic, TMember member)
+    {
+        // Where the topic stands before the join: publishes accepted earlier stay out.
+        var joinedAt = await bus.Position(topic);
+        Topic entry;
+        lock (_lock)
+        {
+            // A member that ends is closing before it is released: a join still on its way then must not bring it back.
+            if (member.Closing)
+            {
+                return;
+            }
+
+            if (!_topics.TryGetValue(topic, out entry!))
+            {
+                entry = new Topic(this, topic, joinedAt);
+                _topics.Add(topic, entry);
+                entry.Subscription = SubscribeBus(entry);
+            }
+
+            entry.Members.TryAdd(member, joinedAt); // joined already: keeps what it has been promised
+            if (!_joined.TryGetValue(member, out var joined))
+            {
+                _joined.Add(member, joined = new(StringComparer.Ordinal));
+            }
+
+            joined.Add(topic);
+        }
+
+        await entry.Subscription!;
+    }
+
+    /// <summary>Takes <paramref name="member"/> out of <paramref name="topic"/>; the last local member drops the bus subscription.</summary>
+    public void Unsubscribe(string topic, TMember member)
+    {
+        Topic? emptied;
+        lock (_lock)
+        {
+            emptied = Leave(topic, member);
+        }
+
+        if (emptied is not null)
+        {
+            _ = Drop(emptied);
+        }
+    }
+
+    /// <summary>Takes a closing member out of all its topics; later joins for it are ignored.</summary>
+    public void Release(TMember member)
+    {
+        string[] topics;
+        lock (_lock)
+        {
+            topics = _joined.TryGetValue(member, out var joined) ? [.. joined] : [];
+        }
+
+        foreach (var topic in topics)
+        {
+            Unsubscribe(topic, member);
+        }
+    }
+
+    /// <summary>The local members of <paramref name="topic"/>; 0 when this gateway holds no subscription for it.</summary>
+    public int Members(string topic)
+    {
+        lock (_lock)
+        {
+            return _topics.TryGetValue(topic, out var entry) ? entry.Members.Count : 0;
+        }
+    }
+
+    /// <summary>The topics this gateway holds a bus subscription for.</summary>
+    public IReadOnlyCollection<string> Topics
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _topics.Keys];
+            }
+        }
+    }
+
+    // Under _lock. Returns the topic's entry when its last member left (its subscription is to be dropped).
+    private Topic? Leave(string topic, TMember member)
+    {
+        if (!_topics.TryGetValue(topic, out var entry) || !entry.Members.Remove(member))
+        {
+            return null;
+        }
+
+        if (_joined.TryGetValue(member, out var joined) && joined.Remove(topic) && joined.Count == 0)
+        {
+            _joined.Remove(member);
+        }
+
+        if (entry.Members.Count > 0)
+        {
+            return null;
+        }
+
+        _topics.Remove(topic);
+        return entry;
+    }
+
+    private async Task SubscribeBus(Topic entry)
+    {
+        try
+        {
+            entry.Handle = await bus.Subscribe(entry.Name, entry.From, entry);
+        }
+        catch (Exception ex)
+        {
+            TopicsLog.TopicSubscribeFailed(logger, ex, entry.Name);
+            lock (_lock)
+            {
+                if (_topics.TryGetValue(entry.Name, out var current) && current == entry)
+                {
+                    _topics.Remove(entry.Name);
+                }
+            }
+
+            throw;
+        }
+    }
+
+    private async Task Drop(Topic entry)
+    {
+        try
+        {
+            await entry.Subscription!;
+            await entry.Handle!.Unsubscribe();
+        }
+        catch (Exception ex)
+        {
+            TopicsLog.TopicUnsubscribeFailed(logger, ex, entry.Name);
+        }
+    }
+
+    // The bus fenced this gateway for a topic: its members of it are closed, so that their clients
+    // reconnect rather than miss publishes silently, and the subscription goes.
+    private void Fence(Topic entry)
+    {
+        KeyValuePair<TMember, TopicPosition>[] members;
+        lock (_lock)
+        {
+            if (!_topics.TryGetValue(entry.Name, out var current) || current != entry)
+            {
+                return;
+            }
+
+            members = [.. entry.Members];
+            foreach (var (member, _) in members)
+            {
+                Leave(entry.Name, member);
+            }
+        }
+
+        TopicsLog.TopicFenced(logger, entry.Name, members.Length);
+        foreach (var (member, _) in members)
+        {
+            member.Close(CloseCodes.TryAgainLater, "topic delivery fell behind; reconnect");
+        }
+
+        _ = Drop(entry);
+    }
+
+    // One bus subscription. Deliveries to an entry that has been dropped reach no one, so a topic
+    // re-subscribed while its old subscription is being torn down never duplicates a message.
+    private sealed class Topic(TopicFanout<TMember> fanout, string name, TopicPosition from) : ITopicReceiver
+    {
+        public string Name { get; } = name;
+
+        /// <summary>Where the subscription starts: the first member's join (every later member joins at or above it).</summary>
+        public TopicPosition From { get; } = from;
+
+        /// <summary>Each local member, with the position it joined at.</summary>
+        public Dictionary<TMember, TopicPosition> Members { get; } = [];
+
+        public Task? Subscription { get; set; }
+
+        public ITopicSubscription? Handle { get; set; }
+
+        public void OnPublished(TopicPosition position, TopicEvent published)
+        {
+            // Delivering may write to the socket on this thread, so it happens outside the lock that
+            // joins and every other topic's fan-out need; the copy is of references and positions only.
+            KeyValuePair<TMember, TopicPosition>[] members;
+            int count;
+            lock (fanout._lock)
+            {
+                count = Members.Count;
+                members = ArrayPool<KeyValuePair<TMember, TopicPosition>>.Shared.Rent(count);
+                ((ICollection<KeyValuePair<TMember, TopicPosition>>)Members).CopyTo(members, 0);
+            }
+
+            try
+            {
+                foreach (var (member, joinedAt) in members.AsSpan(0, count))
+                {
+                    if (position >= joinedAt && !string.Equals(member.PeerId, published.ExcludePeerId, StringComparison.Ordinal))
+                    {
+                        member.Deliver(published.Message);
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<KeyValuePair<TMember, TopicPosition>>.Shared.Return(members, clearArray: true);
+            }
+        }
+
+        public void OnFenced() => fanout.Fence(this);
+    }
+}

@@ -1,0 +1,80 @@
+using Orleans.Providers.Streams.Common;
+using Orleans.Runtime;
+using Orleans.Streams;
+
+namespace OrleansWs.Internal;
+
+/// <summary>
+/// The pulling agent's cache of one topic queue: Orleans' <see cref="SimpleQueueCache"/>, with cursors that
+/// survive the one case it does not handle.
+/// </summary>
+/// <remarks>
+/// A subscription made while the cache holds publishes of its topic gets an idle cursor that remembers
+/// the newest of them, and idle cursors do not keep what they remember from being purged. When the next
+/// publish of the topic arrives, the agent refreshes the cursor to it; the cache then looks for the purged
+/// publish, throws <see cref="QueueCacheMissException"/>, and the agent's read of the whole queue fails with
+/// it: the batch it read is lost, and every later read fails the same way, for every topic of the queue,
+/// as long as the subscription lives. Here a cursor whose refresh misses starts over at the publish it was
+/// refreshed to, which is in the cache: the subscriber gets that publish and what follows, and nothing
+/// it was never meant to get.
+/// </remarks>
+internal sealed class TopicQueueCache(SimpleQueueCache simple) : IQueueCache
+{
+    private readonly IQueueCache _cache = simple;
+
+    public int GetMaxAddCount() => _cache.GetMaxAddCount();
+
+    public void AddToCache(IList<IBatchContainer> messages) => _cache.AddToCache(messages);
+
+    public bool TryPurgeFromCache(out IList<IBatchContainer> purgedItems)
+    {
+        var purged = _cache.TryPurgeFromCache(out var items);
+        purgedItems = items!; // the cache sets it whenever it returns true, as the agent expects
+        return purged;
+    }
+
+    public bool IsUnderPressure() => _cache.IsUnderPressure();
+
+    public void UpdateDeliveryProgress(StreamSequenceToken? earliestSubscriptionToken, DateTime utcNow) =>
+        _cache.UpdateDeliveryProgress(earliestSubscriptionToken, utcNow);
+
+    [Obsolete("Use TryGetCacheCursor.")]
+    public IQueueCacheCursor GetCacheCursor(StreamId streamId, StreamSequenceToken? token) =>
+        new Cursor(_cache, streamId, _cache.GetCacheCursor(streamId, token));
+
+    public QueueCacheCursorResult<IQueueCacheCursor> TryGetCacheCursor(StreamId streamId, StreamSequenceToken? token) =>
+        Wrap(streamId, _cache.TryGetCacheCursor(streamId, token));
+
+    public QueueCacheCursorResult<IQueueCacheCursor> TryGetCacheCursorAtPosition(StreamId streamId, StreamSubscriptionStartPosition startPosition) =>
+        Wrap(streamId, _cache.TryGetCacheCursorAtPosition(streamId, startPosition));
+
+    private QueueCacheCursorResult<IQueueCacheCursor> Wrap(StreamId streamId, QueueCacheCursorResult<IQueueCacheCursor> result) =>
+        result.Cursor is { } cursor ? QueueCacheCursorResult<IQueueCacheCursor>.FromCursor(new Cursor(_cache, streamId, cursor)) : result;
+
+    private sealed class Cursor(IQueueCache cache, StreamId streamId, IQueueCacheCursor inner) : IQueueCacheCursor
+    {
+        public IBatchContainer? GetCurrent(out Exception? exception) => inner.GetCurrent(out exception);
+
+        [Obsolete("Use MoveNextWithResult.")]
+        public bool MoveNext() => inner.MoveNext();
+
+        public QueueCacheCursorMoveResult MoveNextWithResult() => inner.MoveNextWithResult();
+
+        public void Refresh(StreamSequenceToken token)
+        {
+            try
+            {
+                inner.Refresh(token);
+            }
+            catch (QueueCacheMissException) when (cache.TryGetCacheCursor(streamId, token).Cursor is { } fresh)
+            {
+                inner.Dispose();
+                inner = fresh;
+            }
+        }
+
+        public void RecordDeliveryFailure() => inner.RecordDeliveryFailure();
+
+        public void Dispose() => inner.Dispose();
+    }
+}

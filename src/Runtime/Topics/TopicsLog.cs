@@ -1,0 +1,23 @@
+using Microsoft.Extensions.Logging;
+
+namespace OrleansWs.Internal;
+
+// The topic feature's log lines. They kept the EventIds they had when the gateway logged them: never
+// reuse or renumber one (the gateway's own ids skip these).
+internal static partial class TopicsLog
+{
+    [LoggerMessage(12, LogLevel.Error, "Subscribing to topic {Topic} failed.", EventName = "TopicSubscribeFailed")]
+    public static partial void TopicSubscribeFailed(ILogger logger, Exception exception, string topic);
+
+    [LoggerMessage(13, LogLevel.Warning, "Unsubscribing from topic {Topic} failed; the cluster drops the subscription with this gateway.", EventName = "TopicUnsubscribeFailed")]
+    public static partial void TopicUnsubscribeFailed(ILogger logger, Exception exception, string topic);
+
+    [LoggerMessage(15, LogLevel.Error, "The stream of topic {Topic} reported an error.", EventName = "TopicStreamError")]
+    public static partial void TopicStreamError(ILogger logger, Exception exception, string topic);
+
+    [LoggerMessage(30, LogLevel.Warning, "This gateway fell behind on topic {Topic} and was fenced; its {Count} subscribers of it are closed.", EventName = "TopicFenced")]
+    public static partial void TopicFenced(ILogger logger, string topic, int count);
+
+    [LoggerMessage(31, LogLevel.Error, "Fanning out a publish of topic {Topic} failed; this gateway's subscription of it is fenced.", EventName = "TopicReceiverFailed")]
+    public static partial void TopicReceiverFailed(ILogger logger, Exception exception, string topic);
+}

@@ -1,0 +1,22 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OrleansWs.Internal;
+using OrleansWs.Testing;
+
+namespace OrleansWs.Tests.Topics;
+
+/// <summary>The topic seam's specification against Orleans persistent streams over the in-memory queue grains.</summary>
+public sealed class StreamTopicBusTests : TopicSeamSpecification
+{
+    private WebSocketTestApp _app = null!;
+
+    private protected override async Task<(ITopicPublisher Publisher, ITopicSubscriber Subscriber)> Create()
+    {
+        _app = await WebSocketTestApp.StartAsync(o => o.Gateways = 0);
+        var client = _app.Cluster.Client;
+        var bus = new StreamTopicBus(client, client.ServiceProvider.GetRequiredService<ILogger<StreamTopicBus>>());
+        return (bus, bus);
+    }
+
+    public override async Task DisposeAsync() => await _app.DisposeAsync();
+}
