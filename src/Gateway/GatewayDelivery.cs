@@ -25,5 +25,8 @@ internal sealed class GatewayDelivery(ConnectionRegistry connections) : IGateway
 
     public Task<long> GetBufferedAmount(string peerId) => Task.FromResult(connections.Find(peerId)?.BufferedAmount ?? -1);
 
+    public Task<bool> WaitForDrain(string peerId, long threshold, TimeSpan timeout) =>
+        connections.Find(peerId)?.WaitForDrain(threshold, timeout) ?? Task.FromResult(false);
+
     public Task<IReadOnlyList<string>> GetOpenPeers(string handlerType) => Task.FromResult(connections.GetOpenPeers(handlerType));
 }

@@ -33,6 +33,9 @@ internal sealed class OutboundQueue(long maxBytes, ILogger logger, string peerId
     // happens first, so an idle socket keeps none.
     private TaskCompletionSource? _sent;
 
+    // Hooks waiting for the queue to drain (crossws' waitForDrain); created by the first, guarded by itself.
+    private List<(long Threshold, TaskCompletionSource<bool> Drained)>? _drainWaiters;
+
     /// <summary>Bytes (with a small per-message overhead) waiting to be written.</summary>
     public long BufferedAmount => Math.Max(0, Interlocked.Read(ref _queuedBytes));
 
@@ -75,6 +78,63 @@ internal sealed class OutboundQueue(long maxBytes, ILogger logger, string peerId
         }
     }
 
+    /// <summary>
+    /// Completes with <see langword="true"/> once at most <paramref name="threshold"/> bytes wait, or with
+    /// <see langword="false"/> when <paramref name="timeout"/> passes or the send side ends first.
+    /// </summary>
+    public async Task<bool> WaitForDrain(long threshold, TimeSpan timeout)
+    {
+        if (BufferedAmount <= threshold)
+        {
+            return true;
+        }
+
+        var waiter = (threshold, new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var waiters = _drainWaiters ?? Interlocked.CompareExchange(ref _drainWaiters, [], null) ?? _drainWaiters;
+        lock (waiters)
+        {
+            waiters.Add(waiter);
+        }
+
+        // The last write may have happened between the check above and the registration.
+        ReleaseDrained(ended: Volatile.Read(ref _sent) is { Task.IsCompleted: true });
+        try
+        {
+            return await waiter.Item2.Task.WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            lock (waiters)
+            {
+                waiters.Remove(waiter);
+            }
+
+            return false;
+        }
+    }
+
+    // Completes the waiters whose threshold the queue is at or under now; all of them (with false) once it ended.
+    private void ReleaseDrained(bool ended)
+    {
+        if (_drainWaiters is not { } waiters)
+        {
+            return;
+        }
+
+        var queued = BufferedAmount;
+        lock (waiters)
+        {
+            for (var i = waiters.Count - 1; i >= 0; i--)
+            {
+                if (ended || queued <= waiters[i].Threshold)
+                {
+                    waiters[i].Drained.TrySetResult(!ended);
+                    waiters.RemoveAt(i);
+                }
+            }
+        }
+    }
+
     /// <summary>Completes once nothing more will be sent.</summary>
     public Task Ended()
     {
@@ -82,7 +142,11 @@ internal sealed class OutboundQueue(long maxBytes, ILogger logger, string peerId
         return (Interlocked.CompareExchange(ref _sent, waiter, null) ?? waiter).Task;
     }
 
-    private void EndSending() => Interlocked.CompareExchange(ref _sent, SentAlready, null)?.TrySetResult();
+    private void EndSending()
+    {
+        Interlocked.CompareExchange(ref _sent, SentAlready, null)?.TrySetResult();
+        ReleaseDrained(ended: true);
+    }
 
     private static TaskCompletionSource Completed()
     {
@@ -195,6 +259,7 @@ internal sealed class OutboundQueue(long maxBytes, ILogger logger, string peerId
     private ValueTask Write(WebSocket socket, Message message)
     {
         Interlocked.Add(ref _queuedBytes, -(message.Data.Length + MessageOverhead));
+        ReleaseDrained(ended: false);
         return _close is { DropQueued: true }
             ? ValueTask.CompletedTask
             : socket.SendAsync(message.Bytes, message.IsText ? WebSocketMessageType.Text : WebSocketMessageType.Binary, endOfMessage: true, CancellationToken.None);

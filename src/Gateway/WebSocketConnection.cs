@@ -59,6 +59,9 @@ internal sealed partial class WebSocketConnection : IInboundTarget, ITopicMember
     /// <summary>Bytes (with a small per-message overhead) waiting to be written to the socket.</summary>
     public long BufferedAmount => _outbound.BufferedAmount;
 
+    /// <summary>Completes once at most <paramref name="threshold"/> bytes wait to be written (<see langword="false"/> after <paramref name="timeout"/> or when the socket ends).</summary>
+    public Task<bool> WaitForDrain(long threshold, TimeSpan timeout) => _outbound.WaitForDrain(threshold, timeout);
+
     /// <summary>Queues a message for the client. Drops it once the connection is closing; closes a peer whose queue overflows.</summary>
     public void Enqueue(Message message)
     {

@@ -13,7 +13,7 @@ public sealed class Peer
     private readonly PeerEffects _effects;
     private readonly List<string> _topics;
     private readonly IWebSocketPeers _peers;
-    private readonly Func<Task<long>> _liveBufferedAmount;
+    private readonly IPeerSocket _socket;
 
     internal Peer(
         string id,
@@ -24,9 +24,9 @@ public sealed class Peer
         long bufferedAmount,
         PeerEffects effects,
         IWebSocketPeers peers,
-        Func<Task<long>> liveBufferedAmount)
+        IPeerSocket socket)
     {
-        _liveBufferedAmount = liveBufferedAmount;
+        _socket = socket;
         Id = id;
         Request = request;
         Protocol = protocol;
@@ -80,40 +80,15 @@ public sealed class Peer
     /// Asks the gateway how many bytes wait in this peer's send queue now. Frames sent by the running
     /// hook are not counted yet: they leave when it returns.
     /// </summary>
-    public Task<long> GetBufferedAmount() => _liveBufferedAmount();
+    public Task<long> GetBufferedAmount() => _socket.GetBufferedAmount();
 
     /// <summary>
     /// crossws' <c>waitForDrain</c>: waits until at most <paramref name="threshold"/> bytes wait in this peer's
     /// send queue, or <paramref name="timeout"/> (default 5 s) passes. Returns whether it drained. Use it to pace
     /// a large transfer over several hooks instead of letting a slow reader hit the queue cap.
     /// </summary>
-    public async Task<bool> WaitForDrain(long threshold = 0, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(5));
-        var delay = TimeSpan.FromMilliseconds(5);
-        while (true)
-        {
-            var queued = await _liveBufferedAmount();
-            if (queued < 0)
-            {
-                // The gateway could not say: nothing is known to have drained.
-                return false;
-            }
-
-            if (queued <= threshold)
-            {
-                return true;
-            }
-
-            if (DateTime.UtcNow + delay > deadline)
-            {
-                return false;
-            }
-
-            await Task.Delay(delay);
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromMilliseconds(100).Ticks));
-        }
-    }
+    public Task<bool> WaitForDrain(long threshold = 0, TimeSpan? timeout = null) =>
+        _socket.WaitForDrain(threshold, timeout ?? TimeSpan.FromSeconds(5));
 
     /// <summary>Sends a message to this peer.</summary>
     public Task Send(Message message)

@@ -343,10 +343,12 @@ public abstract partial class WebSocketHandler<TState>
     }
 
     private Peer CreatePeer(PeerEffects effects, long bufferedAmount) =>
-        new(Record.PeerId!, Record.Request!, Record.Protocol, Record.Context, Record.Topics, bufferedAmount, effects, Peers, LiveBufferedAmount);
+        new(Record.PeerId!, Record.Request!, Record.Protocol, Record.Context, Record.Topics, bufferedAmount, effects, Peers, this);
 
-    // -1 when the gateway cannot say (gone, or too slow to answer within 2 s).
-    private async Task<long> LiveBufferedAmount()
+    // A gateway that does not answer within this is taken as gone (its lease runs out on its own).
+    private static readonly TimeSpan GatewayAnswerLimit = TimeSpan.FromSeconds(2);
+
+    async Task<long> IPeerSocket.GetBufferedAmount()
     {
         if (Record.Gateway is not { } gateway || Record.PeerId is not { } peerId)
         {
@@ -355,11 +357,30 @@ public abstract partial class WebSocketHandler<TState>
 
         try
         {
-            return await gateway.GetBufferedAmount(peerId).WaitAsync(TimeSpan.FromSeconds(2));
+            return await gateway.GetBufferedAmount(peerId).WaitAsync(GatewayAnswerLimit);
         }
         catch (Exception ex) when (ex is TimeoutException or OrleansException)
         {
             return -1;
+        }
+    }
+
+    // The gateway answers when the queue has drained or the timeout passed; an answer that does not come
+    // (the gateway died, or the call timed out) means nothing is known to have drained.
+    async Task<bool> IPeerSocket.WaitForDrain(long threshold, TimeSpan timeout)
+    {
+        if (Record.Gateway is not { } gateway || Record.PeerId is not { } peerId)
+        {
+            return false;
+        }
+
+        try
+        {
+            return await gateway.WaitForDrain(peerId, threshold, timeout).WaitAsync(timeout + GatewayAnswerLimit);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        {
+            return false;
         }
     }
 

@@ -27,7 +27,7 @@ namespace OrleansWs;
 /// }
 /// </code>
 /// </example>
-public abstract partial class WebSocketHandler<TState> : Grain, IPeerGrain where TState : class, new()
+public abstract partial class WebSocketHandler<TState> : Grain, IPeerGrain, IPeerSocket where TState : class, new()
 {
     private IPersistentState<PeerRecord<TState>> _record = null!;
     private HandlerHost _host = null!;

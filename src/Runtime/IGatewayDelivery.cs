@@ -27,6 +27,13 @@ public interface IGatewayDelivery : IGrainObserver
     /// <summary>Bytes waiting in the send queue of <paramref name="peerId"/> right now; -1 when this gateway does not hold it.</summary>
     Task<long> GetBufferedAmount(string peerId);
 
+    /// <summary>
+    /// Completes with <see langword="true"/> once at most <paramref name="threshold"/> bytes wait in the send queue of
+    /// <paramref name="peerId"/>, or with <see langword="false"/> after <paramref name="timeout"/>, when the socket
+    /// ends first, or when this gateway does not hold it.
+    /// </summary>
+    Task<bool> WaitForDrain(string peerId, long threshold, TimeSpan timeout);
+
     /// <summary>The ids of the open peers this gateway holds for the handler grain type <paramref name="handlerType"/>.</summary>
     Task<IReadOnlyList<string>> GetOpenPeers(string handlerType);
 }

@@ -104,6 +104,8 @@ public sealed class HandlerHarness<THandler, TState>
         public Task<IReadOnlyList<string>> GetOpenPeers(string handlerType) => Task.FromResult<IReadOnlyList<string>>([]);
 
         public Task<long> GetBufferedAmount(string peerId) => Task.FromResult(0L);
+
+        public Task<bool> WaitForDrain(string peerId, long threshold, TimeSpan timeout) => Task.FromResult(true);
     }
 
     /// <summary>Records what a handler does to other peers through <c>Peers</c>.</summary>

@@ -114,4 +114,34 @@ public sealed class OutboundQueueTests
         Assert.Empty(socket.Sent);
         Assert.Null(socket.CloseSent);
     }
+
+    [Fact]
+    public async Task A_drain_wait_completes_when_the_queue_empties_and_fails_on_timeout_or_when_the_socket_ends()
+    {
+        var hold = new TaskCompletionSource();
+        var socket = new FakeWebSocket { Hold = hold };
+        var queue = Queue();
+        queue.Start(socket);
+        queue.TryEnqueue(Message.FromText("in flight"));
+        queue.TryEnqueue(Message.FromText("queued"));
+        Assert.True(await queue.WaitForDrain(threshold: 1000, TimeSpan.FromSeconds(1)));
+
+        var drained = queue.WaitForDrain(threshold: 0, Timeout);
+        Assert.False(await queue.WaitForDrain(threshold: 0, TimeSpan.FromMilliseconds(50)));
+        Assert.False(drained.IsCompleted);
+        socket.Hold = null;
+        hold.SetResult();
+        Assert.True(await drained.WaitAsync(Timeout));
+
+        var stuck = new FakeWebSocket { Hold = new() };
+        var ending = Queue();
+        ending.Start(stuck);
+        ending.TryEnqueue(Message.FromText("in flight"));
+        ending.TryEnqueue(Message.FromText("queued"));
+        var waiting = ending.WaitForDrain(threshold: 0, Timeout);
+        stuck.Abort();
+        ending.Close(CloseBy(CloseCodes.Abnormal, "", dropQueued: true, terminate: true));
+        stuck.Hold.SetException(new WebSocketException(WebSocketError.ConnectionClosedPrematurely));
+        Assert.False(await waiting.WaitAsync(Timeout));
+    }
 }

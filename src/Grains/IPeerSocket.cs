@@ -1,0 +1,11 @@
+namespace OrleansWs;
+
+/// <summary>What a <see cref="Peer"/> asks of the gateway that holds its socket while a hook runs.</summary>
+internal interface IPeerSocket
+{
+    /// <summary>Bytes waiting in the socket's send queue now; -1 when the gateway cannot say (gone, or too slow to answer).</summary>
+    Task<long> GetBufferedAmount();
+
+    /// <summary>Whether the send queue drained to <paramref name="threshold"/> bytes within <paramref name="timeout"/>; the gateway answers when it does.</summary>
+    Task<bool> WaitForDrain(long threshold, TimeSpan timeout);
+}
