@@ -89,7 +89,7 @@ for target in raw embedded scaled; do
     $BENCH fanout --url "$URLS" --subscribers "$SUBSCRIBERS" --rate "$RATE" --seconds "$SECONDS_PER_RUN" \
       --pid "$ALL_PIDS" --json "$RESULTS" --target "$target" >&2 || true
     $BENCH capacity --url "$URLS" --subscribers "$CAPACITY_SUBSCRIBERS" --pid "$ALL_PIDS" --json "$RESULTS" --target "$target" >&2 || true
-    # Issue 5's fan-out latency target (p99 <= 30 ms at SUBSCRIBERS): the highest publish rate at which each target holds it.
+    # The fan-out latency target (p99 <= 30 ms at SUBSCRIBERS): the highest publish rate at which each target holds it.
     $BENCH capacity --url "$URLS" --subscribers "$SUBSCRIBERS" --rate 10 --max-rate 400 --p99 30 --pid "$ALL_PIDS" \
       --json "$RESULTS" --target "$target" --name capacity-p99-30ms >&2 || true
     stop_target

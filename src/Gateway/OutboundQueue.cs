@@ -35,6 +35,8 @@ internal sealed class OutboundQueue(long maxBytes, ILogger logger, string peerId
 
     // Hooks waiting for the queue to drain (crossws' waitForDrain); created by the first, guarded by itself.
     private List<(long Threshold, TaskCompletionSource<bool> Drained)>? _drainWaiters;
+    // How many wait: a write looks at this alone, and takes the list's lock only while someone waits.
+    private int _drainWaiting;
 
     /// <summary>Bytes (with a small per-message overhead) waiting to be written.</summary>
     public long BufferedAmount => Math.Max(0, Interlocked.Read(ref _queuedBytes));
@@ -94,6 +96,7 @@ internal sealed class OutboundQueue(long maxBytes, ILogger logger, string peerId
         lock (waiters)
         {
             waiters.Add(waiter);
+            Interlocked.Increment(ref _drainWaiting);
         }
 
         // The last write may have happened between the check above and the registration.
@@ -106,7 +109,10 @@ internal sealed class OutboundQueue(long maxBytes, ILogger logger, string peerId
         {
             lock (waiters)
             {
-                waiters.Remove(waiter);
+                if (waiters.Remove(waiter))
+                {
+                    Interlocked.Decrement(ref _drainWaiting);
+                }
             }
 
             return false;
@@ -116,7 +122,7 @@ internal sealed class OutboundQueue(long maxBytes, ILogger logger, string peerId
     // Completes the waiters whose threshold the queue is at or under now; all of them (with false) once it ended.
     private void ReleaseDrained(bool ended)
     {
-        if (_drainWaiters is not { } waiters)
+        if (Volatile.Read(ref _drainWaiting) == 0 || _drainWaiters is not { } waiters)
         {
             return;
         }
@@ -130,6 +136,7 @@ internal sealed class OutboundQueue(long maxBytes, ILogger logger, string peerId
                 {
                     waiters[i].Drained.TrySetResult(!ended);
                     waiters.RemoveAt(i);
+                    Interlocked.Decrement(ref _drainWaiting);
                 }
             }
         }

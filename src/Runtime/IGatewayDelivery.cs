@@ -32,6 +32,8 @@ public interface IGatewayDelivery : IGrainObserver
     /// <paramref name="peerId"/>, or with <see langword="false"/> after <paramref name="timeout"/>, when the socket
     /// ends first, or when this gateway does not hold it.
     /// </summary>
+    /// <remarks>Interleaved: an observer serves its calls one at a time, and a wait must not hold up every other peer's deliveries.</remarks>
+    [AlwaysInterleave]
     Task<bool> WaitForDrain(string peerId, long threshold, TimeSpan timeout);
 
     /// <summary>The ids of the open peers this gateway holds for the handler grain type <paramref name="handlerType"/>.</summary>

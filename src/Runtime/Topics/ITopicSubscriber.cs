@@ -38,7 +38,11 @@ internal interface ITopicReceiver
     /// <summary>One message of the publish at <paramref name="position"/>. Must not block or throw: it queues the message on sockets and returns.</summary>
     void OnPublished(TopicPosition position, TopicEvent published);
 
-    /// <summary>The subscription is fenced (the receiver threw, or the gateway fell behind): nothing more arrives through it, so its members must be closed.</summary>
+    /// <summary>
+    /// The subscription is fenced: nothing more arrives through it, so its members must be closed. Every
+    /// implementation fences a receiver that threw; one that acknowledges deliveries (<see cref="ITopicBarrier"/>)
+    /// also fences a gateway that fell behind.
+    /// </summary>
     void OnFenced();
 }
 

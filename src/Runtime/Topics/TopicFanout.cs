@@ -38,7 +38,7 @@ internal sealed class TopicFanout<TMember>(ITopicSubscriber bus, ILogger logger)
 
             if (!_topics.TryGetValue(topic, out entry!))
             {
-                entry = new Topic(this, topic, joinedAt);
+                entry = new Topic(this, topic);
                 _topics.Add(topic, entry);
                 entry.Subscription = SubscribeBus(entry);
             }
@@ -132,7 +132,9 @@ internal sealed class TopicFanout<TMember>(ITopicSubscriber bus, ILogger logger)
     {
         try
         {
-            entry.Handle = await bus.Subscribe(entry.Name, entry.From, entry);
+            // From the start: joins ask for their positions outside the lock, so a later joiner can hold an
+            // earlier position than the one that made the subscription. Each member's own position filters.
+            entry.Handle = await bus.Subscribe(entry.Name, TopicPosition.Start, entry);
         }
         catch (Exception ex)
         {
@@ -162,8 +164,8 @@ internal sealed class TopicFanout<TMember>(ITopicSubscriber bus, ILogger logger)
         }
     }
 
-    // The bus fenced this gateway for a topic: its members of it are closed, so that their clients
-    // reconnect rather than miss publishes silently, and the subscription goes.
+    // The subscription was fenced (its receiver failed, or the bus gave up on this gateway): its members
+    // are closed, so that their clients reconnect rather than miss publishes silently, and it goes.
     private void Fence(Topic entry)
     {
         KeyValuePair<TMember, TopicPosition>[] members;
@@ -184,7 +186,7 @@ internal sealed class TopicFanout<TMember>(ITopicSubscriber bus, ILogger logger)
         TopicsLog.TopicFenced(logger, entry.Name, members.Length);
         foreach (var (member, _) in members)
         {
-            member.Close(CloseCodes.TryAgainLater, "topic delivery fell behind; reconnect");
+            member.Close(CloseCodes.TryAgainLater, "topic delivery interrupted; reconnect");
         }
 
         _ = Drop(entry);
@@ -192,12 +194,9 @@ internal sealed class TopicFanout<TMember>(ITopicSubscriber bus, ILogger logger)
 
     // One bus subscription. Deliveries to an entry that has been dropped reach no one, so a topic
     // re-subscribed while its old subscription is being torn down never duplicates a message.
-    private sealed class Topic(TopicFanout<TMember> fanout, string name, TopicPosition from) : ITopicReceiver
+    private sealed class Topic(TopicFanout<TMember> fanout, string name) : ITopicReceiver
     {
         public string Name { get; } = name;
-
-        /// <summary>Where the subscription starts: the first member's join (every later member joins at or above it).</summary>
-        public TopicPosition From { get; } = from;
 
         /// <summary>Each local member, with the position it joined at.</summary>
         public Dictionary<TMember, TopicPosition> Members { get; } = [];

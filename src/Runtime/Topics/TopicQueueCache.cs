@@ -16,7 +16,11 @@ namespace OrleansWs.Internal;
 /// it: the batch it read is lost, and every later read fails the same way, for every topic of the queue,
 /// as long as the subscription lives. Here a cursor whose refresh misses starts over at the publish it was
 /// refreshed to, which is in the cache: the subscriber gets that publish and what follows, and nothing
-/// it was never meant to get.
+/// it was never meant to get. (Starting new subscriptions at the queue's next position instead was tried
+/// and did not help: a cursor that consumed a stream's cached publishes idles on the last of them too.)
+/// The price: the wrapped cursors hide Orleans' internal batch protection, which keeps a batch cached
+/// while it is being delivered so that a failed delivery can be repeated from the cache; a repeat after
+/// a purge now skips what was purged, which at-most-once delivery allows.
 /// </remarks>
 internal sealed class TopicQueueCache(SimpleQueueCache simple) : IQueueCache
 {

@@ -15,7 +15,7 @@ internal static partial class TopicsLog
     [LoggerMessage(15, LogLevel.Error, "The stream of topic {Topic} reported an error.", EventName = "TopicStreamError")]
     public static partial void TopicStreamError(ILogger logger, Exception exception, string topic);
 
-    [LoggerMessage(30, LogLevel.Warning, "This gateway fell behind on topic {Topic} and was fenced; its {Count} subscribers of it are closed.", EventName = "TopicFenced")]
+    [LoggerMessage(30, LogLevel.Warning, "This gateway's subscription to topic {Topic} was fenced; its {Count} subscribers of it are closed (1013).", EventName = "TopicFenced")]
     public static partial void TopicFenced(ILogger logger, string topic, int count);
 
     [LoggerMessage(31, LogLevel.Error, "Fanning out a publish of topic {Topic} failed; this gateway's subscription of it is fenced.", EventName = "TopicReceiverFailed")]
