@@ -20,9 +20,6 @@ internal sealed partial class WebSocketPeers : IWebSocketPeers
         _logger = logger;
     }
 
-    /// <summary>Publishes <paramref name="messages"/> to <paramref name="topic"/> in order, as one publish, leaving out <paramref name="excludePeerId"/> (the sender, for a peer's publish).</summary>
-    public Task Publish(string topic, IReadOnlyList<Message> messages, string? excludePeerId) => _topics.Publish(topic, messages, new PublishOptions(excludePeerId));
-
     /// <inheritdoc />
     public Task Publish(string topic, Message message) => _topics.Publish(topic, [message], default);
 
