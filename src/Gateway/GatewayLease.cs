@@ -7,7 +7,8 @@ namespace OrleansWs.Gateway;
 /// This gateway's registration in the cluster: its id, the delivery path the cluster reaches its
 /// sockets through, and the lease it renews three times per <see cref="WebSocketGatewayOptions.Lease"/>.
 /// When the lease runs out the cluster closes this gateway's peers (<c>OnClose</c> 1006); a gateway that
-/// sees its own renewals fail that long closes its sockets (1012) rather than keep ghosts. Readiness
+/// sees its own renewals fail that long closes its sockets (1012) rather than keep ghosts, and while
+/// its lease is <see cref="Lost"/> it says nothing to the cluster for the peers it held. Readiness
 /// (<c>/readyz</c>) is <see cref="IsReady"/>.
 /// </summary>
 internal sealed class GatewayLease : IHostedService, IAsyncDisposable
@@ -21,6 +22,7 @@ internal sealed class GatewayLease : IHostedService, IAsyncDisposable
     private IGatewayDelivery? _delivery;
     private Task? _renewals;
     private long _lastRenewalTicks;
+    private bool _lost;
 
     public GatewayLease(IClusterClient client, ConnectionRegistry connections, IOptions<WebSocketGatewayOptions> options, ILogger<GatewayLease> logger)
     {
@@ -41,8 +43,13 @@ internal sealed class GatewayLease : IHostedService, IAsyncDisposable
     /// <summary>Whether the gateway has stopped talking to the cluster: it is stopping, or it was abandoned.</summary>
     public bool Stopping => _stopping.IsCancellationRequested;
 
-    /// <summary>Set by <see cref="Abandon"/>: this gateway says nothing more to the cluster.</summary>
-    public bool Abandoned { get; private set; }
+    /// <summary>
+    /// Whether the cluster has taken this gateway's lease to have run out, and so has closed its peers
+    /// (<c>OnClose</c> 1006, state cleared): messages and closes of its sockets are not sent to their
+    /// grains, which would otherwise reopen the state of peers the cluster already closed. It clears
+    /// when a renewal succeeds again (a new lease, for new connections).
+    /// </summary>
+    public bool Lost => Volatile.Read(ref _lost);
 
     /// <summary>Holds its lease (renewed within the last lease period) and is not stopping: ready for traffic.</summary>
     public bool IsReady =>
@@ -59,11 +66,6 @@ internal sealed class GatewayLease : IHostedService, IAsyncDisposable
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (Abandoned)
-        {
-            return;
-        }
-
         await _stopping.CancelAsync();
         if (_renewals is not null)
         {
@@ -82,12 +84,12 @@ internal sealed class GatewayLease : IHostedService, IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops renewing without giving the lease back and withdraws the delivery path, as a process that
-    /// died would: the cluster must notice on its own.
+    /// Takes the lease as lost at once and stops renewing it, without giving it back, and withdraws the
+    /// delivery path: what the cluster sees of a process that died, which it must notice on its own.
     /// </summary>
     public void Abandon()
     {
-        Abandoned = true;
+        Volatile.Write(ref _lost, true);
         _stopping.Cancel();
         DeleteDelivery();
     }
@@ -130,6 +132,7 @@ internal sealed class GatewayLease : IHostedService, IAsyncDisposable
         {
             await _client.GetGrain<IGatewayRegistryGrain>(0).Renew(Id, Delivery, _options.Lease).WaitAsync(_options.Lease / 3);
             Interlocked.Exchange(ref _lastRenewalTicks, Environment.TickCount64);
+            Volatile.Write(ref _lost, false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !_stopping.IsCancellationRequested)
         {
@@ -139,13 +142,18 @@ internal sealed class GatewayLease : IHostedService, IAsyncDisposable
     }
 
     // Once the lease has run out the cluster has closed this gateway's peers (OnClose 1006, state
-    // cleared); their sockets must not live on as ghosts that still receive topic messages.
+    // cleared); their sockets must not live on as ghosts that still receive topic messages, nor tell
+    // their grains anything more.
     private void FenceIfLeaseLost()
     {
         var last = Interlocked.Read(ref _lastRenewalTicks);
-        if (last != 0 && Environment.TickCount64 - last > _options.Lease.TotalMilliseconds && _connections.Count > 0)
+        if (last != 0 && Environment.TickCount64 - last > _options.Lease.TotalMilliseconds)
         {
-            Log.LeaseLost(_logger, Id, _connections.CloseAll(CloseCodes.ServiceRestart, "gateway lost its lease; reconnect"));
+            Volatile.Write(ref _lost, true);
+            if (_connections.Count > 0)
+            {
+                Log.LeaseLost(_logger, Id, _connections.CloseAll(CloseCodes.ServiceRestart, "gateway lost its lease; reconnect"));
+            }
         }
     }
 }

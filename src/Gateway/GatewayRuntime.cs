@@ -29,7 +29,7 @@ internal sealed class GatewayRuntime
         // ApplicationStopping fires before Kestrel stops, so sockets still get a close frame.
         lifetime.ApplicationStopping.Register(() =>
         {
-            if (!lease.Abandoned && connections.Count > 0)
+            if (connections.Count > 0)
             {
                 Log.ShuttingDown(logger, lease.Id, connections.CloseAll(CloseCodes.GoingAway, "server shutting down"));
             }

@@ -8,8 +8,9 @@ namespace OrleansWs.Gateway;
 // and each call's reply (topic changes, frames, a close) is applied in that order.
 internal sealed partial class WebSocketConnection
 {
-    // Once the server closes the peer (its handler asked, or a call failed), later messages are dropped.
-    bool IInboundTarget.Accepting => _close is not { ByServer: true } && !_runtime.Lease.Abandoned;
+    // Once the server closes the peer (its handler asked, or a call failed, or the lease was lost),
+    // later messages are dropped.
+    bool IInboundTarget.Accepting => _close is not { ByServer: true } && !_runtime.Lease.Lost;
 
     // Pooled: a call that waits for the grain (every call does) allocates no state machine.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -34,7 +35,8 @@ internal sealed partial class WebSocketConnection
 
     private async Task TellGrainClosed(CloseDetails details)
     {
-        if (_runtime.Lease.Abandoned)
+        // The cluster closed this peer itself when the lease ran out.
+        if (_runtime.Lease.Lost)
         {
             return;
         }

@@ -3,8 +3,9 @@ using OrleansWs.Internal;
 namespace OrleansWs;
 
 /// <summary>
-/// What the hooks of one grain call asked for. Nothing leaves the grain while hooks run: the
-/// pipeline writes the peer's state first, then publishes, then hands the rest to the gateway.
+/// What the hooks of one grain call asked for, as a record the pipeline reads once they returned.
+/// Nothing leaves the grain while hooks run: the pipeline writes the peer's state first, then
+/// publishes, then hands the rest to the gateway.
 /// </summary>
 internal sealed class PeerEffects
 {
@@ -13,6 +14,10 @@ internal sealed class PeerEffects
     private List<(string Topic, Message Message)>? _publishes;
 
     public CloseCommand? Close { get; private set; }
+
+    public IReadOnlyList<Message>? Frames => _frames;
+
+    public IReadOnlyList<TopicChange>? TopicChanges => _topicChanges;
 
     public bool Closing => Close is not null;
 
@@ -34,9 +39,4 @@ internal sealed class PeerEffects
     public void Publish(string topic, Message message) => (_publishes ??= []).Add((topic, message));
 
     public void RequestClose(int code, string reason, bool terminate) => Close ??= new CloseCommand(code, reason, terminate);
-
-    public PeerReply ToReply() =>
-        _frames is null && _topicChanges is null && Close is null
-            ? PeerReply.Empty
-            : new PeerReply(_frames ?? [], _topicChanges ?? [], Close);
 }

@@ -283,7 +283,9 @@ public abstract partial class WebSocketHandler<TState>
 
         await WriteIfChanged(effects);
         await PublishAll(effects);
-        return effects.ToReply();
+        return effects is { Frames: null, TopicChanges: null, Close: null }
+            ? PeerReply.Empty
+            : new PeerReply(effects.Frames ?? [], effects.TopicChanges ?? [], effects.Close);
     }
 
     private async Task Fail(Peer peer, PeerEffects effects, Exception error)

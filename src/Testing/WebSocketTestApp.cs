@@ -158,10 +158,10 @@ public sealed class WebSocketTestApp : IAsyncDisposable
         {
             g.Stopped = true;
             // What a dead process leaves: no lease renewed or given back, no delivery path, sockets
-            // dropped without close frames, and no word to the grains of any of them.
+            // dropped without close frames, and no word to the grains of any of them (the gateway
+            // fences itself as for a lost lease). Disposed without stopping: no shutdown runs.
             g.App.Services.GetRequiredService<GatewayLease>().Abandon();
             g.App.Services.GetRequiredService<ConnectionRegistry>().TerminateAll();
-            await g.App.StopAsync();
             await g.App.DisposeAsync();
         }
     }

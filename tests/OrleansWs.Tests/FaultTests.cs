@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using OrleansWs.Gateway;
 using OrleansWs.Testing;
 using OrleansWs.Tests.Handlers;
 
@@ -118,5 +120,39 @@ public sealed class FaultTests : IAsyncLifetime
         await using var back = await _app.Connect($"/ws/chat?room={room}", gateway: 0);
         await back.SendText("reconnected");
         Assert.Equal("reconnected", await a.ReceiveText());
+    }
+
+    [Fact]
+    public async Task A_gateway_cut_off_from_the_cluster_for_its_lease_closes_its_sockets_with_1012_and_serves_again_once_back()
+    {
+        var mark = _app.Logs.Mark();
+        // Long enough that renewals to a silo that has just started (cold activations) fit in it.
+        var lease = TimeSpan.FromSeconds(3);
+        var cutOff = await _app.StartGatewayAsync(g => g.Lease = lease);
+        var (ghost, _) = await _app.OpenRecording(gateway: cutOff.Index);
+
+        // With no silo left, renewals fail; once the lease has run out the gateway fences itself.
+        foreach (var silo in _app.Silos)
+        {
+            await _app.KillSiloAsync(silo);
+        }
+
+        var closed = await ghost.ExpectClose(1012, lease * 10);
+        Assert.Equal("gateway lost its lease; reconnect", closed.Reason);
+
+        // A silo again: the next renewal is a new lease, and new peers are served.
+        await _app.StartSiloAsync();
+        var deadline = DateTime.UtcNow + _app.Timeout;
+        var gatewayLease = cutOff.App.Services.GetRequiredService<GatewayLease>();
+        while (!gatewayLease.IsReady)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the gateway never got its lease back");
+            await Task.Delay(100);
+        }
+
+        var (back, _) = await _app.OpenRecording(gateway: cutOff.Index);
+        await back.SendText("items");
+        Assert.Equal("items:", await back.ReceiveText());
+        Assert.Contains(_app.Logs.ErrorsSince(mark), l => l.EventName == "LeaseLost");
     }
 }
