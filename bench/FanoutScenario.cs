@@ -107,16 +107,24 @@ internal static class FanoutScenario
         var before = processes.Sample();
         var started = Stopwatch.GetTimestamp();
         var published = 0;
+        Exception? publisherLost = null;
         await LiveProgress.Show(
             "fanout",
             () => $"published {Volatile.Read(ref published):N0} of {total:N0}, delivered {receivers.Sum(r => (long)r.Distinct):N0} of {(long)total * subscribers:N0}",
             Publish());
 
-        // Deliveries still in flight get a bounded grace period.
+        // Deliveries still in flight get a bounded grace period. The receivers stop before they are
+        // counted: a receive loop still adding latencies while they are read would throw.
         using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         await Task.WhenAll(receivers.Select(r => r.WaitForAll(grace.Token)));
         var elapsed = Stopwatch.GetElapsedTime(started);
         var after = processes.Sample();
+        // Taken before the receivers close: their own close handshake would read as a close by the server.
+        var closed = receivers.Where(r => r.ServerClose is not null).ToList();
+        foreach (var r in receivers.Append(publisher))
+        {
+            await r.DisposeAsync();
+        }
 
         var latencies = receivers.SelectMany(r => r.LatenciesMs).Order().ToArray();
         var lost = receivers.Sum(r => (long)total - r.Distinct);
@@ -125,9 +133,13 @@ internal static class FanoutScenario
         Console.WriteLine($"fanout: {subscribers} subscribers over {urls.Length} URL(s), {rate} msg/s for {seconds} s, {payload} B");
         Console.WriteLine($"deliveries: {latencies.Length} in {elapsed.TotalSeconds:F1} s ({latencies.Length / elapsed.TotalSeconds:F0}/s)");
         Console.WriteLine($"latency ms: p50 {Stats.Percentile(latencies, 0.50):F2}  p90 {Stats.Percentile(latencies, 0.90):F2}  p99 {Stats.Percentile(latencies, 0.99):F2}  max {latencies.LastOrDefault():F2}");
-        var closed = receivers.Where(r => r.ServerClose is not null).ToList();
         Console.WriteLine($"lost {lost} (not delivered within 5 s of the last publish), duplicated {duplicated}, reordered {reordered}, sender got its own: {publisher.Distinct > 0}");
         Console.WriteLine($"subscribers closed by the server: {closed.Count}{string.Concat(closed.GroupBy(r => (int)r.ServerClose!.Value).Select(g => $", {g.Count()} × {g.Key}"))}");
+        if (publisherLost is not null)
+        {
+            Console.WriteLine($"the publisher's socket failed after {published} publishes: {publisherLost.Message}");
+        }
+
         foreach (var line in ProcessSampler.Describe(before, after, latencies.Length))
         {
             Console.WriteLine(line.Replace("/msg", "/delivery", StringComparison.Ordinal));
@@ -142,16 +154,11 @@ internal static class FanoutScenario
             ["duplicated"] = duplicated,
             ["reordered"] = reordered,
             ["own"] = publisher.Distinct,
-            ["closed_by_server"] = closed.Count,
+            ["closed_by_server"] = closed.Count + (publisherLost is null ? 0 : 1),
             ["server_cpu_us_per_delivery"] = ProcessSampler.ServerCpuSeconds(before, after) * 1e6 / Math.Max(1, latencies.Length),
         };
 
-        foreach (var r in receivers.Append(publisher))
-        {
-            await r.DisposeAsync();
-        }
-
-        return (metrics, lost == 0 && duplicated == 0 && reordered == 0 && publisher.Distinct == 0);
+        return (metrics, lost == 0 && duplicated == 0 && reordered == 0 && publisher.Distinct == 0 && publisherLost is null);
 
         async Task Publish()
         {
@@ -167,7 +174,18 @@ internal static class FanoutScenario
 
                 BinaryPrimitives.WriteInt32LittleEndian(message, seq);
                 BinaryPrimitives.WriteInt64LittleEndian(message.AsSpan(4), Stopwatch.GetTimestamp());
-                await publisher.Socket.SendAsync(message, WebSocketMessageType.Binary, true, CancellationToken.None);
+                try
+                {
+                    await publisher.Socket.SendAsync(message, WebSocketMessageType.Binary, true, CancellationToken.None);
+                }
+                catch (Exception ex) when (ex is WebSocketException or ObjectDisposedException)
+                {
+                    // The server closed or dropped the publisher (e.g. its inbound queue overflowed at
+                    // a rate past capacity): the step failed, which is a result, not a crash.
+                    publisherLost = ex;
+                    return;
+                }
+
                 Volatile.Write(ref published, seq + 1);
             }
         }
@@ -270,7 +288,7 @@ internal static class FanoutScenario
                     }
                 }
             }
-            catch (WebSocketException)
+            catch (Exception ex) when (ex is WebSocketException or ObjectDisposedException or OperationCanceledException)
             {
             }
         }

@@ -1,6 +1,6 @@
 using OrleansWs.Bench;
 
-// The OrleansWs benchmark tool. Scenarios drive the demo endpoints of DESIGN.md §5 on any server.
+// The OrleansWs benchmark tool. Scenarios drive the demo endpoints (/ws/echo, /ws/chat: src/Silo/Demo) on any server.
 //   fanout: N subscribers in one room (spread over the given URLs), one publisher at R msgs/s;
 //           reports publish→delivery latency, lost, duplicated and reordered deliveries, and
 //           whether the sender got its own message (it must not).

@@ -18,7 +18,10 @@ internal static class Report
             return;
         }
 
-        var line = JsonSerializer.Serialize(new { scenario, target = args.Get("target", "server"), metrics });
+        // JSON has no NaN: a figure a run could not measure (capacity with no clean step has no p99) is
+        // left out, which the report prints as a missing value.
+        var measured = metrics.Where(m => double.IsFinite(m.Value)).ToDictionary();
+        var line = JsonSerializer.Serialize(new { scenario, target = args.Get("target", "server"), metrics = measured });
         File.AppendAllText(file, line + Environment.NewLine);
     }
 
