@@ -5,22 +5,15 @@ namespace OrleansWs.Gateway;
 /// <summary>The observer through which the cluster reaches this gateway's sockets.</summary>
 internal sealed class GatewayDelivery(ConnectionRegistry connections) : IGatewayDelivery
 {
-    public Task Deliver(string peerId, Message message)
+    public async Task<bool> Apply(string peerId, PeerReply effects)
     {
-        connections.Find(peerId)?.Enqueue(message);
-        return Task.CompletedTask;
-    }
+        if (connections.Find(peerId) is not { } connection)
+        {
+            return false;
+        }
 
-    public Task Close(string peerId, int code, string reason)
-    {
-        connections.Find(peerId)?.BeginClose(code, reason);
-        return Task.CompletedTask;
-    }
-
-    public Task Terminate(string peerId)
-    {
-        connections.Find(peerId)?.Terminate();
-        return Task.CompletedTask;
+        await connection.Apply(effects);
+        return true;
     }
 
     public Task<long> GetBufferedAmount(string peerId) => Task.FromResult(connections.Find(peerId)?.BufferedAmount ?? -1);

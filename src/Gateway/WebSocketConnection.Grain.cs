@@ -51,7 +51,8 @@ internal sealed partial class WebSocketConnection
         }
     }
 
-    private async Task Apply(PeerReply reply)
+    /// <summary>Applies a call's reply, or effects a grain delivered on its own: topic changes, then frames, then a close.</summary>
+    public async Task Apply(PeerReply reply)
     {
         await ApplyTopicChanges(reply.TopicChanges);
         foreach (var frame in reply.Frames)

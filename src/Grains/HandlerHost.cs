@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Serialization;
+using OrleansWs.Internal;
 
 namespace OrleansWs;
 
@@ -22,8 +23,14 @@ internal abstract class HandlerHost(string peerId, IWebSocketPeers peers, Serial
 
     public ILogger Logger { get; } = logger;
 
-    /// <summary>Publishes messages to a topic in order, leaving out one peer (the sender).</summary>
-    public abstract Task Publish(string topic, IReadOnlyList<Message> messages, string? excludePeerId);
+    /// <summary>Publishes messages to a topic in order, leaving out one peer (the sender); returns the publish's position.</summary>
+    public abstract Task<TopicPosition> Publish(string topic, IReadOnlyList<Message> messages, string? excludePeerId);
+
+    /// <summary>Waits (bounded) until every gateway subscribed to <paramref name="topic"/> queued the publish at <paramref name="position"/>.</summary>
+    public abstract Task<TopicQueued> WaitQueued(string topic, TopicPosition position);
+
+    /// <summary>Whether the peer <paramref name="peerId"/> is open (its grain answers interleaved).</summary>
+    public virtual async Task<bool> IsOpen(string peerId) => await Peers.GetTopics(peerId) is not null;
 
     /// <summary>Adds the peer to (or removes it from) its gateway's list, which the gateway's lease guards.</summary>
     public abstract Task TrackPeer(Guid gatewayId, string peerId, bool open);

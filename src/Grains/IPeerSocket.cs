@@ -6,6 +6,9 @@ internal interface IPeerSocket
     /// <summary>Bytes waiting in the socket's send queue now; -1 when the gateway cannot say (gone, or too slow to answer).</summary>
     Task<long> GetBufferedAmount();
 
-    /// <summary>Whether the send queue drained to <paramref name="threshold"/> bytes within <paramref name="timeout"/>; the gateway answers when it does.</summary>
-    Task<bool> WaitForDrain(long threshold, TimeSpan timeout);
+    /// <summary>
+    /// Commits <paramref name="effects"/> so far (state, cluster effects, frames), then whether the send queue
+    /// drained to <paramref name="threshold"/> bytes within <paramref name="timeout"/>; the gateway answers when it does.
+    /// </summary>
+    Task<bool> WaitForDrain(PeerEffects effects, long threshold, TimeSpan timeout);
 }

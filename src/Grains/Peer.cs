@@ -85,10 +85,16 @@ public sealed class Peer
     /// <summary>
     /// crossws' <c>waitForDrain</c>: waits until at most <paramref name="threshold"/> bytes wait in this peer's
     /// send queue, or <paramref name="timeout"/> (default 5 s) passes. Returns whether it drained. Use it to pace
-    /// a large transfer over several hooks instead of letting a slow reader hit the queue cap.
+    /// a large transfer instead of letting a slow reader hit the queue cap.
     /// </summary>
+    /// <remarks>
+    /// A commit point: the peer's state is written and the hook's effects so far leave first (its publishes
+    /// queued by the subscribed gateways, its sends, and its frames on this peer's socket), so the wait covers
+    /// the frames sent before it. In <c>OnOpen</c> the socket is not open yet: frames stay for the handshake's
+    /// reply and the queue is empty.
+    /// </remarks>
     public Task<bool> WaitForDrain(long threshold = 0, TimeSpan? timeout = null) =>
-        _socket.WaitForDrain(threshold, timeout ?? TimeSpan.FromSeconds(5));
+        _socket.WaitForDrain(_effects, threshold, timeout ?? TimeSpan.FromSeconds(5));
 
     /// <summary>Sends a message to this peer.</summary>
     public Task Send(Message message)
@@ -150,12 +156,15 @@ public sealed class Peer
         return Task.CompletedTask;
     }
 
-    /// <summary>Publishes to every subscriber of <paramref name="topic"/> on every gateway except this peer.</summary>
+    /// <summary>
+    /// Publishes to every subscriber of <paramref name="topic"/> on every gateway except this peer. It reaches
+    /// every subscriber's gateway before the hook's reply and anything the hook does after it.
+    /// </summary>
     public Task Publish(string topic, Message message)
     {
         ArgumentException.ThrowIfNullOrEmpty(topic);
         ArgumentNullException.ThrowIfNull(message);
-        _effects.Publish(topic, message);
+        _effects.Publish(topic, message, excludePeerId: Id);
         return Task.CompletedTask;
     }
 

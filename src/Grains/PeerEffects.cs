@@ -3,27 +3,37 @@ using OrleansWs.Internal;
 namespace OrleansWs;
 
 /// <summary>
-/// What the hooks of one grain call asked for, as a record the pipeline reads once they returned.
-/// Nothing leaves the grain while hooks run: the pipeline writes the peer's state first, then
-/// publishes, then hands the rest to the gateway.
+/// What the hooks of one grain call asked for, as a record the pipeline reads when it commits them.
+/// Nothing leaves the grain while hooks run. Two kinds: effects on the peer's own connection (frames,
+/// topic changes, a close), which go back to its gateway in the call's reply, and effects elsewhere in
+/// the cluster (publishes, and sends and closes to other peers, also those made through
+/// <see cref="IWebSocketPeers"/> from a hook), kept in the order they were made.
 /// </summary>
-internal sealed class PeerEffects
+internal sealed class PeerEffects(string peerId, HandlerHost host)
 {
     private List<Message>? _frames;
     private List<TopicChange>? _topicChanges;
-    private List<(string Topic, Message Message)>? _publishes;
+    private List<ClusterEffect>? _cluster;
+    private HookPeers? _peers;
 
     public CloseCommand? Close { get; private set; }
 
-    public IReadOnlyList<Message>? Frames => _frames;
-
-    public IReadOnlyList<TopicChange>? TopicChanges => _topicChanges;
+    /// <summary>The effects of <c>OnOpen</c>: the socket opens with the call's reply.</summary>
+    public bool Opening { get; init; }
 
     public bool Closing => Close is not null;
 
     public bool ChangesTopics => _topicChanges is not null;
 
-    public IReadOnlyList<(string Topic, Message Message)> Publishes => _publishes ?? [];
+    public IReadOnlyList<Message>? Frames => _frames;
+
+    public IReadOnlyList<TopicChange>? TopicChanges => _topicChanges;
+
+    /// <summary>Publishes, sends and closes to other peers, in the order the hooks made them.</summary>
+    public IReadOnlyList<ClusterEffect>? Cluster => _cluster;
+
+    /// <summary>What <c>Peers</c> is while a hook runs: its sends, closes and publishes become effects of the hook.</summary>
+    public IWebSocketPeers Peers => _peers ??= new HookPeers(this, host);
 
     public void Send(Message message)
     {
@@ -36,7 +46,105 @@ internal sealed class PeerEffects
 
     public void ChangeTopic(string topic, bool subscribe) => (_topicChanges ??= []).Add(new TopicChange(topic, subscribe));
 
-    public void Publish(string topic, Message message) => (_publishes ??= []).Add((topic, message));
+    public void Publish(string topic, Message message, string? excludePeerId)
+    {
+        // Consecutive publishes to one topic (a batch of messages to a room) leave as one publish.
+        if (_cluster is [.., ClusterEffect.Publish last] && last.Topic == topic && last.ExcludePeerId == excludePeerId)
+        {
+            last.Messages.Add(message);
+            return;
+        }
+
+        (_cluster ??= []).Add(new ClusterEffect.Publish(topic, excludePeerId, [message]));
+    }
 
     public void RequestClose(int code, string reason, bool terminate) => Close ??= new CloseCommand(code, reason, terminate);
+
+    /// <summary>Forgets what has been committed (a commit point in the middle of a hook); the hook goes on recording.</summary>
+    public void Committed(bool ownConnection)
+    {
+        _cluster = null;
+        if (ownConnection)
+        {
+            (_frames, _topicChanges) = (null, null);
+        }
+    }
+
+    private void Add(ClusterEffect effect) => (_cluster ??= []).Add(effect);
+
+    // IWebSocketPeers as a hook sees it. Whether a peer is open is asked at once, of its grain, which
+    // answers interleaved (two peers asking each other from their hooks never wait on each other); the
+    // send or close itself leaves with the hook's other effects, in order.
+    private sealed class HookPeers(PeerEffects effects, HandlerHost host) : IWebSocketPeers
+    {
+        public Task Publish(string topic, Message message)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(topic);
+            ArgumentNullException.ThrowIfNull(message);
+            effects.Publish(topic, message, excludePeerId: null);
+            return Task.CompletedTask;
+        }
+
+        public async Task<bool> Send(string peerId, Message message)
+        {
+            ArgumentNullException.ThrowIfNull(message);
+            if (peerId == effects.PeerId)
+            {
+                effects.Send(message);
+                return !effects.Closing;
+            }
+
+            if (!await host.IsOpen(peerId))
+            {
+                return false;
+            }
+
+            effects.Add(new ClusterEffect.Send(peerId, message));
+            return true;
+        }
+
+        public async Task<bool> Close(string peerId, int code = CloseCodes.Normal, string reason = "")
+        {
+            CloseCodes.Validate(code, reason);
+            return await CloseOrTerminate(peerId, code, reason, terminate: false);
+        }
+
+        public Task<bool> Terminate(string peerId) => CloseOrTerminate(peerId, CloseCodes.Abnormal, "terminated", terminate: true);
+
+        public Task<IReadOnlyList<string>> GetPeers(string handlerType) => host.Peers.GetPeers(handlerType);
+
+        public Task<IReadOnlyList<string>?> GetTopics(string peerId) => host.Peers.GetTopics(peerId);
+
+        private async Task<bool> CloseOrTerminate(string peerId, int code, string reason, bool terminate)
+        {
+            if (peerId == effects.PeerId)
+            {
+                effects.RequestClose(code, reason, terminate);
+                return true;
+            }
+
+            if (!await host.IsOpen(peerId))
+            {
+                return false;
+            }
+
+            effects.Add(new ClusterEffect.Close(peerId, new CloseCommand(code, reason, terminate)));
+            return true;
+        }
+    }
+
+    private string PeerId => peerId;
+}
+
+/// <summary>An effect of a hook on the cluster beyond its own connection.</summary>
+internal abstract record ClusterEffect
+{
+    /// <summary>Messages published to a topic, in order, as one publish.</summary>
+    public sealed record Publish(string Topic, string? ExcludePeerId, List<Message> Messages) : ClusterEffect;
+
+    /// <summary>A message for another peer.</summary>
+    public sealed record Send(string PeerId, Message Message) : ClusterEffect;
+
+    /// <summary>A close (or termination) of another peer.</summary>
+    public sealed record Close(string PeerId, CloseCommand Command) : ClusterEffect;
 }

@@ -27,4 +27,13 @@ public abstract partial class WebSocketHandler<TState>
 
     [LoggerMessage(EventId = 107, EventName = "UntrackFailed", Level = LogLevel.Warning, Message = "Removing closed peer {PeerId} from its gateway's list failed.")]
     private partial void LogWarningUntrackFailed(Exception exception, string peerId);
+
+    [LoggerMessage(EventId = 108, EventName = "PublishFenced", Level = LogLevel.Warning, Message = "A publish to topic {Topic} was not queued by {Count} gateway(s) within PublishQueuedTimeout; they are fenced for the topic and the hook's effects go on without them.")]
+    private partial void LogWarningPublishFenced(string topic, int count);
+
+    [LoggerMessage(EventId = 109, EventName = "TargetGone", Level = LogLevel.Debug, Message = "A hook's send or close for peer {PeerId} found it closed.")]
+    private partial void LogDebugTargetGone(string peerId);
+
+    [LoggerMessage(EventId = 110, EventName = "DeliveryFailed", Level = LogLevel.Warning, Message = "A hook's send or close for peer {PeerId} did not reach its gateway; the hook's other effects go on.")]
+    private partial void LogWarningDeliveryFailed(Exception exception, string peerId);
 }

@@ -3,12 +3,18 @@ using OrleansWs.Internal;
 namespace OrleansWs;
 
 // The hook pipeline: how gateway events become hook calls, and how the hooks' effects leave the
-// grain (state written first, then publishes, then the reply to the gateway).
+// grain. The order is the causal guarantee: the state is written first; then the hook's effects on
+// the cluster in the order it made them, each publish queued by every subscribed gateway and each
+// send or close queued by its target's gateway before the next leaves; the reply (the peer's own
+// frames, topic changes and close) last.
 public abstract partial class WebSocketHandler<TState>
 {
     private byte[]? _writtenState;
     private bool _recordChanged;
     private int _callsInFlight;
+
+    // The effects of the hook call running now, which Peers records into; null between calls.
+    private PeerEffects? _effects;
 
     // The peer's record as read from storage; null until a call needed it (see PeerState).
     private Task? _loaded;
@@ -70,7 +76,7 @@ public abstract partial class WebSocketHandler<TState>
 
             // Listed under the gateway's lease before anything is stored, so no open peer escapes it.
             await _host.TrackPeer(request.GatewayId, Record.PeerId, open: true);
-            var reply = await Run(bufferedAmount: 0, (peer, _) => OnOpen(peer));
+            var reply = await Run(bufferedAmount: 0, (peer, _) => OnOpen(peer), opening: true);
             return new(decision, reply);
         }
         catch
@@ -154,8 +160,9 @@ public abstract partial class WebSocketHandler<TState>
         _callsInFlight++;
         try
         {
-            var effects = new PeerEffects();
+            var effects = new PeerEffects(Record.PeerId!, _host);
             var peer = CreatePeer(effects, bufferedAmount: 0);
+            _effects = effects;
             try
             {
                 await OnClose(peer, details);
@@ -164,8 +171,13 @@ public abstract partial class WebSocketHandler<TState>
             {
                 LogErrorCloseHookFailed(ex, Record.PeerId!);
             }
+            finally
+            {
+                _effects = null;
+            }
 
-            await PublishAll(effects);
+            // The socket is gone: of OnClose's effects only those on the cluster remain, and leave as any hook's.
+            await ReleaseClusterEffects(effects);
             var (gatewayId, peerId) = (Record.GatewayId, Record.PeerId!);
             try
             {
@@ -205,8 +217,7 @@ public abstract partial class WebSocketHandler<TState>
             return false;
         }
 
-        await Record.Gateway!.Deliver(Record.PeerId!, message);
-        return true;
+        return await ApplyOnGateway(new PeerReply([message], [], null));
     }
 
     async Task<bool> IPeerGrain.Close(int code, string reason)
@@ -216,8 +227,7 @@ public abstract partial class WebSocketHandler<TState>
             return false;
         }
 
-        await Record.Gateway!.Close(Record.PeerId!, code, reason);
-        return true;
+        return await ApplyOnGateway(new PeerReply([], [], new CloseCommand(code, reason, Terminate: false)));
     }
 
     async Task<bool> IPeerGrain.Terminate()
@@ -227,9 +237,12 @@ public abstract partial class WebSocketHandler<TState>
             return false;
         }
 
-        await Record.Gateway!.Terminate(Record.PeerId!);
-        return true;
+        return await ApplyOnGateway(new PeerReply([], [], new CloseCommand(CloseCodes.Abnormal, "terminated", Terminate: true)));
     }
+
+    // Completes once the gateway queued the effects (an answer that does not come within the limit throws
+    // TimeoutException), so whoever awaits it knows they are ahead of what it does next.
+    private Task<bool> ApplyOnGateway(PeerReply effects) => Record.Gateway!.Apply(Record.PeerId!, effects).WaitAsync(GatewayAnswerLimit);
 
     async Task<IReadOnlyList<string>?> IPeerGrain.GetTopics() => await IsOpenElseForget() ? Record.Topics.ToArray() : null;
 
@@ -268,24 +281,89 @@ public abstract partial class WebSocketHandler<TState>
         return decision;
     }
 
-    private async Task<PeerReply> Run(long bufferedAmount, Func<Peer, PeerEffects, Task> hooks)
+    private async Task<PeerReply> Run(long bufferedAmount, Func<Peer, PeerEffects, Task> hooks, bool opening = false)
     {
-        var effects = new PeerEffects();
+        var effects = new PeerEffects(Record.PeerId!, _host) { Opening = opening };
         var peer = CreatePeer(effects, bufferedAmount);
+        _effects = effects;
         try
         {
-            await hooks(peer, effects);
+            try
+            {
+                await hooks(peer, effects);
+            }
+            catch (Exception ex)
+            {
+                await Fail(peer, effects, ex);
+            }
         }
-        catch (Exception ex)
+        finally
         {
-            await Fail(peer, effects, ex);
+            _effects = null;
         }
 
-        await WriteIfChanged(effects);
-        await PublishAll(effects);
+        await Commit(effects);
         return effects is { Frames: null, TopicChanges: null, Close: null }
             ? PeerReply.Empty
             : new PeerReply(effects.Frames ?? [], effects.TopicChanges ?? [], effects.Close);
+    }
+
+    // Everything but the reply: the state, then the effects on the cluster.
+    private async Task Commit(PeerEffects effects)
+    {
+        await WriteIfChanged(effects);
+        await ReleaseClusterEffects(effects);
+    }
+
+    private async Task ReleaseClusterEffects(PeerEffects effects)
+    {
+        if (effects.Cluster is not { } cluster)
+        {
+            return;
+        }
+
+        foreach (var effect in cluster)
+        {
+            switch (effect)
+            {
+                case ClusterEffect.Publish publish:
+                    var position = await _host.Publish(publish.Topic, publish.Messages, publish.ExcludePeerId);
+                    var queued = await _host.WaitQueued(publish.Topic, position);
+                    if (queued.Fenced.Count > 0)
+                    {
+                        LogWarningPublishFenced(publish.Topic, queued.Fenced.Count);
+                    }
+
+                    break;
+                case ClusterEffect.Send send:
+                    await Deliver(send.PeerId, () => _host.Peers.Send(send.PeerId, send.Message));
+                    break;
+                case ClusterEffect.Close close:
+                    await Deliver(close.PeerId, () => close.Command.Terminate
+                        ? _host.Peers.Terminate(close.PeerId)
+                        : _host.Peers.Close(close.PeerId, close.Command.Code, close.Command.Reason));
+                    break;
+            }
+        }
+
+        effects.Committed(ownConnection: false);
+    }
+
+    // A peer that closed since the hook asked, or whose gateway does not answer, misses the message; the
+    // hook's other effects still leave.
+    private async Task Deliver(string peerId, Func<Task<bool>> delivery)
+    {
+        try
+        {
+            if (!await delivery())
+            {
+                LogDebugTargetGone(peerId);
+            }
+        }
+        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        {
+            LogWarningDeliveryFailed(ex, peerId);
+        }
     }
 
     private async Task Fail(Peer peer, PeerEffects effects, Exception error)
@@ -314,36 +392,6 @@ public abstract partial class WebSocketHandler<TState>
         }
     }
 
-    private async Task PublishAll(PeerEffects effects)
-    {
-        if (effects.Publishes.Count == 0)
-        {
-            return;
-        }
-
-        // Consecutive publishes to one topic (a batch of messages to a room) go to its stream as one
-        // event batch: one queue write instead of one per message, in the same order.
-        var publishes = effects.Publishes;
-        for (var i = 0; i < publishes.Count;)
-        {
-            var topic = publishes[i].Topic;
-            var end = i + 1;
-            while (end < publishes.Count && string.Equals(publishes[end].Topic, topic, StringComparison.Ordinal))
-            {
-                end++;
-            }
-
-            var messages = new Message[end - i];
-            for (var k = i; k < end; k++)
-            {
-                messages[k - i] = publishes[k].Message;
-            }
-
-            await _host.Publish(topic, messages, Record.PeerId);
-            i = end;
-        }
-    }
-
     private Peer CreatePeer(PeerEffects effects, long bufferedAmount) =>
         new(Record.PeerId!, Record.Request!, Record.Protocol, Record.Context, Record.Topics, bufferedAmount, effects, Peers, this);
 
@@ -369,15 +417,29 @@ public abstract partial class WebSocketHandler<TState>
 
     // The gateway answers when the queue has drained or the timeout passed; an answer that does not come
     // (the gateway died, or the call timed out) means nothing is known to have drained.
-    async Task<bool> IPeerSocket.WaitForDrain(long threshold, TimeSpan timeout)
+    async Task<bool> IPeerSocket.WaitForDrain(PeerEffects effects, long threshold, TimeSpan timeout)
     {
         if (Record.Gateway is not { } gateway || Record.PeerId is not { } peerId)
         {
             return false;
         }
 
+        // A commit point: what the hook did so far leaves before the wait, so the wait covers its frames.
+        await Commit(effects);
+        if (effects.Opening)
+        {
+            // No socket yet: the frames go with the handshake's reply, and nothing waits in its queue.
+            return true;
+        }
+
         try
         {
+            if (effects is not { Frames: null, TopicChanges: null, Close: null })
+            {
+                await ApplyOnGateway(new PeerReply(effects.Frames ?? [], effects.TopicChanges ?? [], effects.Close));
+                effects.Committed(ownConnection: true);
+            }
+
             return await gateway.WaitForDrain(peerId, threshold, timeout).WaitAsync(timeout + GatewayAnswerLimit);
         }
         catch (Exception ex) when (ex is TimeoutException or OrleansException)

@@ -2,6 +2,7 @@ using System.Reflection;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Orleans.Runtime;
 using Orleans.Serialization;
 using Orleans.Storage;
@@ -48,17 +49,28 @@ public abstract partial class WebSocketHandler<TState> : Grain, IPeerGrain, IPee
             this,
             services.GetRequiredService<IWebSocketPeers>(),
             services.GetRequiredService<ITopicPublisher>(),
+            services.GetRequiredService<ITopicBarrier>(),
+            services.GetRequiredService<IOptions<OrleansWsSiloOptions>>().Value.PublishQueuedTimeout,
             services.GetRequiredService<Serializer>(),
             services.GetService<ILoggerFactory>()?.CreateLogger(GetType()) ?? NullLogger.Instance);
         _logger = _host.Logger;
         _record = new PeerState<PeerRecord<TState>>(services.GetKeyedService<IGrainStorage>(storageName) ?? throw NoStorage(storageName), GrainContext.GrainId, _logger);
     }
 
-    private sealed class GrainHost(WebSocketHandler<TState> grain, IWebSocketPeers peers, ITopicPublisher topics, Serializer serializer, ILogger logger)
+    private sealed class GrainHost(
+        WebSocketHandler<TState> grain,
+        IWebSocketPeers peers,
+        ITopicPublisher topics,
+        ITopicBarrier barrier,
+        TimeSpan queuedTimeout,
+        Serializer serializer,
+        ILogger logger)
         : HandlerHost(grain.GetGrainId().ToString(), peers, serializer, logger)
     {
-        public override Task Publish(string topic, IReadOnlyList<Message> messages, string? excludePeerId) =>
+        public override Task<TopicPosition> Publish(string topic, IReadOnlyList<Message> messages, string? excludePeerId) =>
             topics.Publish(topic, messages, new PublishOptions(excludePeerId));
+
+        public override Task<TopicQueued> WaitQueued(string topic, TopicPosition position) => barrier.WaitQueued(topic, position, queuedTimeout);
 
         public override Task TrackPeer(Guid gatewayId, string peerId, bool open) => open
             ? grain.GrainFactory.GetGrain<IGatewayPeersGrain>(gatewayId).Add(peerId)
@@ -73,8 +85,13 @@ public abstract partial class WebSocketHandler<TState> : Grain, IPeerGrain, IPee
     /// <summary>The peer's persisted state. Change it in any hook; the runtime writes it.</summary>
     protected TState State => _record.State.State;
 
-    /// <summary>Reaches other peers and topics of the cluster (send, close, publish, list).</summary>
-    protected IWebSocketPeers Peers => _host.Peers;
+    /// <summary>
+    /// Reaches other peers and topics of the cluster (send, close, publish, list). While a hook runs, its
+    /// sends, closes and publishes are effects of that hook: they leave after the state is written, in the
+    /// order they were made, before the hook's reply (<see cref="IWebSocketPeers.Send"/> answers whether the
+    /// peer is open at once).
+    /// </summary>
+    protected IWebSocketPeers Peers => _effects?.Peers ?? _host.Peers;
 
     /// <summary>Runs this handler without a cluster, over in-memory state (for OrleansWs.Testing).</summary>
     internal DetachedState<PeerRecord<TState>> Detach(HandlerHost host)

@@ -7,22 +7,21 @@ namespace OrleansWs.Internal;
 /// A gateway registers one such observer; peer grains keep a reference to their gateway's.
 /// </summary>
 /// <remarks>
-/// Deliveries are one-way: a dead gateway never blocks a grain. A delivery for a peer the gateway no
-/// longer holds is dropped (the peer's <c>OnClose</c> is already on its way).
+/// A delivery completes once the gateway has queued its effects on the socket, so that a caller that
+/// awaits it knows they are ahead of anything it does next; callers bound the wait, so a dead gateway
+/// holds no grain for long. A delivery for a peer the gateway no longer holds is dropped (the peer's
+/// <c>OnClose</c> is already on its way).
 /// </remarks>
 public interface IGatewayDelivery : IGrainObserver
 {
-    /// <summary>Queues <paramref name="message"/> on the socket of <paramref name="peerId"/>.</summary>
-    [OneWay]
-    Task Deliver(string peerId, Message message);
-
-    /// <summary>Closes the socket of <paramref name="peerId"/> with a close frame.</summary>
-    [OneWay]
-    Task Close(string peerId, int code, string reason);
-
-    /// <summary>Aborts the socket of <paramref name="peerId"/> without a close frame.</summary>
-    [OneWay]
-    Task Terminate(string peerId);
+    /// <summary>
+    /// Applies <paramref name="effects"/> to the socket of <paramref name="peerId"/> as the gateway applies a
+    /// call's reply (topic changes, frames, close); completes once they are queued. <see langword="false"/>
+    /// when this gateway does not hold the peer.
+    /// </summary>
+    /// <remarks>Interleaved: a topic change waits for the cluster, and must not hold up every other peer's deliveries.</remarks>
+    [AlwaysInterleave]
+    Task<bool> Apply(string peerId, PeerReply effects);
 
     /// <summary>Bytes waiting in the send queue of <paramref name="peerId"/> right now; -1 when this gateway does not hold it.</summary>
     Task<long> GetBufferedAmount(string peerId);

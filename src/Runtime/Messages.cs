@@ -45,6 +45,10 @@ public sealed record PeerReply(
     public static PeerReply Empty { get; } = new([], [], null);
 }
 
-/// <summary>A message published to a topic; every subscriber but <see cref="ExcludePeerId"/> gets it.</summary>
+/// <summary>
+/// A message published to a topic; every subscriber but <see cref="ExcludePeerId"/> gets it.
+/// <see cref="EndOfPublish"/> marks the last message of its publish: a gateway that queued it has
+/// queued the whole publish (what the causal barrier waits for).
+/// </summary>
 [GenerateSerializer, Immutable]
-public sealed record TopicEvent([property: Id(0)] Message Message, [property: Id(1)] string? ExcludePeerId);
+public sealed record TopicEvent([property: Id(0)] Message Message, [property: Id(1)] string? ExcludePeerId, [property: Id(2)] bool EndOfPublish = true);

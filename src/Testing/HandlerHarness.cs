@@ -31,6 +31,7 @@ public sealed class HandlerHarness<THandler, TState>
     private readonly DetachedState<PeerRecord<TState>> _state;
     private readonly IPeerGrain _grain;
     private readonly List<Published> _published = [];
+    private readonly List<PeerReply> _delivered = [];
 
     /// <summary>Creates a handler instance for one peer.</summary>
     /// <param name="handlerType">The grain type the peer id is made from.</param>
@@ -73,12 +74,20 @@ public sealed class HandlerHarness<THandler, TState>
     {
         var builder = new UpgradeRequestBuilder(pathAndQuery);
         configure?.Invoke(builder);
-        var result = await _grain.Connect(new ConnectRequest(builder.Build(), new NoGateway(), Guid.Empty));
-        return new Opened(result.Decision, HookEffects.From(result.Reply));
+        var result = await _grain.Connect(new ConnectRequest(builder.Build(), new NoGateway(this), Guid.Empty));
+        return new Opened(result.Decision, Effects(result.Reply));
     }
 
     /// <summary>Runs <c>OnMessage</c> for each message, in order, as one batch.</summary>
-    public async Task<HookEffects> Receive(params Message[] messages) => HookEffects.From(await _grain.Receive(new InboundBatch(messages, 0)));
+    public async Task<HookEffects> Receive(params Message[] messages) => Effects(await _grain.Receive(new InboundBatch(messages, 0)));
+
+    // A hook's effects on its own connection: those a commit point (WaitForDrain) delivered, then the reply's.
+    private HookEffects Effects(PeerReply reply)
+    {
+        var effects = HookEffects.From([.. _delivered, reply]);
+        _delivered.Clear();
+        return effects;
+    }
 
     /// <summary>Runs <c>OnMessage</c> for a text message.</summary>
     public Task<HookEffects> Receive(string text) => Receive(Message.FromText(text));
@@ -92,14 +101,14 @@ public sealed class HandlerHarness<THandler, TState>
     /// <param name="Reply">The effects of <c>OnOpen</c>: frames, topic changes, close.</param>
     public sealed record Opened(UpgradeDecision Decision, HookEffects Reply);
 
-    // Hooks never reach a gateway in the harness: their effects come back in the replies.
-    private sealed class NoGateway : IGatewayDelivery
+    // Hooks reach no gateway in the harness: what a commit point delivers joins the call's effects.
+    private sealed class NoGateway(HandlerHarness<THandler, TState> harness) : IGatewayDelivery
     {
-        public Task Deliver(string peerId, Message message) => Task.CompletedTask;
-
-        public Task Close(string peerId, int code, string reason) => Task.CompletedTask;
-
-        public Task Terminate(string peerId) => Task.CompletedTask;
+        public Task<bool> Apply(string peerId, PeerReply effects)
+        {
+            harness._delivered.Add(effects);
+            return Task.FromResult(true);
+        }
 
         public Task<IReadOnlyList<string>> GetOpenPeers(string handlerType) => Task.FromResult<IReadOnlyList<string>>([]);
 
@@ -165,11 +174,17 @@ public sealed class HandlerHarness<THandler, TState>
     private sealed class HarnessHost(HandlerHarness<THandler, TState> harness, ILogger logger)
         : HandlerHost(harness.PeerId, harness.Peers, SharedSerializer.Value, logger)
     {
-        public override Task Publish(string topic, IReadOnlyList<Message> messages, string? excludePeerId)
+        public override Task<TopicPosition> Publish(string topic, IReadOnlyList<Message> messages, string? excludePeerId)
         {
             harness._published.AddRange(messages.Select(message => new Published(topic, message, excludePeerId)));
-            return Task.CompletedTask;
+            return Task.FromResult(new TopicPosition(harness._published.Count));
         }
+
+        // No gateways: every publish is queued everywhere at once.
+        public override Task<TopicQueued> WaitQueued(string topic, TopicPosition position) => Task.FromResult(TopicQueued.All);
+
+        // Every peer a hook names is open in the harness; Peers records what the hook does to it.
+        public override Task<bool> IsOpen(string peerId) => Task.FromResult(true);
 
         public override Task TrackPeer(Guid gatewayId, string peerId, bool open) => Task.CompletedTask;
 

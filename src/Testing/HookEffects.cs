@@ -11,10 +11,10 @@ namespace OrleansWs.Testing;
 /// <param name="Close">The close the hooks asked for, if any.</param>
 public sealed record HookEffects(IReadOnlyList<Message> Frames, IReadOnlyList<TopicChange> TopicChanges, CloseRequest? Close)
 {
-    internal static HookEffects From(PeerReply reply) => new(
-        reply.Frames,
-        reply.TopicChanges.Select(c => new TopicChange(c.Topic, c.Subscribe)).ToArray(),
-        reply.Close is { } close ? new CloseRequest(close.Code, close.Reason, close.Terminate) : null);
+    internal static HookEffects From(IReadOnlyList<PeerReply> replies) => new(
+        replies.SelectMany(r => r.Frames).ToArray(),
+        replies.SelectMany(r => r.TopicChanges).Select(c => new TopicChange(c.Topic, c.Subscribe)).ToArray(),
+        replies.Select(r => r.Close).FirstOrDefault(c => c is not null) is { } close ? new CloseRequest(close.Code, close.Reason, close.Terminate) : null);
 }
 
 /// <summary>A subscribe (<paramref name="Subscribe"/> true) or unsubscribe a hook asked for.</summary>

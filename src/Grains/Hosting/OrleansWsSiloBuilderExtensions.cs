@@ -50,6 +50,7 @@ public static class OrleansWsSiloBuilderExtensions
         builder.Services.TryAddSingleton<StreamTopicBus>();
         builder.Services.TryAddSingleton<ITopicPublisher>(sp => sp.GetRequiredService<StreamTopicBus>());
         builder.Services.TryAddSingleton<ITopicSubscriber>(sp => sp.GetRequiredService<StreamTopicBus>());
+        builder.Services.TryAddSingleton<ITopicBarrier>(sp => sp.GetRequiredService<StreamTopicBus>());
         builder.Services.TryAddSingleton<WebSocketPeers>();
         builder.Services.TryAddSingleton<IWebSocketPeers>(sp => sp.GetRequiredService<WebSocketPeers>());
 

@@ -30,4 +30,12 @@ public sealed class OrleansWsSiloOptions
     /// Default: 15 s, the default lease (Orleans' own default is 1 minute).
     /// </summary>
     public TimeSpan GatewayDropTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// How long a hook's effects wait for the gateways subscribed to a topic it published to to queue that
+    /// publish, before its reply (and anything it did later) is released. A gateway that has not queued it
+    /// by then is fenced for the topic: its subscribers of it are closed with 1013, so that one slow gateway
+    /// never stalls a room for the others. Default: 2 s.
+    /// </summary>
+    public TimeSpan PublishQueuedTimeout { get; set; } = TimeSpan.FromSeconds(2);
 }

@@ -28,6 +28,12 @@ internal sealed class OrleansWsSiloOptionsValidator(IOptions<OrleansWsSiloOption
                 $"{nameof(OrleansWsSiloOptions)}.{nameof(o.GatewayDropTimeout)} must be at least 1 s; it is {o.GatewayDropTimeout}.");
         }
 
+        if (o.PublishQueuedTimeout < TimeSpan.FromMilliseconds(50) || o.PublishQueuedTimeout > TimeSpan.FromMinutes(1))
+        {
+            throw new OrleansConfigurationException(
+                $"{nameof(OrleansWsSiloOptions)}.{nameof(o.PublishQueuedTimeout)} must be between 50 ms and 1 min; it is {o.PublishQueuedTimeout}.");
+        }
+
         if (o.TopicInactivityPeriod < TimeSpan.FromSeconds(1))
         {
             throw new OrleansConfigurationException(

@@ -2,21 +2,34 @@ namespace OrleansWs.Internal;
 
 /// <summary>
 /// The causal barrier of the topic seam: a publisher learns that every gateway subscribed to a topic has
-/// queued a publish on its sockets, so that a hook's reply can wait for its publishes. The in-memory
-/// stream queues do not acknowledge deliveries and do not implement it.
+/// queued a publish on its sockets, so that a hook's effects that come after it (its reply, a later send)
+/// reach no one before it.
 /// </summary>
 /// <remarks>
-/// A gateway counts when its subscription started at or below the publish's position; "queued" means its
-/// receiver's <see cref="ITopicReceiver.OnPublished"/> returned for the publish's last message. A gateway
-/// that has not queued within the bound is fenced for the topic (its receiver gets
-/// <see cref="ITopicReceiver.OnFenced"/>) and named in the answer; a gateway whose lease ran out no longer counts.
+/// Every implementation guarantees:
+/// <list type="bullet">
+/// <item><b>Who counts.</b> Each subscription (one per gateway and topic) counts from a position it took once
+/// it was in place; a publish at or above it waits for it. A subscription that ended (unsubscribed, or
+/// fenced) no longer counts, and a wait that counted it stops waiting for it.</item>
+/// <item><b>Queued.</b> A subscription has queued a publish when its receiver's
+/// <see cref="ITopicReceiver.OnPublished"/> returned for the publish's last message (or left it out by the
+/// join fence).</item>
+/// <item><b>Bounded.</b> <see cref="WaitQueued"/> returns within its bound (plus one round trip). A
+/// subscription that had not queued the publish by then is fenced: its receiver gets
+/// <see cref="ITopicReceiver.OnFenced"/> (its members are closed), and it is named in the answer. A gateway
+/// that died is fenced so by the first wait that counted it.</item>
+/// </list>
 /// </remarks>
 internal interface ITopicBarrier
 {
-    /// <summary>Waits, for at most <paramref name="bound"/>, until every subscribed gateway queued the publish of <paramref name="topic"/> at <paramref name="position"/>.</summary>
+    /// <summary>Waits, for at most <paramref name="bound"/>, until every subscription of <paramref name="topic"/> queued the publish at <paramref name="position"/>.</summary>
     Task<TopicQueued> WaitQueued(string topic, TopicPosition position, TimeSpan bound);
 }
 
 /// <summary>What <see cref="ITopicBarrier.WaitQueued"/> found.</summary>
-/// <param name="Fenced">The gateways that had not queued the publish within the bound and are now fenced for the topic; empty when all had.</param>
-internal sealed record TopicQueued(IReadOnlyList<Guid> Fenced);
+/// <param name="Fenced">The subscribers (gateway buses) that had not queued the publish within the bound and are now fenced for the topic; empty when all had.</param>
+internal sealed record TopicQueued(IReadOnlyList<Guid> Fenced)
+{
+    /// <summary>Every subscription queued the publish.</summary>
+    public static TopicQueued All { get; } = new([]);
+}

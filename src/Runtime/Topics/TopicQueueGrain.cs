@@ -5,6 +5,8 @@ namespace OrleansWs.Internal;
 /// <summary>
 /// One topic queue held in memory, as Orleans' memory streams hold theirs: what a silo holding it
 /// takes with it when it dies is lost. A reader that finds it empty waits here for the next publish.
+/// It also keeps the causal barrier of its topics (<see cref="TopicBarrier"/>), which a migration does
+/// not carry: the new activation's barrier is rebuilt from the gateways' next acknowledgements.
 /// </summary>
 [KeepAlive] // collecting a queue nobody happened to read for a while would drop its publishes
 internal sealed class TopicQueueGrain : Grain, ITopicQueueGrain, IGrainMigrationParticipant
@@ -12,6 +14,7 @@ internal sealed class TopicQueueGrain : Grain, ITopicQueueGrain, IGrainMigration
     // A bound, so that a queue nobody reads fails its publishers instead of growing without end.
     private const int Capacity = TopicQueueAdapterFactory.TopicQueueGrainCapacity;
 
+    private readonly TopicBarrier _barrier = new();
     private Queue<TopicBatch> _queue = new();
     private TaskCompletionSource? _arrived;
 
@@ -68,6 +71,27 @@ internal sealed class TopicQueueGrain : Grain, ITopicQueueGrain, IGrainMigration
     }
 
     public Task<long> Position() => Task.FromResult(_next);
+
+    public Task<TopicBarrierTicket> Join(StreamId stream, Guid subscriber, ITopicBarrierObserver observer) =>
+        Task.FromResult(new TopicBarrierTicket(_barrier.Join(stream, subscriber, observer, _next), _barrier.Incarnation));
+
+    public Task Leave(StreamId stream, Guid subscriber)
+    {
+        _barrier.Leave(stream, subscriber);
+        return Task.CompletedTask;
+    }
+
+    public Task Queued(Guid subscriber, ITopicBarrierObserver observer, TopicAck[] acks)
+    {
+        foreach (var ack in acks)
+        {
+            _barrier.Queued(subscriber, observer, ack.Stream, ack.Position, ack.Incarnation);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<Guid[]> WaitQueued(StreamId stream, long position, TimeSpan bound) => _barrier.WaitQueued(stream, position, bound);
 
     void IGrainMigrationParticipant.OnDehydrate(IDehydrationContext dehydrationContext)
     {

@@ -30,6 +30,50 @@ internal interface ITopicQueueGrain : IGrainWithStringKey
     /// </summary>
     [AlwaysInterleave]
     Task<long> Position();
+
+    /// <summary>
+    /// Makes the subscriber <paramref name="subscriber"/> (one gateway's bus) a member of the causal barrier
+    /// of <paramref name="stream"/>, whose stream subscription is in place: every publish from the returned
+    /// position on waits for its acknowledgement (<see cref="Queued"/>). Called again, it keeps the earlier position.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<TopicBarrierTicket> Join(StreamId stream, Guid subscriber, ITopicBarrierObserver observer);
+
+    /// <summary>Takes <paramref name="subscriber"/> out of the barrier of <paramref name="stream"/>: no wait counts it any more.</summary>
+    [AlwaysInterleave]
+    Task Leave(StreamId stream, Guid subscriber);
+
+    /// <summary>
+    /// The subscriber has queued, on its sockets, every publish of each stream up to the position given
+    /// for it. An acknowledgement to an earlier incarnation of this queue (it was re-created after its
+    /// silo died) makes the subscriber a member again from that position.
+    /// </summary>
+    [AlwaysInterleave]
+    Task Queued(Guid subscriber, ITopicBarrierObserver observer, TopicAck[] acks);
+
+    /// <summary>
+    /// Waits until every member of the barrier of <paramref name="stream"/> that joined at or below
+    /// <paramref name="position"/> has queued it, for at most <paramref name="bound"/>. Members that had not
+    /// are fenced: taken out of the barrier and told (<see cref="ITopicBarrierObserver.Fenced"/>). Returns them.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<Guid[]> WaitQueued(StreamId stream, long position, TimeSpan bound);
+}
+
+/// <summary>A subscriber's membership of a topic's barrier: from which position it counts, in which incarnation of the queue.</summary>
+[GenerateSerializer, Immutable]
+internal readonly record struct TopicBarrierTicket([property: Id(0)] long From, [property: Id(1)] Guid Incarnation);
+
+/// <summary>A subscriber queued every publish of <paramref name="Stream"/> up to <paramref name="Position"/>.</summary>
+[GenerateSerializer, Immutable]
+internal readonly record struct TopicAck([property: Id(0)] StreamId Stream, [property: Id(1)] long Position, [property: Id(2)] Guid Incarnation);
+
+/// <summary>A gateway's bus, as a topic queue reaches it to fence one of its subscriptions.</summary>
+internal interface ITopicBarrierObserver : IGrainObserver
+{
+    /// <summary>The subscription to <paramref name="stream"/> did not queue a publish within the barrier's bound: it ends.</summary>
+    [OneWay]
+    Task Fenced(StreamId stream);
 }
 
 /// <summary>One publish read from a topic queue: what Orleans' pulling agent caches and delivers to subscribers.</summary>

@@ -20,4 +20,10 @@ internal static partial class TopicsLog
 
     [LoggerMessage(31, LogLevel.Error, "Fanning out a publish of topic {Topic} failed; this gateway's subscription of it is fenced.", EventName = "TopicReceiverFailed")]
     public static partial void TopicReceiverFailed(ILogger logger, Exception exception, string topic);
+
+    [LoggerMessage(32, LogLevel.Warning, "Acknowledging {Count} queued publishes to their topic queue failed; a publisher waiting for them fences this gateway's subscription at its bound.", EventName = "TopicAckFailed")]
+    public static partial void TopicAckFailed(ILogger logger, Exception exception, int count);
+
+    [LoggerMessage(33, LogLevel.Warning, "This gateway had not queued a publish of topic {Topic} within the causal barrier's bound; its subscription is fenced.", EventName = "TopicBarrierFenced")]
+    public static partial void TopicBarrierFenced(ILogger logger, string topic);
 }
