@@ -48,7 +48,19 @@ public sealed record PeerReply(
 /// <summary>
 /// A message published to a topic; every subscriber but <see cref="ExcludePeerId"/> gets it.
 /// <see cref="EndOfPublish"/> marks the last message of its publish: a gateway that queued it has
-/// queued the whole publish (what the causal barrier waits for).
+/// queued the whole publish (what the causal barrier waits for). The topic's queue sets
+/// <see cref="Previous"/> on a publish's first message: the position of the topic's publish before it,
+/// so that a subscription sees a gap instead of missing a publish silently. A <see cref="Marker"/>
+/// carries no message for anyone: a subscription that sees its own knows it is in place.
 /// </summary>
 [GenerateSerializer, Immutable]
-public sealed record TopicEvent([property: Id(0)] Message Message, [property: Id(1)] string? ExcludePeerId, [property: Id(2)] bool EndOfPublish = true);
+internal sealed record TopicEvent(
+    [property: Id(0)] Message Message,
+    [property: Id(1)] string? ExcludePeerId,
+    [property: Id(2)] bool EndOfPublish = true,
+    [property: Id(3)] long Previous = long.MinValue,
+    [property: Id(4)] Guid Marker = default)
+{
+    /// <summary>No publish of the topic came before this one (that its queue knows of).</summary>
+    public const long None = long.MinValue;
+}

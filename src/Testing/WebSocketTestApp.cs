@@ -111,9 +111,11 @@ public sealed class WebSocketTestApp : IAsyncDisposable
 
     /// <summary>
     /// Starts one more gateway and returns it. <paramref name="configure"/> changes this gateway's options
-    /// after <see cref="WebSocketTestAppOptions.ConfigureGatewayOptions"/> (e.g. a short <c>Lease</c> for a gateway a test kills).
+    /// after <see cref="WebSocketTestAppOptions.ConfigureGatewayOptions"/> (e.g. a short <c>Lease</c> for a gateway a test kills);
+    /// <paramref name="configureBuilder"/> changes this gateway's host after <see cref="WebSocketTestAppOptions.ConfigureGatewayBuilder"/>
+    /// (e.g. a service that slows it down).
     /// </summary>
-    public async Task<TestGateway> StartGatewayAsync(Action<WebSocketGatewayOptions>? configure = null)
+    public async Task<TestGateway> StartGatewayAsync(Action<WebSocketGatewayOptions>? configure = null, Action<WebApplicationBuilder>? configureBuilder = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -125,6 +127,7 @@ public sealed class WebSocketTestApp : IAsyncDisposable
             configure?.Invoke(o);
         });
         _options.ConfigureGatewayBuilder?.Invoke(builder);
+        configureBuilder?.Invoke(builder);
         var app = builder.Build();
         _options.ConfigureGatewayApp?.Invoke(app);
         _options.MapEndpoints?.Invoke(app);

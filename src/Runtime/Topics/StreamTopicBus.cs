@@ -31,8 +31,8 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
     private readonly IClusterClient _client;
     private readonly ILogger<StreamTopicBus> _logger;
     private readonly Lock _lock = new();
-    // The subscriptions by stream, for the barrier's fences; a stream has one subscription per bus (TopicFanout's).
-    private readonly Dictionary<StreamId, Observer> _observers = [];
+    // The subscriptions by id, for the barrier's fences.
+    private readonly Dictionary<Guid, Observer> _observers = [];
     private readonly Dictionary<GrainId, Acknowledger> _acknowledgers = [];
     private IStreamProvider? _streams;
     private ITopicBarrierObserver? _self;
@@ -43,9 +43,6 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
         _client = client;
         _logger = logger;
     }
-
-    /// <summary>This bus's identity in the topics' barriers.</summary>
-    public Guid Id { get; } = Guid.NewGuid();
 
     /// <inheritdoc />
     public async Task<TopicPosition> Publish(string topic, IReadOnlyList<Message> messages, PublishOptions options)
@@ -82,15 +79,12 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
         var handle = await _streams.GetStream<TopicEvent>(stream).SubscribeAsync(observer);
         lock (_lock)
         {
-            _observers[stream] = observer;
+            _observers[observer.Id] = observer;
         }
 
-        // In place at the pub-sub (which has told the pulling agents), so every publish from here on
-        // reaches it: from here on, publishers wait for its acknowledgement.
-        var queue = TopicQueueAdapterFactory.QueueOf(_client, stream);
         try
         {
-            observer.Joined(await ClusterRetry.WhenRejected(() => queue.Join(stream, Id, Self())));
+            await Join(observer);
         }
         catch
         {
@@ -101,6 +95,35 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
         return new Subscription(this, observer, handle);
     }
 
+    // Orleans' pub-sub registers a subscription with the pulling agents in the background, so when
+    // SubscribeAsync returns a publish may still pass it by. The queue publishes a marker for the
+    // subscription; once the marker reaches it, so does every later publish, and the barrier counts it
+    // from there. A marker that passed it by too is followed by another.
+    private async Task Join(Observer observer)
+    {
+        var queue = TopicQueueAdapterFactory.QueueOf(_client, observer.Stream);
+        var limit = DateTime.UtcNow + MarkerLimit;
+        var patience = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            var ticket = await ClusterRetry.WhenRejected(() => queue.Join(observer.Stream, observer.Id, Self()));
+            if (await observer.Joined(ticket, patience))
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow + patience > limit)
+            {
+                throw new TimeoutException($"The subscription to topic {observer.Topic} saw none of its join markers within {MarkerLimit.TotalSeconds} s.");
+            }
+
+            patience = TimeSpan.FromTicks(Math.Min(patience.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
+        }
+    }
+
+    // How long a new subscription waits to be in place before its join fails.
+    private static readonly TimeSpan MarkerLimit = TimeSpan.FromSeconds(10);
+
     /// <inheritdoc />
     public async Task<TopicQueued> WaitQueued(string topic, TopicPosition position, TimeSpan bound)
     {
@@ -110,12 +133,12 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
         return fenced.Length == 0 ? TopicQueued.All : new TopicQueued(fenced);
     }
 
-    Task ITopicBarrierObserver.Fenced(StreamId stream)
+    Task ITopicBarrierObserver.Fenced(StreamId stream, Guid subscriber)
     {
         Observer? observer;
         lock (_lock)
         {
-            _observers.TryGetValue(stream, out observer);
+            _observers.TryGetValue(subscriber, out observer);
         }
 
         observer?.Fence(barrier: true);
@@ -137,10 +160,7 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
     {
         lock (_lock)
         {
-            if (_observers.TryGetValue(observer.Stream, out var current) && current == observer)
-            {
-                _observers.Remove(observer.Stream);
-            }
+            _observers.Remove(observer.Id);
         }
 
         observer.Ended = true;
@@ -159,7 +179,7 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
             }
         }
 
-        acknowledger.Add(new TopicAck(observer.Stream, position.Value, ticket.Incarnation));
+        acknowledger.Add(new TopicAck(observer.Id, observer.Stream, position.Value, ticket.Incarnation));
     }
 
     private sealed class Subscription(StreamTopicBus bus, Observer observer, StreamSubscriptionHandle<TopicEvent> handle) : ITopicSubscription
@@ -170,7 +190,7 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
             var queue = TopicQueueAdapterFactory.QueueOf(bus._client, observer.Stream);
             try
             {
-                await ClusterRetry.WhenRejected(() => queue.Leave(observer.Stream, bus.Id));
+                await ClusterRetry.WhenRejected(() => queue.Leave(observer.Stream, observer.Id));
             }
             finally
             {
@@ -183,14 +203,14 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
     // in the next (the highest position per stream), so a busy gateway sends fewer, larger ones.
     private sealed class Acknowledger(StreamTopicBus bus, ITopicQueueGrain queue)
     {
-        private readonly Dictionary<StreamId, TopicAck> _pending = [];
+        private readonly Dictionary<Guid, TopicAck> _pending = [];
         private bool _sending;
 
         public void Add(TopicAck ack)
         {
             lock (_pending)
             {
-                _pending[ack.Stream] = _pending.TryGetValue(ack.Stream, out var earlier) && earlier.Position > ack.Position ? earlier : ack;
+                _pending[ack.Subscriber] = _pending.TryGetValue(ack.Subscriber, out var earlier) && earlier.Position > ack.Position ? earlier : ack;
                 if (_sending)
                 {
                     return;
@@ -221,7 +241,7 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
 
                 try
                 {
-                    await queue.Queued(bus.Id, bus.Self(), acks);
+                    await queue.Queued(acks, bus.Self());
                 }
                 catch (Exception ex)
                 {
@@ -237,37 +257,101 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
         private readonly Lock _lock = new();
         private bool _fenced;
         private TopicBarrierTicket? _ticket;
-        // The last publish queued before the barrier's answer came: a publisher may wait for it already.
-        private TopicPosition? _queuedBeforeTicket;
+        private TaskCompletionSource? _marker;
+        // The last publish this subscription was delivered (so that it sees a gap or a repeat), and the
+        // last it queued whole.
+        private long _last = TopicEvent.None;
+        private long _queued = TopicEvent.None;
+
+        /// <summary>This subscription's identity in its topic's barrier.</summary>
+        public Guid Id { get; } = Guid.NewGuid();
+
+        public string Topic { get; } = topic;
 
         public StreamId Stream { get; } = stream;
 
         public bool Ended { get; set; }
 
-        public void Joined(TopicBarrierTicket ticket)
+        /// <summary>Waits up to <paramref name="patience"/> for the marker of <paramref name="ticket"/>; whether it came.</summary>
+        public async Task<bool> Joined(TopicBarrierTicket ticket, TimeSpan patience)
         {
-            TopicPosition? queued;
+            TaskCompletionSource marker;
             lock (_lock)
             {
-                (_ticket, queued) = (ticket, _queuedBeforeTicket);
+                if (_last >= ticket.From)
+                {
+                    // The marker came before the answer: what was queued since has not been acknowledged yet.
+                    _ticket = ticket;
+                    if (_queued >= ticket.From)
+                    {
+                        bus.Acknowledge(this, ticket, new TopicPosition(_queued));
+                    }
+
+                    return true;
+                }
+
+                (_ticket, _marker) = (ticket, marker = new(TaskCreationOptions.RunContinuationsAsynchronously));
             }
 
-            if (queued is { } position)
+            try
             {
-                bus.Acknowledge(this, ticket, position);
+                await marker.Task.WaitAsync(patience);
+                return true;
+            }
+            catch (TimeoutException)
+            {
+                return false;
             }
         }
 
         public Task OnNextAsync(TopicEvent item, StreamSequenceToken? token = null)
         {
-            // Every delivery of this provider carries its queue position; one without is let through.
-            var position = new TopicPosition(token?.SequenceNumber ?? long.MaxValue);
-            if (_fenced || Ended)
+            if (_fenced || Ended || token is null)
             {
                 return Task.CompletedTask;
             }
 
-            if (position >= from)
+            var position = new TopicPosition(token.SequenceNumber);
+            TopicBarrierTicket? ticket;
+            lock (_lock)
+            {
+                ticket = _ticket;
+                if (token.EventIndex == 0)
+                {
+                    if (position.Value <= _last)
+                    {
+                        // Delivered again (a read the agent repeated): it was queued the first time.
+                        return Task.CompletedTask;
+                    }
+
+                    // A publish this subscription must have (at or after its marker) went missing on the
+                    // way: fenced, so that its members reconnect instead of missing it unawares.
+                    if (ticket is { } joined && _last >= joined.From && item.Previous != TopicEvent.None && item.Previous > _last)
+                    {
+                        _fenced = true;
+                    }
+                }
+                else if (position.Value < _last)
+                {
+                    return Task.CompletedTask;
+                }
+
+                _last = position.Value;
+                if (item.Marker == Id && _marker is { } marker && ticket is { } current && position.Value >= current.From)
+                {
+                    _marker = null;
+                    marker.TrySetResult();
+                }
+            }
+
+            if (_fenced)
+            {
+                TopicsLog.TopicGap(bus._logger, Topic);
+                receiver.OnFenced();
+                return Task.CompletedTask;
+            }
+
+            if (item.Marker == Guid.Empty && position >= from)
             {
                 try
                 {
@@ -277,27 +361,23 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
                 {
                     // Thrown back to Orleans, the batch would be delivered again (duplicates) and the queue's
                     // cache held for everyone until it gave up: this subscription is fenced instead.
-                    TopicsLog.TopicReceiverFailed(bus._logger, ex, topic);
+                    TopicsLog.TopicReceiverFailed(bus._logger, ex, Topic);
                     Fence(barrier: false);
                     return Task.CompletedTask;
                 }
             }
 
-            if (item.EndOfPublish && token is not null)
+            if (item.EndOfPublish)
             {
-                TopicBarrierTicket? ticket;
                 lock (_lock)
                 {
+                    _queued = position.Value;
                     ticket = _ticket;
-                    if (ticket is null)
-                    {
-                        _queuedBeforeTicket = position;
-                    }
                 }
 
-                if (ticket is { } joined)
+                if (ticket is { } member)
                 {
-                    bus.Acknowledge(this, joined, position);
+                    bus.Acknowledge(this, member, position);
                 }
             }
 
@@ -306,15 +386,19 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
 
         public void Fence(bool barrier)
         {
-            if (_fenced)
+            lock (_lock)
             {
-                return;
+                if (_fenced)
+                {
+                    return;
+                }
+
+                _fenced = true;
             }
 
-            _fenced = true;
             if (barrier)
             {
-                TopicsLog.TopicBarrierFenced(bus._logger, topic);
+                TopicsLog.TopicBarrierFenced(bus._logger, Topic);
             }
 
             receiver.OnFenced();
@@ -324,7 +408,7 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
 
         public Task OnErrorAsync(Exception ex)
         {
-            TopicsLog.TopicStreamError(bus._logger, ex, topic);
+            TopicsLog.TopicStreamError(bus._logger, ex, Topic);
             return Task.CompletedTask;
         }
     }

@@ -20,18 +20,17 @@ internal sealed class TopicBarrier
     /// <summary>This barrier's incarnation: an acknowledgement carrying another one was made to a barrier that no longer exists.</summary>
     public Guid Incarnation { get; } = Guid.NewGuid();
 
-    /// <summary>Makes <paramref name="subscriber"/> a member of <paramref name="stream"/>'s barrier from <paramref name="next"/>, or keeps the position it has.</summary>
-    public long Join(StreamId stream, Guid subscriber, ITopicBarrierObserver observer, long next)
+    /// <summary>
+    /// Makes <paramref name="subscriber"/> a member of <paramref name="stream"/>'s barrier from <paramref name="from"/>
+    /// (its join marker). A member joining again (its earlier marker never reached it) counts from the new
+    /// one: waits below it stop counting it.
+    /// </summary>
+    public long Join(StreamId stream, Guid subscriber, ITopicBarrierObserver observer, long from)
     {
         var members = MembersOf(stream);
-        if (members.TryGetValue(subscriber, out var member))
-        {
-            member.Observer = observer;
-            return member.From;
-        }
-
-        members.Add(subscriber, new Member(observer, from: next));
-        return next;
+        members[subscriber] = new Member(observer, from);
+        Release(stream, subscriber, from - 1);
+        return from;
     }
 
     /// <summary>Takes <paramref name="subscriber"/> out of <paramref name="stream"/>'s barrier; waits stop counting it.</summary>
@@ -125,7 +124,7 @@ internal sealed class TopicBarrier
                 if (members.TryGetValue(id, out var member))
                 {
                     Leave(stream, id);
-                    _ = member.Observer.Fenced(stream);
+                    _ = member.Observer.Fenced(stream, id);
                 }
             }
 
@@ -172,7 +171,7 @@ internal sealed class TopicBarrier
 
     private sealed class Member(ITopicBarrierObserver observer, long from)
     {
-        public ITopicBarrierObserver Observer { get; set; } = observer;
+        public ITopicBarrierObserver Observer { get; } = observer;
 
         public long From { get; } = from;
 

@@ -16,7 +16,9 @@ namespace OrleansWs.Internal;
 /// it: the batch it read is lost, and every later read fails the same way, for every topic of the queue,
 /// as long as the subscription lives. Here a cursor whose refresh misses starts over at the publish it was
 /// refreshed to, which is in the cache: the subscriber gets that publish and what follows, and nothing
-/// it was never meant to get. (Starting new subscriptions at the queue's next position instead was tried
+/// it was never meant to get; one refreshed to a publish older than the cache (a re-created queue whose
+/// positions went backwards), and a new cursor asked for a purged position, start at the earliest publish
+/// kept, all of which come after it. (Starting new subscriptions at the queue's next position instead was tried
 /// and did not help: a cursor that consumed a stream's cached publishes idles on the last of them too.)
 /// The price: the wrapped cursors hide Orleans' internal batch protection, which keeps a batch cached
 /// while it is being delivered so that a failed delivery can be repeated from the cache; a repeat after
@@ -46,8 +48,17 @@ internal sealed class TopicQueueCache(SimpleQueueCache simple) : IQueueCache
     public IQueueCacheCursor GetCacheCursor(StreamId streamId, StreamSequenceToken? token) =>
         new Cursor(_cache, streamId, _cache.GetCacheCursor(streamId, token));
 
-    public QueueCacheCursorResult<IQueueCacheCursor> TryGetCacheCursor(StreamId streamId, StreamSequenceToken? token) =>
-        Wrap(streamId, _cache.TryGetCacheCursor(streamId, token));
+    public QueueCacheCursorResult<IQueueCacheCursor> TryGetCacheCursor(StreamId streamId, StreamSequenceToken? token)
+    {
+        var result = _cache.TryGetCacheCursor(streamId, token);
+        if (result.Kind == QueueCacheCursorResultKind.CacheMiss)
+        {
+            // Older than anything kept, so everything kept comes after it: start at the earliest.
+            result = _cache.TryGetCacheCursorAtPosition(streamId, StreamSubscriptionStartPosition.EarliestAvailable);
+        }
+
+        return Wrap(streamId, result);
+    }
 
     public QueueCacheCursorResult<IQueueCacheCursor> TryGetCacheCursorAtPosition(StreamId streamId, StreamSubscriptionStartPosition startPosition) =>
         Wrap(streamId, _cache.TryGetCacheCursorAtPosition(streamId, startPosition));
@@ -70,8 +81,12 @@ internal sealed class TopicQueueCache(SimpleQueueCache simple) : IQueueCache
             {
                 inner.Refresh(token);
             }
-            catch (QueueCacheMissException) when (cache.TryGetCacheCursor(streamId, token).Cursor is { } fresh)
+            catch (QueueCacheMissException)
             {
+                // The token refreshed to may itself be older than the cache (positions of a re-created
+                // queue that went backwards): then from the earliest publish kept.
+                var fresh = cache.TryGetCacheCursor(streamId, token).Cursor
+                    ?? cache.TryGetCacheCursorAtPosition(streamId, StreamSubscriptionStartPosition.EarliestAvailable).Cursor!;
                 inner.Dispose();
                 inner = fresh;
             }

@@ -16,6 +16,8 @@ internal sealed class TopicQueueGrain : Grain, ITopicQueueGrain, IGrainMigration
 
     private readonly TopicBarrier _barrier = new();
     private Queue<TopicBatch> _queue = new();
+    // Each topic's last position in this activation, which the next publish names as its Previous.
+    private Dictionary<StreamId, long> _last = [];
     private TaskCompletionSource? _arrived;
 
     // Starts above any number a previous activation of this queue handed out, as Orleans' does.
@@ -28,7 +30,14 @@ internal sealed class TopicQueueGrain : Grain, ITopicQueueGrain, IGrainMigration
             throw new InvalidOperationException($"Topic queue {this.GetPrimaryKeyString()} is full ({Capacity} publishes); nobody reads it.");
         }
 
+        if (events.Length == 0)
+        {
+            throw new ArgumentException("A publish has at least one message.", nameof(events));
+        }
+
         var position = _next++;
+        events[0] = events[0] with { Previous = _last.TryGetValue(stream, out var previous) ? previous : TopicEvent.None };
+        _last[stream] = position;
         _queue.Enqueue(new TopicBatch(stream, events, new EventSequenceTokenV2(position)));
         if (_arrived is { } arrived)
         {
@@ -72,8 +81,13 @@ internal sealed class TopicQueueGrain : Grain, ITopicQueueGrain, IGrainMigration
 
     public Task<long> Position() => Task.FromResult(_next);
 
-    public Task<TopicBarrierTicket> Join(StreamId stream, Guid subscriber, ITopicBarrierObserver observer) =>
-        Task.FromResult(new TopicBarrierTicket(_barrier.Join(stream, subscriber, observer, _next), _barrier.Incarnation));
+    public async Task<TopicBarrierTicket> Join(StreamId stream, Guid subscriber, ITopicBarrierObserver observer)
+    {
+        // The marker is a publish of the topic like any other: the subscription that sees it has been
+        // delivered everything from there on, and counts from its position.
+        var marker = await Enqueue(stream, [new TopicEvent(Message.FromBytes([]), ExcludePeerId: null, Marker: subscriber)]);
+        return new TopicBarrierTicket(_barrier.Join(stream, subscriber, observer, marker), _barrier.Incarnation);
+    }
 
     public Task Leave(StreamId stream, Guid subscriber)
     {
@@ -81,11 +95,11 @@ internal sealed class TopicQueueGrain : Grain, ITopicQueueGrain, IGrainMigration
         return Task.CompletedTask;
     }
 
-    public Task Queued(Guid subscriber, ITopicBarrierObserver observer, TopicAck[] acks)
+    public Task Queued(TopicAck[] acks, ITopicBarrierObserver observer)
     {
         foreach (var ack in acks)
         {
-            _barrier.Queued(subscriber, observer, ack.Stream, ack.Position, ack.Incarnation);
+            _barrier.Queued(ack.Subscriber, observer, ack.Stream, ack.Position, ack.Incarnation);
         }
 
         return Task.CompletedTask;
@@ -97,6 +111,7 @@ internal sealed class TopicQueueGrain : Grain, ITopicQueueGrain, IGrainMigration
     {
         dehydrationContext.TryAddValue("queue", _queue.ToArray());
         dehydrationContext.TryAddValue("next", _next);
+        dehydrationContext.TryAddValue("last", _last);
     }
 
     void IGrainMigrationParticipant.OnRehydrate(IRehydrationContext rehydrationContext)
@@ -105,6 +120,10 @@ internal sealed class TopicQueueGrain : Grain, ITopicQueueGrain, IGrainMigration
             && rehydrationContext.TryGetValue<long>("next", out var next))
         {
             (_queue, _next) = (new Queue<TopicBatch>(queue), next);
+            if (rehydrationContext.TryGetValue<Dictionary<StreamId, long>>("last", out var last) && last is not null)
+            {
+                _last = last;
+            }
         }
     }
 }

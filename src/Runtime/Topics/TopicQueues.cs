@@ -32,9 +32,10 @@ internal interface ITopicQueueGrain : IGrainWithStringKey
     Task<long> Position();
 
     /// <summary>
-    /// Makes the subscriber <paramref name="subscriber"/> (one gateway's bus) a member of the causal barrier
-    /// of <paramref name="stream"/>, whose stream subscription is in place: every publish from the returned
-    /// position on waits for its acknowledgement (<see cref="Queued"/>). Called again, it keeps the earlier position.
+    /// Makes the subscription <paramref name="subscriber"/> (one gateway's, of <paramref name="stream"/>) a member
+    /// of the stream's causal barrier: publishes a join marker for it and returns its position, from which on
+    /// every publish waits for the subscription's acknowledgement (<see cref="Queued"/>). The subscription is in
+    /// place once its marker reaches it; one whose marker did not joins again, with a new one.
     /// </summary>
     [AlwaysInterleave]
     Task<TopicBarrierTicket> Join(StreamId stream, Guid subscriber, ITopicBarrierObserver observer);
@@ -49,7 +50,7 @@ internal interface ITopicQueueGrain : IGrainWithStringKey
     /// silo died) makes the subscriber a member again from that position.
     /// </summary>
     [AlwaysInterleave]
-    Task Queued(Guid subscriber, ITopicBarrierObserver observer, TopicAck[] acks);
+    Task Queued(TopicAck[] acks, ITopicBarrierObserver observer);
 
     /// <summary>
     /// Waits until every member of the barrier of <paramref name="stream"/> that joined at or below
@@ -64,16 +65,16 @@ internal interface ITopicQueueGrain : IGrainWithStringKey
 [GenerateSerializer, Immutable]
 internal readonly record struct TopicBarrierTicket([property: Id(0)] long From, [property: Id(1)] Guid Incarnation);
 
-/// <summary>A subscriber queued every publish of <paramref name="Stream"/> up to <paramref name="Position"/>.</summary>
+/// <summary>The subscription <paramref name="Subscriber"/> queued every publish of <paramref name="Stream"/> up to <paramref name="Position"/>.</summary>
 [GenerateSerializer, Immutable]
-internal readonly record struct TopicAck([property: Id(0)] StreamId Stream, [property: Id(1)] long Position, [property: Id(2)] Guid Incarnation);
+internal readonly record struct TopicAck([property: Id(0)] Guid Subscriber, [property: Id(1)] StreamId Stream, [property: Id(2)] long Position, [property: Id(3)] Guid Incarnation);
 
 /// <summary>A gateway's bus, as a topic queue reaches it to fence one of its subscriptions.</summary>
 internal interface ITopicBarrierObserver : IGrainObserver
 {
-    /// <summary>The subscription to <paramref name="stream"/> did not queue a publish within the barrier's bound: it ends.</summary>
+    /// <summary>The subscription <paramref name="subscriber"/> of <paramref name="stream"/> did not queue a publish within the barrier's bound: it ends.</summary>
     [OneWay]
-    Task Fenced(StreamId stream);
+    Task Fenced(StreamId stream, Guid subscriber);
 }
 
 /// <summary>One publish read from a topic queue: what Orleans' pulling agent caches and delivers to subscribers.</summary>

@@ -26,4 +26,7 @@ internal static partial class TopicsLog
 
     [LoggerMessage(33, LogLevel.Warning, "This gateway had not queued a publish of topic {Topic} within the causal barrier's bound; its subscription is fenced.", EventName = "TopicBarrierFenced")]
     public static partial void TopicBarrierFenced(ILogger logger, string topic);
+
+    [LoggerMessage(34, LogLevel.Warning, "A publish of topic {Topic} did not reach this gateway (its queue's silo died or its subscription was moved); its subscription is fenced.", EventName = "TopicGap")]
+    public static partial void TopicGap(ILogger logger, string topic);
 }

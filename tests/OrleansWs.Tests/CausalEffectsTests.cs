@@ -1,0 +1,145 @@
+using OrleansWs.Testing;
+using OrleansWs.Tests.Handlers;
+using OrleansWs.Tests.Topics;
+
+namespace OrleansWs.Tests;
+
+/// <summary>
+/// What a hook publishes or sends reaches every peer it is for before anything the hook's reply causes:
+/// each test has a peer act, waits for its reply, then asks another peer for a reply of its own, which
+/// must come after what the first peer's hook did. The peer that listens is on a gateway whose topic
+/// deliveries take a little longer (as across machines), where in one process they would usually win
+/// the race anyway; each test repeats its round.
+/// </summary>
+public sealed class CausalEffectsTests(CausalEffectsTests.Fixture fixture) : IClassFixture<CausalEffectsTests.Fixture>
+{
+    private const int Rounds = 20;
+    private readonly WebSocketTestApp _app = fixture.App;
+
+    // The gateway whose topic deliveries are slowed.
+    private const int Slow = 2;
+
+    public sealed class Fixture : AppFixture, IAsyncLifetime
+    {
+        async Task IAsyncLifetime.InitializeAsync()
+        {
+            await InitializeAsync();
+            await App.StartGatewayAsync(configureBuilder: HeldTopicSubscriber.Install(held => held.Delay = TimeSpan.FromMilliseconds(25)));
+        }
+    }
+
+    [Theory]
+    [InlineData(0, "yes")]
+    [InlineData(Slow, "yes")]
+    [InlineData(0, "no")]
+    public async Task A_peer_is_told_that_another_joined_before_any_reply_the_join_caused(int joinerGateway, string listen)
+    {
+        var room = WebSocketTestApp.UniqueName("room");
+        var (a, _) = await Join(room, Slow);
+        for (var i = 0; i < Rounds; i++)
+        {
+            // The handshake completing is the joiner's reply: its OnOpen's publish is at every gateway by then.
+            var b = await _app.Connect($"/ws/room?room={room}&listen={listen}", joinerGateway);
+            await a.SendText("who");
+            var joined = await a.ReceiveText();
+            Assert.StartsWith("here: ", await a.ReceiveText());
+            Assert.Equal("welcome " + joined[..^" joined!".Length], await b.ReceiveText());
+            await b.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_publish_from_OnMessage_reaches_the_room_before_a_frame_its_reply_caused()
+    {
+        var room = WebSocketTestApp.UniqueName("room");
+        var (a, _) = await Join(room, Slow);
+        var (c, _) = await Join(room, gateway: 1);
+        await a.ReceiveText(); // c joined
+        for (var i = 0; i < Rounds; i++)
+        {
+            await c.SendText($"pub:m{i}");
+            Assert.Equal("published", await c.ReceiveText());
+            await a.SendText("who");
+            Assert.Equal($"m{i}", await a.ReceiveText());
+            Assert.StartsWith("here: ", await a.ReceiveText());
+        }
+    }
+
+    [Fact]
+    public async Task A_send_by_id_from_a_hook_reaches_its_peer_before_a_frame_the_reply_caused()
+    {
+        var room = WebSocketTestApp.UniqueName("room");
+        var (a, aId) = await Join(room, Slow);
+        var (c, _) = await Join(room, gateway: 1);
+        await a.ReceiveText(); // c joined
+        for (var i = 0; i < Rounds; i++)
+        {
+            await c.SendText($"send:{aId}:d{i}");
+            Assert.Equal("sent", await c.ReceiveText());
+            await a.SendText("who");
+            Assert.Equal($"d{i}", await a.ReceiveText());
+            Assert.StartsWith("here: ", await a.ReceiveText());
+        }
+
+        await c.SendText("send:room/nobody:hello");
+        Assert.Equal("not open", await c.ReceiveText());
+    }
+
+    [Fact]
+    public async Task A_publish_through_Peers_from_a_hook_reaches_everyone_before_its_reply_and_what_the_reply_caused()
+    {
+        var room = WebSocketTestApp.UniqueName("room");
+        var (a, _) = await Join(room, Slow);
+        var (c, _) = await Join(room, gateway: 1);
+        await a.ReceiveText(); // c joined
+        for (var i = 0; i < Rounds; i++)
+        {
+            await c.SendText($"peers-pub:q{i}");
+            // Peers.Publish leaves nobody out: the publisher's own copy comes before its reply.
+            Assert.Equal($"q{i}", await c.ReceiveText());
+            Assert.Equal("published", await c.ReceiveText());
+            await a.SendText("who");
+            Assert.Equal($"q{i}", await a.ReceiveText());
+            Assert.StartsWith("here: ", await a.ReceiveText());
+        }
+    }
+
+    [Fact]
+    public async Task A_close_by_id_from_a_hook_reaches_its_peer_before_the_reply()
+    {
+        var room = WebSocketTestApp.UniqueName("room");
+        var (a, aId) = await Join(room, Slow);
+        var (c, _) = await Join(room, gateway: 1);
+        await a.ReceiveText(); // c joined
+        await c.SendText($"close:{aId}");
+        Assert.Equal("closed", await c.ReceiveText());
+        var closed = await a.ExpectClose(4001);
+        Assert.Equal("closed by a peer", closed.Reason);
+    }
+
+    [Fact]
+    public async Task WaitForDrain_is_a_commit_point_the_state_is_written_and_what_the_hook_did_so_far_is_out()
+    {
+        var room = WebSocketTestApp.UniqueName("room");
+        var (a, aId) = await Join(room, Slow);
+        var (c, _) = await Join(room, gateway: 1);
+        await a.ReceiveText(); // c joined
+        await a.SendText("park:noted");
+
+        // The hook is parked after its WaitForDrain: its frame, its publish and its state are out already.
+        Assert.Equal("before the drain", await a.ReceiveText());
+        Assert.Equal("published before the drain", await c.ReceiveText());
+        Assert.Contains("noted", (await _app.ReadState<RoomState>(aId))!.Notes);
+
+        RoomHandler.Parked.GetOrAdd(aId, _ => new()).SetResult();
+        Assert.Equal("drained True", await a.ReceiveText());
+    }
+
+    private async Task<(TestClient Client, string PeerId)> Join(string room, int gateway)
+    {
+        var client = await _app.Connect($"/ws/room?room={room}", gateway);
+        var welcome = await client.ReceiveText();
+        Assert.StartsWith("welcome ", welcome);
+        return (client, welcome["welcome ".Length..]);
+    }
+}
