@@ -12,7 +12,7 @@ namespace OrleansWs.Internal;
 /// it was in place; a publish at or above it waits for it. A subscription that ended (unsubscribed, or
 /// fenced) no longer counts, and a wait that counted it stops waiting for it.</item>
 /// <item><b>Queued.</b> A subscription has queued a publish when its receiver's
-/// <see cref="ITopicReceiver.OnPublished"/> returned for the publish's last message (or left it out by the
+/// <see cref="ITopicReceiver.OnPublished"/> task completed for the publish's last message, and for every message before it (or left it out by the
 /// join fence).</item>
 /// <item><b>Bounded.</b> <see cref="WaitQueued"/> returns within its bound (plus one round trip). A
 /// subscription that had not queued the publish by then is fenced: its receiver gets

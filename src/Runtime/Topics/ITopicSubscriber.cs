@@ -35,8 +35,13 @@ internal interface ITopicSubscriber
 /// <summary>Receives one subscription's deliveries.</summary>
 internal interface ITopicReceiver
 {
-    /// <summary>One message of the publish at <paramref name="position"/>. Must not block or throw: it queues the message on sockets and returns.</summary>
-    void OnPublished(TopicPosition position, TopicEvent published);
+    /// <summary>
+    /// One message of the publish at <paramref name="position"/>, to queue on sockets. The message is queued when
+    /// the returned task completes, which the causal barrier waits for; a gateway queues at once and returns a
+    /// completed task. Must not block. The next message is handed over without waiting for the task, and
+    /// queued ones are acknowledged in order. A receiver that throws, or whose task fails, is fenced.
+    /// </summary>
+    ValueTask OnPublished(TopicPosition position, TopicEvent published);
 
     /// <summary>
     /// The subscription is fenced: nothing more arrives through it, so its members must be closed. Every

@@ -262,6 +262,8 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
         // last it queued whole.
         private long _last = TopicEvent.None;
         private long _queued = TopicEvent.None;
+        // Deliveries whose queuing has not completed, in order; null when none.
+        private Queue<(TopicPosition Position, bool End, Task Queued)>? _pending;
 
         /// <summary>This subscription's identity in its topic's barrier.</summary>
         public Guid Id { get; } = Guid.NewGuid();
@@ -351,11 +353,12 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
                 return Task.CompletedTask;
             }
 
+            ValueTask queued = default;
             if (item.Marker == Guid.Empty && position >= from)
             {
                 try
                 {
-                    receiver.OnPublished(position, item);
+                    queued = receiver.OnPublished(position, item);
                 }
                 catch (Exception ex)
                 {
@@ -367,21 +370,92 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
                 }
             }
 
-            if (item.EndOfPublish)
+            bool drain;
+            lock (_lock)
             {
+                if (queued.IsCompletedSuccessfully && _pending is null)
+                {
+                    if (item.EndOfPublish)
+                    {
+                        _queued = position.Value;
+                        ticket = _ticket;
+                    }
+                    else
+                    {
+                        ticket = null;
+                    }
+
+                    drain = false;
+                }
+                else
+                {
+                    // Queued later: acknowledged once it and everything before it are.
+                    (_pending ??= new()).Enqueue((position, item.EndOfPublish, queued.AsTask()));
+                    drain = _pending.Count == 1;
+                    ticket = null;
+                }
+            }
+
+            if (drain)
+            {
+                _ = Drain();
+            }
+            else if (ticket is { } member)
+            {
+                bus.Acknowledge(this, member, position);
+            }
+
+            return Task.CompletedTask;
+        }
+
+        private async Task Drain()
+        {
+            while (true)
+            {
+                (TopicPosition Position, bool End, Task Queued) head;
                 lock (_lock)
                 {
-                    _queued = position.Value;
-                    ticket = _ticket;
+                    if (_pending is not { Count: > 0 } pending)
+                    {
+                        _pending = null;
+                        return;
+                    }
+
+                    head = pending.Peek();
+                }
+
+                try
+                {
+                    await head.Queued;
+                }
+                catch (Exception ex)
+                {
+                    TopicsLog.TopicReceiverFailed(bus._logger, ex, Topic);
+                    Fence(barrier: false);
+                    return;
+                }
+
+                TopicBarrierTicket? ticket = null;
+                lock (_lock)
+                {
+                    _pending!.Dequeue();
+                    if (head.End)
+                    {
+                        _queued = head.Position.Value;
+                        ticket = _ticket;
+                    }
+
+                    if (_pending.Count == 0)
+                    {
+                        _pending = null;
+                    }
                 }
 
                 if (ticket is { } member)
                 {
-                    bus.Acknowledge(this, member, position);
+                    bus.Acknowledge(this, member, head.Position);
                 }
             }
-
-            return Task.CompletedTask;
         }
 
         public void Fence(bool barrier)

@@ -205,7 +205,7 @@ internal sealed class TopicFanout<TMember>(ITopicSubscriber bus, ILogger logger)
 
         public ITopicSubscription? Handle { get; set; }
 
-        public void OnPublished(TopicPosition position, TopicEvent published)
+        public ValueTask OnPublished(TopicPosition position, TopicEvent published)
         {
             // Delivering may write to the socket on this thread, so it happens outside the lock that
             // joins and every other topic's fan-out need; the copy is of references and positions only.
@@ -232,6 +232,9 @@ internal sealed class TopicFanout<TMember>(ITopicSubscriber bus, ILogger logger)
             {
                 ArrayPool<KeyValuePair<TMember, TopicPosition>>.Shared.Return(members, clearArray: true);
             }
+
+            // Queued on every socket by now.
+            return ValueTask.CompletedTask;
         }
 
         public void OnFenced() => fanout.Fence(this);

@@ -24,7 +24,7 @@ public sealed class TopicFanoutTests
         }
 
         public void Publish(string topic, long position, string text, string? exclude = null) =>
-            Subscriptions[topic].Receiver.OnPublished(new TopicPosition(position), new TopicEvent(Message.FromText(text), exclude));
+            _ = Subscriptions[topic].Receiver.OnPublished(new TopicPosition(position), new TopicEvent(Message.FromText(text), exclude));
 
         private sealed class Subscription(FakeSubscriber owner, string topic) : ITopicSubscription
         {

@@ -154,7 +154,7 @@ public abstract class TopicSeamSpecification : IAsyncLifetime
 
         public IReadOnlyList<Received> Received => [.. _received];
 
-        public void OnPublished(TopicPosition position, TopicEvent published)
+        public ValueTask OnPublished(TopicPosition position, TopicEvent published)
         {
             var text = published.Message.Text();
             _received.Enqueue(new Received(position, text, published.ExcludePeerId));
@@ -163,6 +163,8 @@ public abstract class TopicSeamSpecification : IAsyncLifetime
             {
                 throw new InvalidOperationException("a receiver bug");
             }
+
+            return ValueTask.CompletedTask;
         }
 
         public void OnFenced() => Fenced.TrySetResult();
