@@ -143,3 +143,32 @@ public sealed class CausalEffectsTests(CausalEffectsTests.Fixture fixture) : ICl
         return (client, welcome["welcome ".Length..]);
     }
 }
+
+/// <summary>Peers of a room close and join while it talks, on every gateway: no publish is missed and nothing logs an error.</summary>
+public sealed class RoomChurnTests(AppFixture fixture) : IClassFixture<AppFixture>
+{
+    private readonly WebSocketTestApp _app = fixture.App;
+
+    [Fact]
+    public async Task A_room_whose_peers_come_and_go_while_it_talks_logs_no_error_and_misses_nothing()
+    {
+        var mark = _app.Logs.Mark();
+        var room = WebSocketTestApp.UniqueName("room");
+        var speaker = await _app.Connect($"/ws/room?room={room}", 0);
+        Assert.StartsWith("welcome ", await speaker.ReceiveText());
+        for (var i = 0; i < 40; i++)
+        {
+            // Each round the room's only peer on the gateway joins and leaves, so its subscription there
+            // comes and goes, and the speaker's gateway holds the room throughout.
+            var guest = await _app.Connect($"/ws/room?room={room}", 1);
+            Assert.StartsWith("welcome ", await guest.ReceiveText());
+            Assert.EndsWith(" joined!", await speaker.ReceiveText());
+            await speaker.SendText($"pub:round {i}");
+            Assert.Equal("published", await speaker.ReceiveText());
+            Assert.Equal($"round {i}", await guest.ReceiveText());
+            await guest.Close();
+        }
+
+        _app.Logs.AssertNoErrorsSince(mark);
+    }
+}
