@@ -16,6 +16,8 @@ internal static class ConnectScenario
         var parallel = args.Get("parallel", 64);
         var hold = args.Get("hold", 5);
         var processes = ProcessSampler.FromArgument(args.Get("pid", ""));
+        var path = args.Get("path", "/ws/echo");
+        var groups = args.Get("groups", 0);
 
         var before = processes.Sample();
         var handshakes = new double[connections];
@@ -25,7 +27,7 @@ internal static class ConnectScenario
             var socket = new ClientWebSocket();
             try
             {
-                await socket.ConnectAsync(new Uri(url + "/ws/echo"), CancellationToken.None);
+                await socket.ConnectAsync(new Uri(url + Dialer.PathFor(path, groups > 0 ? i % groups : i)), CancellationToken.None);
             }
             catch (WebSocketException)
             {

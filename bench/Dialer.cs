@@ -34,4 +34,8 @@ internal static class Dialer
             dialers);
         return (opened, errors, clock.Elapsed);
     }
+
+    /// <summary><paramref name="path"/> with <c>{i}</c> replaced by <paramref name="index"/>.</summary>
+    public static string PathFor(string path, int index) =>
+        path.Replace("{i}", index.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
 }

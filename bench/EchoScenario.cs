@@ -5,7 +5,9 @@ using System.Net.WebSockets;
 namespace OrleansWs.Bench;
 
 /// <summary>
-/// C connections to <c>/ws/echo</c>, each keeping K messages of B bytes in flight for S seconds.
+/// C connections to <c>--path</c> (default <c>/ws/echo</c>; <c>{i}</c> in it becomes the connection's index, e.g.
+/// <c>/ws/room?room=solo-{i}</c> for a room of its own), each keeping K binary messages of B bytes in flight for S
+/// seconds; text frames (a room's welcome) are not replies.
 /// Reports messages per second, round-trip latency percentiles, errors and, for every <c>--pid</c>,
 /// the server's CPU time per message and its resident memory.
 /// </summary>
@@ -19,12 +21,13 @@ internal static class EchoScenario
         var payload = Math.Max(12, args.Get("payload", 64));
         var seconds = args.Get("seconds", 10);
         var processes = ProcessSampler.FromArgument(args.Get("pid", ""));
+        var path = args.Get("path", "/ws/echo");
 
         var sockets = new ClientWebSocket[connections];
         for (var i = 0; i < connections; i++)
         {
             sockets[i] = new ClientWebSocket();
-            await sockets[i].ConnectAsync(new Uri(url + "/ws/echo"), CancellationToken.None);
+            await sockets[i].ConnectAsync(new Uri(url + Dialer.PathFor(path, i)), CancellationToken.None);
         }
 
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
@@ -49,7 +52,7 @@ internal static class EchoScenario
             Console.WriteLine(line);
         }
 
-        Report.Json(args, "echo", new()
+        Report.Json(args, args.Get("name", "echo"), new()
         {
             ["msgs_per_s"] = rate,
             ["p50_ms"] = Stats.Percentile(latencies, 0.5),
@@ -86,6 +89,11 @@ internal static class EchoScenario
                 if (r.MessageType == WebSocketMessageType.Close)
                 {
                     break;
+                }
+
+                if (r.MessageType == WebSocketMessageType.Text)
+                {
+                    continue;
                 }
 
                 var sent = BinaryPrimitives.ReadInt64LittleEndian(receive);

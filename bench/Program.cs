@@ -5,6 +5,7 @@ using OrleansWs.Bench;
 //           reports publish→delivery latency, lost, duplicated and reordered deliveries, and
 //           whether the sender got its own message (it must not).
 //   capacity: fan-out with the rate doubled until loss or p99 > 100 ms, then bisected; the highest clean rate.
+//   (echo and connect take --path, where {i} is the connection's index, modulo --groups for connect)
 //   echo:   C connections × K messages in flight of B bytes for S seconds; msgs/s, round-trip
 //           latency, and the CPU µs per message of the server processes named with --pid.
 //   connect: C connections as fast as P dialers allow (connects/s, handshake p99), then held idle:
@@ -30,8 +31,8 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: OrleansWs.Bench fanout --url ws://127.0.0.1:5000[,ws://…] [--subscribers 50] [--rate 200] [--seconds 10] [--payload 64] [--pid 123,456]");
     Console.Error.WriteLine("       OrleansWs.Bench capacity --url ws://…[,ws://…] [--subscribers 100] [--rate 100] [--seconds 5] [--p99 100] [--max-rate 25600] [--refine 3] [--pid …] [--name capacity]");
-    Console.Error.WriteLine("       OrleansWs.Bench echo --url ws://127.0.0.1:5000 [--connections 50] [--inflight 4] [--payload 64] [--seconds 10] [--pid 123,456]");
-    Console.Error.WriteLine("       OrleansWs.Bench connect --url ws://127.0.0.1:5000 [--connections 2000] [--parallel 64] [--hold 5] [--pid 123] [--name connect]");
+    Console.Error.WriteLine("       OrleansWs.Bench echo --url ws://127.0.0.1:5000 [--path /ws/echo] [--connections 50] [--inflight 4] [--payload 64] [--seconds 10] [--pid 123,456] [--name echo]");
+    Console.Error.WriteLine("       OrleansWs.Bench connect --url ws://127.0.0.1:5000 [--path /ws/echo] [--groups 0] [--connections 2000] [--parallel 64] [--hold 5] [--pid 123] [--name connect]");
     Console.Error.WriteLine("       OrleansWs.Bench soak --url ws://127.0.0.1:5000[,ws://…] [--minutes 3] [--window 30] [--echo 20] [--echo-rate 50] [--subscribers 20] [--room-rate 20] [--churn 10] [--pid 123]");
     Console.Error.WriteLine("       OrleansWs.Bench crowd --url ws://…[,ws://…] --room R [--connections 1000] [--messages 10] [--timeout 120] | crowd --url ws://… --room R --publish M");
     Console.Error.WriteLine("       OrleansWs.Bench report results.jsonl | chart results.jsonl chart.svg");

@@ -4,6 +4,7 @@
 # REPEATS times (default 3) and stops them by PID. Prints medians with min–max and ratios to raw, and
 # writes the chart and the raw results to bench/results/ (chart.svg, results.jsonl).
 #   bench/run.sh [REPEATS]
+# On the OrleansWs targets also echo-publish and connect-publish (a publishing hook: /ws/room).
 # Environment: SECONDS_PER_RUN (echo and fan-out, default 10), CONNECTIONS (connect, default 5000, the connect storm of the targets),
 # SUBSCRIBERS / RATE (fan-out, default 1000 at 200 msg/s; the scaled target spreads them over 2
 # gateways), CAPACITY_SUBSCRIBERS (fan-out capacity: rate doubled from 100 msg/s until loss or p99 >
@@ -85,6 +86,14 @@ for target in raw embedded scaled; do
     warm_up
     $BENCH connect --url "$URL" --connections "$CONNECTIONS" --json "$RESULTS" --target "$target" >&2
     $BENCH echo --url "$URL" --seconds "$SECONDS_PER_RUN" --pid "$SERVER_PIDS" --json "$RESULTS" --target "$target" >&2
+    if [ "$target" != raw ]; then
+      # Hooks that publish (crossws' chat demo, /ws/room): each message's echo is the reply of a hook that
+      # published to the sender's own room, and each connect's OnOpen publishes to one of 100 rooms.
+      $BENCH echo --url "$URL" --path "/ws/room?room=solo-{i}" --seconds "$SECONDS_PER_RUN" --pid "$SERVER_PIDS" \
+        --json "$RESULTS" --target "$target" --name echo-publish >&2
+      $BENCH connect --url "$URL" --path "/ws/room?room=lobby-{i}" --groups 100 --connections "$CONNECTIONS" \
+        --json "$RESULTS" --target "$target" --name connect-publish >&2
+    fi
     # Fan-out reports loss itself (exit 1); the run goes on and the table shows it.
     $BENCH fanout --url "$URLS" --subscribers "$SUBSCRIBERS" --rate "$RATE" --seconds "$SECONDS_PER_RUN" \
       --pid "$ALL_PIDS" --json "$RESULTS" --target "$target" >&2 || true

@@ -6,7 +6,10 @@ namespace OrleansWs;
 /// </summary>
 /// <remarks>
 /// Delivery is at most once: a message for a peer whose gateway dies on the way is lost with that
-/// connection. Messages to one peer from one caller arrive in the order they were sent.
+/// connection. Messages to one peer from one caller arrive in the order they were sent. A send or close
+/// completes once the peer's gateway has queued it. Inside a hook (a handler's <c>Peers</c>) sends,
+/// closes and publishes are effects of the hook: they leave after its state is written, in order, and
+/// before its reply.
 /// </remarks>
 public interface IWebSocketPeers
 {

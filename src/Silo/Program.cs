@@ -31,4 +31,5 @@ if (builder.Configuration.GetValue("OrleansWs:PeersApi", false))
 
 app.MapWebSocketHandler<EchoHandler>("/ws/echo");
 app.MapWebSocketHandler<ChatHandler>("/ws/chat");
+app.MapWebSocketHandler<RoomHandler>("/ws/room");
 app.Run();

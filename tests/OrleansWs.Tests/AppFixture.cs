@@ -29,6 +29,7 @@ public class AppFixture : IAsyncLifetime
                 e.MapWebSocketHandler<RecordingHandler>("/ws/rec");
                 e.MapWebSocketHandler<EchoHandler>("/ws/echo");
                 e.MapWebSocketHandler<ChatHandler>("/ws/chat");
+                e.MapWebSocketHandler<CausalHandler>("/ws/causal");
                 e.MapWebSocketHandler<RoomHandler>("/ws/room");
             };
             o.ConfigureGatewayOptions = g =>

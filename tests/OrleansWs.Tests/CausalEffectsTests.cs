@@ -39,7 +39,7 @@ public sealed class CausalEffectsTests(CausalEffectsTests.Fixture fixture) : ICl
         for (var i = 0; i < Rounds; i++)
         {
             // The handshake completing is the joiner's reply: its OnOpen's publish is at every gateway by then.
-            var b = await _app.Connect($"/ws/room?room={room}&listen={listen}", joinerGateway);
+            var b = await _app.Connect($"/ws/causal?room={room}&listen={listen}", joinerGateway);
             await a.SendText("who");
             var joined = await a.ReceiveText();
             Assert.StartsWith("here: ", await a.ReceiveText());
@@ -129,15 +129,40 @@ public sealed class CausalEffectsTests(CausalEffectsTests.Fixture fixture) : ICl
         // The hook is parked after its WaitForDrain: its frame, its publish and its state are out already.
         Assert.Equal("before the drain", await a.ReceiveText());
         Assert.Equal("published before the drain", await c.ReceiveText());
-        Assert.Contains("noted", (await _app.ReadState<RoomState>(aId))!.Notes);
+        Assert.Contains("noted", (await _app.ReadState<CausalState>(aId))!.Notes);
 
-        RoomHandler.Parked.GetOrAdd(aId, _ => new()).SetResult();
+        CausalHandler.Parked.GetOrAdd(aId, _ => new()).SetResult();
         Assert.Equal("drained True", await a.ReceiveText());
+    }
+
+    [Fact]
+    public async Task The_demo_room_echoes_to_the_sender_once_the_room_has_the_message()
+    {
+        var room = WebSocketTestApp.UniqueName("room");
+        await using var a = await _app.Connect($"/ws/room?room={room}", Slow);
+        var aWelcome = await a.ReceiveText();
+        Assert.StartsWith("Welcome ", aWelcome);
+        await using var b = await _app.Connect($"/ws/room?room={room}", 1);
+        var bId = (await b.ReceiveText())["Welcome ".Length..^1];
+        for (var i = 0; i < Rounds; i++)
+        {
+            await b.SendText($"hello {i}");
+            Assert.Equal($"hello {i}", await b.ReceiveText());
+            await a.SendText("mine");
+            if (i == 0)
+            {
+                Assert.Equal($"{bId} joined!", await a.ReceiveText());
+            }
+
+            Assert.Equal($"hello {i}", await a.ReceiveText());
+            Assert.Equal("mine", await a.ReceiveText());
+            Assert.Equal("mine", await b.ReceiveText());
+        }
     }
 
     private async Task<(TestClient Client, string PeerId)> Join(string room, int gateway)
     {
-        var client = await _app.Connect($"/ws/room?room={room}", gateway);
+        var client = await _app.Connect($"/ws/causal?room={room}", gateway);
         var welcome = await client.ReceiveText();
         Assert.StartsWith("welcome ", welcome);
         return (client, welcome["welcome ".Length..]);
@@ -154,13 +179,13 @@ public sealed class RoomChurnTests(AppFixture fixture) : IClassFixture<AppFixtur
     {
         var mark = _app.Logs.Mark();
         var room = WebSocketTestApp.UniqueName("room");
-        var speaker = await _app.Connect($"/ws/room?room={room}", 0);
+        var speaker = await _app.Connect($"/ws/causal?room={room}", 0);
         Assert.StartsWith("welcome ", await speaker.ReceiveText());
         for (var i = 0; i < 40; i++)
         {
             // Each round the room's only peer on the gateway joins and leaves, so its subscription there
             // comes and goes, and the speaker's gateway holds the room throughout.
-            var guest = await _app.Connect($"/ws/room?room={room}", 1);
+            var guest = await _app.Connect($"/ws/causal?room={room}", 1);
             Assert.StartsWith("welcome ", await guest.ReceiveText());
             Assert.EndsWith(" joined!", await speaker.ReceiveText());
             await speaker.SendText($"pub:round {i}");

@@ -66,7 +66,7 @@ public sealed class SlowGatewayTests : IAsyncLifetime
 
     private async Task<TestClient> Join(string room, int gateway)
     {
-        var client = await _app.Connect($"/ws/room?room={room}", gateway);
+        var client = await _app.Connect($"/ws/causal?room={room}", gateway);
         Assert.StartsWith("welcome ", await client.ReceiveText());
         return client;
     }

@@ -26,6 +26,7 @@ if (routes.Count == 0)
     // The demo endpoints of the embedded silo (the demo handlers of src/Silo/Demo).
     routes["/ws/echo"] = "echo";
     routes["/ws/chat"] = "chat";
+    routes["/ws/room"] = "room";
 }
 
 foreach (var (path, handlerType) in routes)

@@ -3,12 +3,12 @@ using System.Collections.Concurrent;
 namespace OrleansWs.Tests.Handlers;
 
 /// <summary>
-/// crossws' chat demo ported to OrleansWs: <c>/ws/room?room=NAME</c> welcomes the peer, tells the room it
+/// crossws' chat demo ported to OrleansWs: <c>/ws/causal?room=NAME</c> welcomes the peer, tells the room it
 /// joined and subscribes it (not with <c>listen=no</c>, whose handshake then waits for no subscription). Text commands exercise every kind of effect a hook can have, each answered
 /// with a reply frame, so a test can ask whether what the hook did reached others before that reply.
 /// </summary>
-[GrainType("room")]
-public sealed class RoomHandler : WebSocketHandler<RoomState>
+[GrainType("causal")]
+public sealed class CausalHandler : WebSocketHandler<CausalState>
 {
     /// <summary>Gates that <c>park</c> waits on after its commit point, by peer id.</summary>
     public static ConcurrentDictionary<string, TaskCompletionSource> Parked { get; } = new();
@@ -62,7 +62,7 @@ public sealed class RoomHandler : WebSocketHandler<RoomState>
 }
 
 [GenerateSerializer]
-public sealed class RoomState
+public sealed class CausalState
 {
     [Id(0)] public string Room { get; set; } = "";
 
