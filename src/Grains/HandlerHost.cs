@@ -23,11 +23,11 @@ internal abstract class HandlerHost(string peerId, IWebSocketPeers peers, Serial
 
     public ILogger Logger { get; } = logger;
 
-    /// <summary>Publishes messages to a topic in order, leaving out one peer (the sender); returns the publish's position.</summary>
-    public abstract Task<TopicPosition> Publish(string topic, IReadOnlyList<Message> messages, string? excludePeerId);
-
-    /// <summary>Waits (bounded) until every gateway subscribed to <paramref name="topic"/> queued the publish at <paramref name="position"/>.</summary>
-    public abstract Task<TopicQueued> WaitQueued(string topic, TopicPosition position);
+    /// <summary>
+    /// Publishes messages to a topic in order, leaving out one peer (the sender), and waits (bounded) until every
+    /// gateway subscribed to the topic queued the publish.
+    /// </summary>
+    public abstract Task<TopicQueued> Publish(string topic, IReadOnlyList<Message> messages, string? excludePeerId);
 
     /// <summary>Whether the peer <paramref name="peerId"/> is open (its grain answers interleaved).</summary>
     public virtual async Task<bool> IsOpen(string peerId) => await Peers.GetTopics(peerId) is not null;

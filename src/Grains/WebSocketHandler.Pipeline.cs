@@ -327,8 +327,7 @@ public abstract partial class WebSocketHandler<TState>
             switch (effect)
             {
                 case ClusterEffect.Publish publish:
-                    var position = await _host.Publish(publish.Topic, publish.Messages, publish.ExcludePeerId);
-                    var queued = await _host.WaitQueued(publish.Topic, position);
+                    var queued = await _host.Publish(publish.Topic, publish.Messages, publish.ExcludePeerId);
                     if (queued.Fenced.Count > 0)
                     {
                         LogWarningPublishFenced(publish.Topic, queued.Fenced.Count);

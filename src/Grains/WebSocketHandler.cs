@@ -48,7 +48,6 @@ public abstract partial class WebSocketHandler<TState> : Grain, IPeerGrain, IPee
         _host = new GrainHost(
             this,
             services.GetRequiredService<IWebSocketPeers>(),
-            services.GetRequiredService<ITopicPublisher>(),
             services.GetRequiredService<ITopicBarrier>(),
             services.GetRequiredService<IOptions<OrleansWsSiloOptions>>().Value.PublishQueuedTimeout,
             services.GetRequiredService<Serializer>(),
@@ -60,17 +59,14 @@ public abstract partial class WebSocketHandler<TState> : Grain, IPeerGrain, IPee
     private sealed class GrainHost(
         WebSocketHandler<TState> grain,
         IWebSocketPeers peers,
-        ITopicPublisher topics,
         ITopicBarrier barrier,
         TimeSpan queuedTimeout,
         Serializer serializer,
         ILogger logger)
         : HandlerHost(grain.GetGrainId().ToString(), peers, serializer, logger)
     {
-        public override Task<TopicPosition> Publish(string topic, IReadOnlyList<Message> messages, string? excludePeerId) =>
-            topics.Publish(topic, messages, new PublishOptions(excludePeerId));
-
-        public override Task<TopicQueued> WaitQueued(string topic, TopicPosition position) => barrier.WaitQueued(topic, position, queuedTimeout);
+        public override Task<TopicQueued> Publish(string topic, IReadOnlyList<Message> messages, string? excludePeerId) =>
+            barrier.PublishQueued(topic, messages, new PublishOptions(excludePeerId), queuedTimeout);
 
         public override Task TrackPeer(Guid gatewayId, string peerId, bool open) => open
             ? grain.GrainFactory.GetGrain<IGatewayPeersGrain>(gatewayId).Add(peerId)

@@ -174,14 +174,12 @@ public sealed class HandlerHarness<THandler, TState>
     private sealed class HarnessHost(HandlerHarness<THandler, TState> harness, ILogger logger)
         : HandlerHost(harness.PeerId, harness.Peers, SharedSerializer.Value, logger)
     {
-        public override Task<TopicPosition> Publish(string topic, IReadOnlyList<Message> messages, string? excludePeerId)
+        // No gateways: every publish is queued everywhere at once.
+        public override Task<TopicQueued> Publish(string topic, IReadOnlyList<Message> messages, string? excludePeerId)
         {
             harness._published.AddRange(messages.Select(message => new Published(topic, message, excludePeerId)));
-            return Task.FromResult(new TopicPosition(harness._published.Count));
+            return Task.FromResult(TopicQueued.All);
         }
-
-        // No gateways: every publish is queued everywhere at once.
-        public override Task<TopicQueued> WaitQueued(string topic, TopicPosition position) => Task.FromResult(TopicQueued.All);
 
         // Every peer a hook names is open in the harness; Peers records what the hook does to it.
         public override Task<bool> IsOpen(string peerId) => Task.FromResult(true);

@@ -24,11 +24,18 @@ internal interface ITopicBarrier
 {
     /// <summary>Waits, for at most <paramref name="bound"/>, until every subscription of <paramref name="topic"/> queued the publish at <paramref name="position"/>.</summary>
     Task<TopicQueued> WaitQueued(string topic, TopicPosition position, TimeSpan bound);
+
+    /// <summary>
+    /// <see cref="ITopicPublisher.Publish"/> then <see cref="WaitQueued"/> for that publish, in one round trip to
+    /// where the topic is kept; what a hook's effects do for each of its publishes.
+    /// </summary>
+    Task<TopicQueued> PublishQueued(string topic, IReadOnlyList<Message> messages, PublishOptions options, TimeSpan bound);
 }
 
 /// <summary>What <see cref="ITopicBarrier.WaitQueued"/> found.</summary>
-/// <param name="Fenced">The subscribers (gateway buses) that had not queued the publish within the bound and are now fenced for the topic; empty when all had.</param>
-internal sealed record TopicQueued(IReadOnlyList<Guid> Fenced)
+/// <param name="Fenced">The subscriptions (one per gateway) that had not queued the publish within the bound and are now fenced for the topic; empty when all had.</param>
+/// <param name="Position">The publish's position, when the answer is to <see cref="ITopicBarrier.PublishQueued"/>.</param>
+internal sealed record TopicQueued(IReadOnlyList<Guid> Fenced, TopicPosition Position = default)
 {
     /// <summary>Every subscription queued the publish.</summary>
     public static TopicQueued All { get; } = new([]);

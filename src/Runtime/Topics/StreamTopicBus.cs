@@ -47,18 +47,37 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
     /// <inheritdoc />
     public async Task<TopicPosition> Publish(string topic, IReadOnlyList<Message> messages, PublishOptions options)
     {
+        // What a stream producer does on a persistent stream, but the queue's answer (the position) is kept.
+        // A queue on a silo that just died rejects the publish until the cluster notices.
+        var (stream, events) = Events(topic, messages, options);
+        var queue = TopicQueueAdapterFactory.QueueOf(_client, stream);
+        return new TopicPosition(await ClusterRetry.WhenRejected(() => queue.Enqueue(stream, events)));
+    }
+
+    /// <inheritdoc />
+    public async Task<TopicQueued> PublishQueued(string topic, IReadOnlyList<Message> messages, PublishOptions options, TimeSpan bound)
+    {
+        var (stream, events) = Events(topic, messages, options);
+        var queue = TopicQueueAdapterFactory.QueueOf(_client, stream);
+        var answer = await ClusterRetry.WhenRejected(() => queue.EnqueueQueued(stream, events, bound));
+        return new TopicQueued(answer.Fenced, new TopicPosition(answer.Position));
+    }
+
+    private static (StreamId Stream, TopicEvent[] Events) Events(string topic, IReadOnlyList<Message> messages, PublishOptions options)
+    {
         ArgumentException.ThrowIfNullOrEmpty(topic);
+        if (messages.Count == 0)
+        {
+            throw new ArgumentException("A publish has at least one message.", nameof(messages));
+        }
+
         var events = new TopicEvent[messages.Count];
         for (var i = 0; i < events.Length; i++)
         {
             events[i] = new TopicEvent(messages[i], options.ExcludePeerId, EndOfPublish: i == events.Length - 1);
         }
 
-        // What a stream producer does on a persistent stream, but the queue's answer (the position) is kept.
-        // A queue on a silo that just died rejects the publish until the cluster notices.
-        var stream = StreamOf(topic);
-        var queue = TopicQueueAdapterFactory.QueueOf(_client, stream);
-        return new TopicPosition(await ClusterRetry.WhenRejected(() => queue.Enqueue(stream, events)));
+        return (StreamOf(topic), events);
     }
 
     /// <inheritdoc />

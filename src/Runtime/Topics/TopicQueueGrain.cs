@@ -107,6 +107,13 @@ internal sealed class TopicQueueGrain : Grain, ITopicQueueGrain, IGrainMigration
 
     public Task<Guid[]> WaitQueued(StreamId stream, long position, TimeSpan bound) => _barrier.WaitQueued(stream, position, bound);
 
+    public async Task<TopicEnqueued> EnqueueQueued(StreamId stream, TopicEvent[] events, TimeSpan bound)
+    {
+        // Enqueue completes synchronously: the publish is queued before this call first awaits.
+        var position = await Enqueue(stream, events);
+        return new TopicEnqueued(position, await _barrier.WaitQueued(stream, position, bound));
+    }
+
     void IGrainMigrationParticipant.OnDehydrate(IDehydrationContext dehydrationContext)
     {
         dehydrationContext.TryAddValue("queue", _queue.ToArray());

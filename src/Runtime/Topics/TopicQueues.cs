@@ -59,7 +59,16 @@ internal interface ITopicQueueGrain : IGrainWithStringKey
     /// </summary>
     [AlwaysInterleave]
     Task<Guid[]> WaitQueued(StreamId stream, long position, TimeSpan bound);
+
+    /// <summary><see cref="Enqueue"/>, then <see cref="WaitQueued"/> for it; returns its position and the fenced members.</summary>
+    /// <remarks>Interleaved, so that one publish's wait holds up no other publish; the enqueue runs before its first await, in call order.</remarks>
+    [AlwaysInterleave]
+    Task<TopicEnqueued> EnqueueQueued(StreamId stream, TopicEvent[] events, TimeSpan bound);
 }
+
+/// <summary>A publish's position, and the subscriptions its barrier fenced.</summary>
+[GenerateSerializer, Immutable]
+internal readonly record struct TopicEnqueued([property: Id(0)] long Position, [property: Id(1)] Guid[] Fenced);
 
 /// <summary>A subscriber's membership of a topic's barrier: from which position it counts, in which incarnation of the queue.</summary>
 [GenerateSerializer, Immutable]
