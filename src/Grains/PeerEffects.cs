@@ -29,8 +29,13 @@ internal sealed class PeerEffects(string peerId, HandlerHost host)
 
     public IReadOnlyList<TopicChange>? TopicChanges => _topicChanges;
 
-    /// <summary>Publishes, sends and closes to other peers, in the order the hooks made them.</summary>
-    public IReadOnlyList<ClusterEffect>? Cluster => _cluster;
+    /// <summary>Takes the publishes, sends and closes to other peers recorded so far, in the order the hooks made them.</summary>
+    public List<ClusterEffect>? TakeCluster()
+    {
+        var cluster = _cluster;
+        _cluster = null;
+        return cluster;
+    }
 
     /// <summary>What <c>Peers</c> is while a hook runs: its sends, closes and publishes become effects of the hook.</summary>
     public IWebSocketPeers Peers => _peers ??= new HookPeers(this, host);
@@ -60,15 +65,8 @@ internal sealed class PeerEffects(string peerId, HandlerHost host)
 
     public void RequestClose(int code, string reason, bool terminate) => Close ??= new CloseCommand(code, reason, terminate);
 
-    /// <summary>Forgets what has been committed (a commit point in the middle of a hook); the hook goes on recording.</summary>
-    public void Committed(bool ownConnection)
-    {
-        _cluster = null;
-        if (ownConnection)
-        {
-            (_frames, _topicChanges) = (null, null);
-        }
-    }
+    /// <summary>Forgets the own connection's frames and topic changes, delivered at a commit point in the middle of a hook.</summary>
+    public void Delivered() => (_frames, _topicChanges) = (null, null);
 
     private void Add(ClusterEffect effect) => (_cluster ??= []).Add(effect);
 

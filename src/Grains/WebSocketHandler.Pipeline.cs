@@ -317,7 +317,8 @@ public abstract partial class WebSocketHandler<TState>
 
     private async Task ReleaseClusterEffects(PeerEffects effects)
     {
-        if (effects.Cluster is not { } cluster)
+        // Taken before they leave: each leaves once, also when one of them fails or the hook records more meanwhile.
+        if (effects.TakeCluster() is not { } cluster)
         {
             return;
         }
@@ -344,8 +345,6 @@ public abstract partial class WebSocketHandler<TState>
                     break;
             }
         }
-
-        effects.Committed(ownConnection: false);
     }
 
     // A peer that closed since the hook asked, or whose gateway does not answer, misses the message; the
@@ -435,8 +434,11 @@ public abstract partial class WebSocketHandler<TState>
         {
             if (effects is not { Frames: null, TopicChanges: null, Close: null })
             {
-                await ApplyOnGateway(new PeerReply(effects.Frames ?? [], effects.TopicChanges ?? [], effects.Close));
-                effects.Committed(ownConnection: true);
+                var delivery = new PeerReply(effects.Frames ?? [], effects.TopicChanges ?? [], effects.Close);
+                // Forgotten whatever the answer: a gateway that answers late still applies them, and the
+                // reply must not bring them again.
+                effects.Delivered();
+                await ApplyOnGateway(delivery);
             }
 
             return await gateway.WaitForDrain(peerId, threshold, timeout).WaitAsync(timeout + GatewayAnswerLimit);

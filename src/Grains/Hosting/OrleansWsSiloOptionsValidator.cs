@@ -28,10 +28,12 @@ internal sealed class OrleansWsSiloOptionsValidator(IOptions<OrleansWsSiloOption
                 $"{nameof(OrleansWsSiloOptions)}.{nameof(o.GatewayDropTimeout)} must be at least 1 s; it is {o.GatewayDropTimeout}.");
         }
 
-        if (o.PublishQueuedTimeout < TimeSpan.FromMilliseconds(50) || o.PublishQueuedTimeout > TimeSpan.FromMinutes(1))
+        // A hook's effects wait up to this per publish inside the gateway's grain call, which Orleans' response
+        // timeout bounds: a long wait would fail the call (1011) instead of fencing the laggard.
+        if (o.PublishQueuedTimeout < TimeSpan.FromMilliseconds(50) || o.PublishQueuedTimeout > TimeSpan.FromSeconds(10))
         {
             throw new OrleansConfigurationException(
-                $"{nameof(OrleansWsSiloOptions)}.{nameof(o.PublishQueuedTimeout)} must be between 50 ms and 1 min; it is {o.PublishQueuedTimeout}.");
+                $"{nameof(OrleansWsSiloOptions)}.{nameof(o.PublishQueuedTimeout)} must be between 50 ms and 10 s; it is {o.PublishQueuedTimeout}.");
         }
 
         if (o.TopicInactivityPeriod < TimeSpan.FromSeconds(1))

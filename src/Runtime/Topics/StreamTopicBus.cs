@@ -107,7 +107,7 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
         }
         catch
         {
-            await Forget(observer, handle);
+            await new Subscription(this, observer, handle).Unsubscribe();
             throw;
         }
 
@@ -129,6 +129,11 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
             if (await observer.Joined(ticket, patience))
             {
                 return;
+            }
+
+            if (observer.Over)
+            {
+                throw new InvalidOperationException($"The subscription to topic {observer.Topic} ended while it joined.");
             }
 
             if (DateTime.UtcNow + patience > limit)
@@ -211,6 +216,11 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
             {
                 await ClusterRetry.WhenRejected(() => queue.Leave(observer.Stream, observer.Id));
             }
+            catch (Exception ex) when (ex is OrleansException or TimeoutException)
+            {
+                // The first publish that waits for it fences it instead.
+                TopicsLog.TopicUnsubscribeFailed(bus._logger, ex, observer.Topic);
+            }
             finally
             {
                 await bus.Forget(observer, handle);
@@ -275,13 +285,18 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
     {
         private readonly Lock _lock = new();
         private bool _fenced;
+        // The barrier membership: asked for (the queue's answer to Join), and in place (its marker came).
+        private TopicBarrierTicket? _asked;
         private TopicBarrierTicket? _ticket;
         private TaskCompletionSource? _marker;
-        // The last publish this subscription was delivered (so that it sees a gap or a repeat), and the
-        // last it queued whole.
+        // The position of the last of its own markers this subscription saw, which may come before the answer.
+        private long _ownMarker = TopicEvent.None;
+        // The last message this subscription was delivered (so that it sees a gap or a repeat), and the
+        // last publish it queued whole.
         private long _last = TopicEvent.None;
+        private int _lastIndex = -1;
         private long _queued = TopicEvent.None;
-        // Deliveries whose queuing has not completed, in order; null when none.
+        // Deliveries whose queuing has not completed, in order; null when none (and no drain runs).
         private Queue<(TopicPosition Position, bool End, Task Queued)>? _pending;
 
         /// <summary>This subscription's identity in its topic's barrier.</summary>
@@ -293,13 +308,25 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
 
         public bool Ended { get; set; }
 
+        /// <summary>Fenced or ended: it will never be in place.</summary>
+        public bool Over
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _fenced || Ended;
+                }
+            }
+        }
+
         /// <summary>Waits up to <paramref name="patience"/> for the marker of <paramref name="ticket"/>; whether it came.</summary>
         public async Task<bool> Joined(TopicBarrierTicket ticket, TimeSpan patience)
         {
             TaskCompletionSource marker;
             lock (_lock)
             {
-                if (_last >= ticket.From)
+                if (_ownMarker == ticket.From)
                 {
                     // The marker came before the answer: what was queued since has not been acknowledged yet.
                     _ticket = ticket;
@@ -311,7 +338,7 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
                     return true;
                 }
 
-                (_ticket, _marker) = (ticket, marker = new(TaskCreationOptions.RunContinuationsAsynchronously));
+                (_asked, _marker) = (ticket, marker = new(TaskCreationOptions.RunContinuationsAsynchronously));
             }
 
             try
@@ -327,45 +354,50 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
 
         public Task OnNextAsync(TopicEvent item, StreamSequenceToken? token = null)
         {
-            if (_fenced || Ended || token is null)
+            if (token is null)
             {
                 return Task.CompletedTask;
             }
 
             var position = new TopicPosition(token.SequenceNumber);
+            var gap = false;
             TopicBarrierTicket? ticket;
             lock (_lock)
             {
-                ticket = _ticket;
-                if (token.EventIndex == 0)
-                {
-                    if (position.Value <= _last)
-                    {
-                        // Delivered again (a read the agent repeated): it was queued the first time.
-                        return Task.CompletedTask;
-                    }
-
-                    // A publish this subscription must have (at or after its marker) went missing on the
-                    // way: fenced, so that its members reconnect instead of missing it unawares.
-                    if (ticket is { } joined && _last >= joined.From && item.Previous != TopicEvent.None && item.Previous > _last)
-                    {
-                        _fenced = true;
-                    }
-                }
-                else if (position.Value < _last)
+                if (_fenced || Ended)
                 {
                     return Task.CompletedTask;
                 }
 
-                _last = position.Value;
-                if (item.Marker == Id && _marker is { } marker && ticket is { } current && position.Value >= current.From)
+                // Delivered again (a read the agent repeated): it was queued the first time.
+                if (position.Value < _last || (position.Value == _last && token.EventIndex <= _lastIndex))
                 {
-                    _marker = null;
-                    marker.TrySetResult();
+                    return Task.CompletedTask;
+                }
+
+                ticket = _ticket;
+                // A publish this subscription must have (one after its marker) went missing on the way.
+                if (token.EventIndex == 0 && ticket is { } joined && _last >= joined.From
+                    && item.Previous != TopicEvent.None && item.Previous > _last)
+                {
+                    gap = _fenced = true;
+                }
+
+                (_last, _lastIndex) = (position.Value, token.EventIndex);
+                if (item.Marker == Id)
+                {
+                    _ownMarker = position.Value;
+                    if (_asked is { } asked && asked.From == position.Value)
+                    {
+                        // In place: from its marker on it is delivered every publish, and the barrier counts it.
+                        _ticket = ticket = asked;
+                        _marker?.TrySetResult();
+                        _marker = null;
+                    }
                 }
             }
 
-            if (_fenced)
+            if (gap)
             {
                 TopicsLog.TopicGap(bus._logger, Topic);
                 receiver.OnFenced();
@@ -394,23 +426,19 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
             {
                 if (queued.IsCompletedSuccessfully && _pending is null)
                 {
+                    drain = false;
+                    ticket = null;
                     if (item.EndOfPublish)
                     {
                         _queued = position.Value;
                         ticket = _ticket;
                     }
-                    else
-                    {
-                        ticket = null;
-                    }
-
-                    drain = false;
                 }
                 else
                 {
                     // Queued later: acknowledged once it and everything before it are.
+                    drain = _pending is null;
                     (_pending ??= new()).Enqueue((position, item.EndOfPublish, queued.AsTask()));
-                    drain = _pending.Count == 1;
                     ticket = null;
                 }
             }
@@ -427,6 +455,7 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
             return Task.CompletedTask;
         }
 
+        // The one loop that takes queued deliveries in order while any wait; it alone sets _pending to null.
         private async Task Drain()
         {
             while (true)
@@ -434,13 +463,7 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
                 (TopicPosition Position, bool End, Task Queued) head;
                 lock (_lock)
                 {
-                    if (_pending is not { Count: > 0 } pending)
-                    {
-                        _pending = null;
-                        return;
-                    }
-
-                    head = pending.Peek();
+                    head = _pending!.Peek();
                 }
 
                 try
@@ -455,6 +478,7 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
                 }
 
                 TopicBarrierTicket? ticket = null;
+                bool done;
                 lock (_lock)
                 {
                     _pending!.Dequeue();
@@ -464,7 +488,8 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
                         ticket = _ticket;
                     }
 
-                    if (_pending.Count == 0)
+                    done = _pending.Count == 0;
+                    if (done)
                     {
                         _pending = null;
                     }
@@ -473,6 +498,11 @@ internal sealed class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopic
                 if (ticket is { } member)
                 {
                     bus.Acknowledge(this, member, head.Position);
+                }
+
+                if (done)
+                {
+                    return;
                 }
             }
         }

@@ -36,8 +36,17 @@ internal sealed class TopicQueueGrain : Grain, ITopicQueueGrain, IGrainMigration
         }
 
         var position = _next++;
-        events[0] = events[0] with { Previous = _last.TryGetValue(stream, out var previous) ? previous : TopicEvent.None };
-        _last[stream] = position;
+        // Only topics with barrier members keep their chain (a subscription checks it once its marker came).
+        if (_barrier.Members(stream) > 0)
+        {
+            events[0] = events[0] with { Previous = _last.TryGetValue(stream, out var previous) ? previous : TopicEvent.None };
+            _last[stream] = position;
+        }
+        else
+        {
+            _last.Remove(stream);
+        }
+
         _queue.Enqueue(new TopicBatch(stream, events, new EventSequenceTokenV2(position)));
         if (_arrived is { } arrived)
         {
@@ -92,6 +101,11 @@ internal sealed class TopicQueueGrain : Grain, ITopicQueueGrain, IGrainMigration
     public Task Leave(StreamId stream, Guid subscriber)
     {
         _barrier.Leave(stream, subscriber);
+        if (_barrier.Members(stream) == 0)
+        {
+            _last.Remove(stream);
+        }
+
         return Task.CompletedTask;
     }
 
