@@ -2,11 +2,8 @@ using OrleansWs.Internal;
 
 namespace OrleansWs;
 
-// The hook pipeline: how gateway events become hook calls, and how the hooks' effects leave the
-// grain. The order is the causal guarantee: the state is written first; then the hook's effects on
-// the cluster in the order it made them, each publish queued by every subscribed gateway and each
-// send or close queued by its target's gateway before the next leaves; the reply (the peer's own
-// frames, topic changes and close) last.
+// The hook pipeline: how gateway events become hook calls, one at a time. How their effects leave
+// the grain is in WebSocketHandler.Commit.cs.
 public abstract partial class WebSocketHandler<TState>
 {
     private byte[]? _writtenState;
@@ -240,10 +237,6 @@ public abstract partial class WebSocketHandler<TState>
         return await ApplyOnGateway(new PeerReply([], [], new CloseCommand(CloseCodes.Abnormal, "terminated", Terminate: true)));
     }
 
-    // Completes once the gateway queued the effects (an answer that does not come within the limit throws
-    // TimeoutException), so whoever awaits it knows they are ahead of what it does next.
-    private Task<bool> ApplyOnGateway(PeerReply effects) => Record.Gateway!.Apply(Record.PeerId!, effects).WaitAsync(GatewayAnswerLimit);
-
     async Task<IReadOnlyList<string>?> IPeerGrain.GetTopics() => await IsOpenElseForget() ? Record.Topics.ToArray() : null;
 
     // What a call from elsewhere in the cluster starts with: the peer's record, and whether the peer is open.
@@ -303,65 +296,7 @@ public abstract partial class WebSocketHandler<TState>
         }
 
         await Commit(effects);
-        return effects is { Frames: null, TopicChanges: null, Close: null }
-            ? PeerReply.Empty
-            : new PeerReply(effects.Frames ?? [], effects.TopicChanges ?? [], effects.Close);
-    }
-
-    // Everything but the reply: the state, then the effects on the cluster.
-    private async Task Commit(PeerEffects effects)
-    {
-        await WriteIfChanged(effects);
-        await ReleaseClusterEffects(effects);
-    }
-
-    private async Task ReleaseClusterEffects(PeerEffects effects)
-    {
-        // Taken before they leave: each leaves once, also when one of them fails or the hook records more meanwhile.
-        if (effects.TakeCluster() is not { } cluster)
-        {
-            return;
-        }
-
-        foreach (var effect in cluster)
-        {
-            switch (effect)
-            {
-                case ClusterEffect.Publish publish:
-                    var queued = await _host.Publish(publish.Topic, publish.Messages, publish.ExcludePeerId);
-                    if (queued.Fenced.Count > 0)
-                    {
-                        LogWarningPublishFenced(publish.Topic, queued.Fenced.Count);
-                    }
-
-                    break;
-                case ClusterEffect.Send send:
-                    await Deliver(send.PeerId, () => _host.Peers.Send(send.PeerId, send.Message));
-                    break;
-                case ClusterEffect.Close close:
-                    await Deliver(close.PeerId, () => close.Command.Terminate
-                        ? _host.Peers.Terminate(close.PeerId)
-                        : _host.Peers.Close(close.PeerId, close.Command.Code, close.Command.Reason));
-                    break;
-            }
-        }
-    }
-
-    // A peer that closed since the hook asked, or whose gateway does not answer, misses the message; the
-    // hook's other effects still leave.
-    private async Task Deliver(string peerId, Func<Task<bool>> delivery)
-    {
-        try
-        {
-            if (!await delivery())
-            {
-                LogDebugTargetGone(peerId);
-            }
-        }
-        catch (Exception ex) when (ex is TimeoutException or OrleansException)
-        {
-            LogWarningDeliveryFailed(ex, peerId);
-        }
+        return OwnConnection(effects);
     }
 
     private async Task Fail(Peer peer, PeerEffects effects, Exception error)
@@ -379,75 +314,8 @@ public abstract partial class WebSocketHandler<TState>
         effects.RequestClose(CloseCodes.InternalError, "handler error", terminate: false);
     }
 
-    private async Task WriteIfChanged(PeerEffects effects)
-    {
-        var state = _host.Serializer.SerializeToArray(Record.State);
-        if (_recordChanged || effects.ChangesTopics || _writtenState is null || !state.AsSpan().SequenceEqual(_writtenState))
-        {
-            await _record.WriteStateAsync();
-            _writtenState = state;
-            _recordChanged = false;
-        }
-    }
-
     private Peer CreatePeer(PeerEffects effects, long bufferedAmount) =>
         new(Record.PeerId!, Record.Request!, Record.Protocol, Record.Context, Record.Topics, bufferedAmount, effects, Peers, this);
-
-    // A gateway that does not answer within this is taken as gone (its lease runs out on its own).
-    private static readonly TimeSpan GatewayAnswerLimit = TimeSpan.FromSeconds(2);
-
-    async Task<long> IPeerSocket.GetBufferedAmount()
-    {
-        if (Record.Gateway is not { } gateway || Record.PeerId is not { } peerId)
-        {
-            return -1;
-        }
-
-        try
-        {
-            return await gateway.GetBufferedAmount(peerId).WaitAsync(GatewayAnswerLimit);
-        }
-        catch (Exception ex) when (ex is TimeoutException or OrleansException)
-        {
-            return -1;
-        }
-    }
-
-    // The gateway answers when the queue has drained or the timeout passed; an answer that does not come
-    // (the gateway died, or the call timed out) means nothing is known to have drained.
-    async Task<bool> IPeerSocket.WaitForDrain(PeerEffects effects, long threshold, TimeSpan timeout)
-    {
-        if (Record.Gateway is not { } gateway || Record.PeerId is not { } peerId)
-        {
-            return false;
-        }
-
-        // A commit point: what the hook did so far leaves before the wait, so the wait covers its frames.
-        await Commit(effects);
-        if (effects.Opening)
-        {
-            // No socket yet: the frames go with the handshake's reply, and nothing waits in its queue.
-            return true;
-        }
-
-        try
-        {
-            if (effects is not { Frames: null, TopicChanges: null, Close: null })
-            {
-                var delivery = new PeerReply(effects.Frames ?? [], effects.TopicChanges ?? [], effects.Close);
-                // Forgotten whatever the answer: a gateway that answers late still applies them, and the
-                // reply must not bring them again.
-                effects.Delivered();
-                await ApplyOnGateway(delivery);
-            }
-
-            return await gateway.WaitForDrain(peerId, threshold, timeout).WaitAsync(timeout + GatewayAnswerLimit);
-        }
-        catch (Exception ex) when (ex is TimeoutException or OrleansException)
-        {
-            return false;
-        }
-    }
 
     private void ForgetIfUnused()
     {

@@ -14,7 +14,7 @@ namespace OrleansWs.Internal;
 /// <item><b>Queued.</b> A subscription has queued a publish when its receiver's
 /// <see cref="ITopicReceiver.OnPublished"/> task completed for the publish's last message, and for every message before it (or left it out by the
 /// join fence).</item>
-/// <item><b>Bounded.</b> <see cref="WaitQueued"/> returns within its bound (plus one round trip). A
+/// <item><b>Bounded.</b> <see cref="PublishQueued"/> returns within its bound (plus one round trip). A
 /// subscription that had not queued the publish by then is fenced: its receiver gets
 /// <see cref="ITopicReceiver.OnFenced"/> (its members are closed), and it is named in the answer. A gateway
 /// that died is fenced so by the first wait that counted it.</item>
@@ -22,19 +22,17 @@ namespace OrleansWs.Internal;
 /// </remarks>
 internal interface ITopicBarrier
 {
-    /// <summary>Waits, for at most <paramref name="bound"/>, until every subscription of <paramref name="topic"/> queued the publish at <paramref name="position"/>.</summary>
-    Task<TopicQueued> WaitQueued(string topic, TopicPosition position, TimeSpan bound);
-
     /// <summary>
-    /// <see cref="ITopicPublisher.Publish"/> then <see cref="WaitQueued"/> for that publish, in one round trip to
-    /// where the topic is kept; what a hook's effects do for each of its publishes.
+    /// Publishes as <see cref="ITopicPublisher.Publish"/> does, then waits, for at most <paramref name="bound"/>, until
+    /// every subscription of <paramref name="topic"/> queued the publish: one round trip to where the topic is kept,
+    /// what a hook's effects do for each of its publishes.
     /// </summary>
     Task<TopicQueued> PublishQueued(string topic, IReadOnlyList<Message> messages, PublishOptions options, TimeSpan bound);
 }
 
-/// <summary>What <see cref="ITopicBarrier.WaitQueued"/> found.</summary>
+/// <summary>What <see cref="ITopicBarrier.PublishQueued"/> found.</summary>
 /// <param name="Fenced">The subscriptions (one per gateway) that had not queued the publish within the bound and are now fenced for the topic; empty when all had.</param>
-/// <param name="Position">The publish's position, when the answer is to <see cref="ITopicBarrier.PublishQueued"/>.</param>
+/// <param name="Position">The publish's position.</param>
 internal sealed record TopicQueued(IReadOnlyList<Guid> Fenced, TopicPosition Position = default)
 {
     /// <summary>Every subscription queued the publish.</summary>

@@ -119,8 +119,6 @@ internal sealed class TopicQueueGrain : Grain, ITopicQueueGrain, IGrainMigration
         return Task.CompletedTask;
     }
 
-    public Task<Guid[]> WaitQueued(StreamId stream, long position, TimeSpan bound) => _barrier.WaitQueued(stream, position, bound);
-
     public async Task<TopicEnqueued> EnqueueQueued(StreamId stream, TopicEvent[] events, TimeSpan bound)
     {
         // Enqueue completes synchronously: the publish is queued before this call first awaits.

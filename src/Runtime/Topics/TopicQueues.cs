@@ -53,14 +53,10 @@ internal interface ITopicQueueGrain : IGrainWithStringKey
     Task Queued(TopicAck[] acks, ITopicBarrierObserver observer);
 
     /// <summary>
-    /// Waits until every member of the barrier of <paramref name="stream"/> that joined at or below
-    /// <paramref name="position"/> has queued it, for at most <paramref name="bound"/>. Members that had not
-    /// are fenced: taken out of the barrier and told (<see cref="ITopicBarrierObserver.Fenced"/>). Returns them.
+    /// <see cref="Enqueue"/>, then waits until every member of the barrier of <paramref name="stream"/> that joined at
+    /// or below the publish's position has queued it, for at most <paramref name="bound"/>. Members that had not are
+    /// fenced: taken out of the barrier and told (<see cref="ITopicBarrierObserver.Fenced"/>). Returns the position and them.
     /// </summary>
-    [AlwaysInterleave]
-    Task<Guid[]> WaitQueued(StreamId stream, long position, TimeSpan bound);
-
-    /// <summary><see cref="Enqueue"/>, then <see cref="WaitQueued"/> for it; returns its position and the fenced members.</summary>
     /// <remarks>Interleaved, so that one publish's wait holds up no other publish; the enqueue runs before its first await, in call order.</remarks>
     [AlwaysInterleave]
     Task<TopicEnqueued> EnqueueQueued(StreamId stream, TopicEvent[] events, TimeSpan bound);

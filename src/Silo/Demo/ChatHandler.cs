@@ -8,8 +8,11 @@ namespace OrleansWs.Silo.Demo;
 public sealed class ChatHandler : WebSocketHandler<ChatState>
 {
     /// <inheritdoc />
-    public override ValueTask<UpgradeDecision> OnUpgrade(UpgradeRequest request) =>
-        ValueTask.FromResult(request.Query["room"] is { Length: > 0 } ? Accept() : Reject(400, "The query parameter 'room' is required.\n"));
+    public override ValueTask<UpgradeDecision> OnUpgrade(UpgradeRequest request) => ValueTask.FromResult(RequireRoom(request));
+
+    /// <summary>Accepts a request that names its room (<c>?room=NAME</c>); a 400 otherwise.</summary>
+    internal static UpgradeDecision RequireRoom(UpgradeRequest request) =>
+        request.Query["room"] is { Length: > 0 } ? Accept() : Reject(400, "The query parameter 'room' is required.\n");
 
     /// <inheritdoc />
     public override async Task OnOpen(Peer peer)

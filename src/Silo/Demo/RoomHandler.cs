@@ -9,8 +9,7 @@ namespace OrleansWs.Silo.Demo;
 public sealed class RoomHandler : WebSocketHandler<ChatState>
 {
     /// <inheritdoc />
-    public override ValueTask<UpgradeDecision> OnUpgrade(UpgradeRequest request) =>
-        ValueTask.FromResult(request.Query["room"] is { Length: > 0 } ? Accept() : Reject(400, "The query parameter 'room' is required.\n"));
+    public override ValueTask<UpgradeDecision> OnUpgrade(UpgradeRequest request) => ValueTask.FromResult(ChatHandler.RequireRoom(request));
 
     /// <inheritdoc />
     public override async Task OnOpen(Peer peer)
