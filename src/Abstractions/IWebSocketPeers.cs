@@ -13,8 +13,18 @@ namespace OrleansWs;
 /// </remarks>
 public interface IWebSocketPeers
 {
-    /// <summary>Publishes <paramref name="message"/> to every subscriber of <paramref name="topic"/> on every gateway.</summary>
+    /// <summary>
+    /// Publishes <paramref name="message"/> to every subscriber of <paramref name="topic"/> on every gateway, in
+    /// every namespace (crossws' adapter <c>publish</c>).
+    /// </summary>
     Task Publish(string topic, Message message);
+
+    /// <summary>
+    /// Publishes <paramref name="message"/> to the subscribers of <paramref name="topic"/> whose namespace is
+    /// <paramref name="namespace"/>, on every gateway: what a peer of that namespace publishing to the topic
+    /// reaches (the sender aside).
+    /// </summary>
+    Task Publish(string topic, Message message, string @namespace);
 
     /// <summary>Sends <paramref name="message"/> to the peer <paramref name="peerId"/>; <see langword="false"/> when it is not open.</summary>
     Task<bool> Send(string peerId, Message message);
@@ -26,10 +36,11 @@ public interface IWebSocketPeers
     Task<bool> Terminate(string peerId);
 
     /// <summary>
-    /// The ids of the open peers of the handler grain type <paramref name="handlerType"/> on every
-    /// live gateway, oldest connection first (ids are time-ordered).
+    /// The ids of the open peers whose namespace is <paramref name="namespace"/> (by default their upgrade
+    /// path, e.g. <c>/ws/chat</c>) on every live gateway, oldest connection first (ids are time-ordered).
+    /// Asks each gateway once; a gateway that does not answer within 2 s is left out (and logged).
     /// </summary>
-    Task<IReadOnlyList<string>> GetPeers(string handlerType);
+    Task<IReadOnlyList<string>> GetPeers(string @namespace);
 
     /// <summary>The topics of the peer <paramref name="peerId"/>, or <see langword="null"/> when it is not open.</summary>
     Task<IReadOnlyList<string>?> GetTopics(string peerId);

@@ -33,9 +33,16 @@ public sealed class Message
     /// <summary>The payload as read-only bytes.</summary>
     public ReadOnlyMemory<byte> Bytes => Data;
 
-    /// <summary>The payload decoded as UTF-8 (for binary messages too, as crossws does).</summary>
+    /// <summary>
+    /// The payload decoded as UTF-8, for binary messages too, as crossws' <c>message.text()</c> (a
+    /// <c>TextDecoder</c>): bytes that are not valid UTF-8 become U+FFFD. A text frame is always valid UTF-8
+    /// (the gateway closes a peer that sends one that is not with 1007).
+    /// </summary>
+    public string Text() => Encoding.UTF8.GetString(Data);
+
+    /// <summary>The payload decoded as UTF-8, throwing on bytes that are not valid UTF-8 instead of replacing them.</summary>
     /// <exception cref="DecoderFallbackException">The payload is not valid UTF-8.</exception>
-    public string Text() => StrictUtf8.GetString(Data);
+    public string TextStrict() => StrictUtf8.GetString(Data);
 
     /// <summary>The payload parsed as JSON.</summary>
     /// <exception cref="JsonException">The payload is not JSON of type <typeparamref name="T"/>.</exception>

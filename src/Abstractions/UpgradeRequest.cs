@@ -7,10 +7,13 @@ namespace OrleansWs;
 [GenerateSerializer, Immutable]
 public sealed class UpgradeRequest
 {
-    /// <summary>The request URL with the http or https scheme, as crossws' <c>request.url</c>.</summary>
+    /// <summary>
+    /// The request URL with the http or https scheme, as crossws' <c>request.url</c>: the scheme and host,
+    /// then the <see cref="RawTarget"/> exactly as the client sent it.
+    /// </summary>
     [Id(0)] public required string Url { get; init; }
 
-    /// <summary>The request path, e.g. <c>/ws/chat</c>.</summary>
+    /// <summary>The request path, decoded, e.g. <c>/ws/chat</c>. The peer's namespace unless the <c>upgrade</c> hook chooses one.</summary>
     [Id(1)] public required string Path { get; init; }
 
     /// <summary>The query string parameters.</summary>
@@ -33,6 +36,12 @@ public sealed class UpgradeRequest
 
     /// <summary>The route pattern of the endpoint that took the request, e.g. <c>/ws/chat</c>.</summary>
     [Id(8)] public required string Endpoint { get; init; }
+
+    /// <summary>
+    /// The request target as received, path and query with their original encoding (e.g.
+    /// <c>/ws/chat?room=caf%C3%A9</c>): what <see cref="Path"/> and <see cref="Query"/> were decoded from.
+    /// </summary>
+    [Id(9)] public string RawTarget { get; init; } = "";
 
     /// <summary>The URL with the ws or wss scheme: crossws' <c>peer.url</c>.</summary>
     public string WebSocketUrl => Url.StartsWith("https:", StringComparison.OrdinalIgnoreCase)

@@ -19,13 +19,13 @@ internal sealed class ConnectionRegistry
 
     public WebSocketConnection? Find(string peerId) => _connections.GetValueOrDefault(peerId);
 
-    /// <summary>The ids of the open peers of <paramref name="handlerType"/>, in id order (oldest first: ids are time-ordered).</summary>
-    public IReadOnlyList<string> GetOpenPeers(string handlerType)
+    /// <summary>The ids of the open peers of <paramref name="namespace"/>, in id order (oldest first: ids are time-ordered).</summary>
+    public IReadOnlyList<string> GetOpenPeers(string @namespace)
     {
         var peers = new List<string>();
         foreach (var connection in _connections.Values)
         {
-            if (connection.IsOpen && connection.HandlerType == handlerType)
+            if (connection.IsOpen && string.Equals(connection.Namespace, @namespace, StringComparison.Ordinal))
             {
                 peers.Add(connection.PeerId);
             }

@@ -21,5 +21,5 @@ internal sealed class GatewayDelivery(ConnectionRegistry connections) : IGateway
     public Task<bool> WaitForDrain(string peerId, long threshold, TimeSpan timeout) =>
         connections.Find(peerId)?.WaitForDrain(threshold, timeout) ?? Task.FromResult(false);
 
-    public Task<IReadOnlyList<string>> GetOpenPeers(string handlerType) => Task.FromResult(connections.GetOpenPeers(handlerType));
+    public Task<IReadOnlyList<string>> GetOpenPeers(string @namespace) => Task.FromResult(connections.GetOpenPeers(@namespace));
 }

@@ -8,6 +8,9 @@ internal static partial class Log
     [LoggerMessage(1, LogLevel.Debug, "Plain HTTP request to WebSocket endpoint {Path}; answered 426.", EventName = "NotWebSocketRequest")]
     public static partial void NotWebSocketRequest(ILogger logger, string path);
 
+    [LoggerMessage(22, LogLevel.Debug, "Malformed WebSocket upgrade to {Path} refused: {Problem}", EventName = "MalformedUpgrade")]
+    public static partial void MalformedUpgrade(ILogger logger, string path, string problem);
+
     [LoggerMessage(2, LogLevel.Debug, "Upgrade to {Path} from origin {Origin} refused with 403.", EventName = "OriginRejected")]
     public static partial void OriginRejected(ILogger logger, string path, string origin);
 

@@ -33,7 +33,7 @@ internal sealed partial class WebSocketConnection
         }
     }
 
-    private async Task TellGrainClosed(CloseDetails details)
+    private async Task TellGrainClosed(CloseDetails details, bool socketError = false)
     {
         // The cluster closed this peer itself when the lease ran out.
         if (_runtime.Lease.Lost)
@@ -43,7 +43,7 @@ internal sealed partial class WebSocketConnection
 
         try
         {
-            await ClusterRetry.WhenRejected(() => _grain.Closed(details));
+            await ClusterRetry.WhenRejected(() => _grain.Closed(details, socketError));
         }
         catch (Exception ex)
         {

@@ -53,7 +53,7 @@ internal sealed partial class WebSocketConnection
                     {
                         tooBig = true;
                         Log.MessageTooBig(_logger, PeerId, _options.MaxMessageSize);
-                        BeginClose(CloseCodes.MessageTooBig, $"message over {_options.MaxMessageSize} bytes");
+                        _socketError = BeginClose(CloseCodes.MessageTooBig, $"message over {_options.MaxMessageSize} bytes");
                     }
                 }
 
@@ -129,6 +129,7 @@ internal sealed partial class WebSocketConnection
         Log.SocketFailed(_logger, ex, PeerId, socket.State);
         if (ProtocolViolation(ex) is { } violation)
         {
+            _socketError = true;
             return violation;
         }
 

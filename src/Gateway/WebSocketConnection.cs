@@ -33,6 +33,8 @@ internal sealed partial class WebSocketConnection : IInboundTarget, ITopicMember
     private static readonly Timer LoopEnded = new(static _ => { });
     private CloseRequest? _close;
     private volatile bool _isOpen;
+    // The client broke the protocol (1002, 1007, 1009): the grain runs OnError before OnClose.
+    private bool _socketError;
 
     public WebSocketConnection(string peerId, string handlerType, IPeerGrain grain, GatewayRuntime runtime)
     {
@@ -49,6 +51,9 @@ internal sealed partial class WebSocketConnection : IInboundTarget, ITopicMember
     public string PeerId { get; }
 
     public string HandlerType { get; }
+
+    /// <summary>The peer's namespace, known once its grain accepted it.</summary>
+    public string Namespace { get; private set; } = "";
 
     /// <summary>Between a completed handshake and the end of the socket.</summary>
     public bool IsOpen => _isOpen;
@@ -81,15 +86,18 @@ internal sealed partial class WebSocketConnection : IInboundTarget, ITopicMember
 
     void ITopicMember.Close(int code, string reason) => BeginClose(code, reason);
 
-    /// <summary>Starts the closing handshake from the server side; the connection is aborted if it takes longer than the close timeout.</summary>
-    public void BeginClose(int code, string reason, bool dropQueued = false)
+    /// <summary>
+    /// Starts the closing handshake from the server side; the connection is aborted if it takes longer than the
+    /// close timeout. <see langword="false"/> when the connection's end was already decided.
+    /// </summary>
+    public bool BeginClose(int code, string reason, bool dropQueued = false)
     {
         if (!CloseCodes.CanSend(code, reason))
         {
             (code, reason) = (CloseCodes.InternalError, "invalid close requested");
         }
 
-        RequestClose(new CloseRequest(code, reason, ByServer: true, dropQueued, Terminate: false));
+        return RequestClose(new CloseRequest(code, reason, ByServer: true, dropQueued, Terminate: false));
     }
 
     /// <summary>Aborts the connection without a close frame.</summary>
@@ -194,7 +202,7 @@ internal sealed partial class WebSocketConnection : IInboundTarget, ITopicMember
                 }
 
                 await _inbound.Drained;
-                await TellGrainClosed(closed);
+                await TellGrainClosed(closed, _socketError);
                 if (closed is { WasClean: false, Code: CloseCodes.ProtocolError or CloseCodes.InvalidPayload })
                 {
                     await Linger(context.RequestAborted);
@@ -216,9 +224,10 @@ internal sealed partial class WebSocketConnection : IInboundTarget, ITopicMember
     private async Task<(WebSocket Socket, PeerReply Reply)?> Open(HttpContext context, UpgradeRequest request)
     {
         ConnectResult connected;
+        var extensions = WebSocketHandshake.Extensions(context, _options);
         try
         {
-            var connect = new ConnectRequest(request, _runtime.Lease.Delivery, _runtime.Lease.Id);
+            var connect = new ConnectRequest(request, _runtime.Lease.Delivery, _runtime.Lease.Id, extensions);
             connected = await ClusterRetry.WhenRejected(() => _grain.Connect(connect), cancellationToken: context.RequestAborted);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -230,12 +239,14 @@ internal sealed partial class WebSocketConnection : IInboundTarget, ITopicMember
             return null;
         }
 
-        if (!connected.Decision.Accepted)
+        if (!connected.Answer.Accepted)
         {
-            Log.UpgradeRejected(_logger, PeerId, connected.Decision.Status);
-            await WebSocketHandshake.Reject(context, connected.Decision);
+            Log.UpgradeRejected(_logger, PeerId, connected.Answer.Status);
+            await WebSocketHandshake.Reject(context, connected.Answer);
             return null;
         }
+
+        Namespace = connected.Answer.Namespace;
 
         try
         {
@@ -253,7 +264,8 @@ internal sealed partial class WebSocketConnection : IInboundTarget, ITopicMember
 
         try
         {
-            var socket = await WebSocketHandshake.Accept(context, connected.Decision, _options);
+            // Compression only where the grain was told it is negotiated, so Peer.Extensions never says otherwise.
+            var socket = await WebSocketHandshake.Accept(context, connected.Answer, _options, compress: extensions.Count > 0);
             MakeAbortable(socket);
             return (socket, connected.Reply);
         }

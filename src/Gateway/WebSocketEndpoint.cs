@@ -3,7 +3,7 @@ using OrleansWs.Internal;
 namespace OrleansWs.Gateway;
 
 /// <summary>
-/// One mapped route: refuses what cannot become a WebSocket (426, 403), then hands the request to a
+/// One mapped route: refuses what cannot become a WebSocket (400, 426, 403), then hands the request to a
 /// new <see cref="WebSocketConnection"/>, whose grain decides the rest.
 /// </summary>
 internal sealed class WebSocketEndpoint(GatewayRuntime runtime, ILogger<WebSocketEndpoint> logger, string pattern, string handlerType)
@@ -12,6 +12,12 @@ internal sealed class WebSocketEndpoint(GatewayRuntime runtime, ILogger<WebSocke
     // one more frame kept per idle connection. The connection's RunAsync carries it from the connect on.
     public Task HandleAsync(HttpContext context)
     {
+        if (WebSocketHandshake.Check(context.Request) is { } fault)
+        {
+            Log.MalformedUpgrade(logger, context.Request.Path, fault.Message);
+            return WebSocketHandshake.Malformed(context, fault);
+        }
+
         if (!context.WebSockets.IsWebSocketRequest)
         {
             Log.NotWebSocketRequest(logger, context.Request.Path);

@@ -66,6 +66,28 @@ public sealed class WebSocketGatewayOptions
     /// </summary>
     public IList<string> AllowedOrigins { get; set; } = [];
 
+    /// <summary>
+    /// Whether the gateway negotiates per-message compression (RFC 7692 <c>permessage-deflate</c>) with clients
+    /// that offer it; the peer then reports it in <c>Peer.Extensions</c>. Off by default, as in crossws' node
+    /// adapter: each compressed socket holds deflate state, and compressing costs CPU per message (see
+    /// docs/performance.md for what it costs on echo).
+    /// </summary>
+    public bool EnableCompression { get; set; }
+
+    /// <summary>
+    /// With <see cref="EnableCompression"/>: the largest LZ77 window (2^bits bytes, 9–15) the server compresses
+    /// with; smaller windows hold less memory per socket and compress less. Default: 15.
+    /// </summary>
+    [Range(9, 15)]
+    public int CompressionWindowBits { get; set; } = 15;
+
+    /// <summary>
+    /// With <see cref="EnableCompression"/>: reset the server's compression context after every message
+    /// (<c>server_no_context_takeover</c>), so an idle socket holds no compression window between messages, at
+    /// the cost of compressing repeated content less well. Default: false.
+    /// </summary>
+    public bool CompressionNoContextTakeover { get; set; }
+
     /// <summary>How long this gateway's registration in the cluster lasts without renewal. Default: 15 s.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan Lease { get; set; } = TimeSpan.FromSeconds(15);

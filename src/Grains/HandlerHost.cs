@@ -24,10 +24,11 @@ internal abstract class HandlerHost(string peerId, IWebSocketPeers peers, Serial
     public ILogger Logger { get; } = logger;
 
     /// <summary>
-    /// Publishes messages to a topic in order, leaving out one peer (the sender), and waits (bounded) until every
+    /// Publishes messages to a topic in order, leaving out one peer (the sender) and, when one is given, other
+    /// namespaces, and waits (bounded) until every
     /// gateway subscribed to the topic queued the publish.
     /// </summary>
-    public abstract Task<TopicQueued> Publish(string topic, IReadOnlyList<Message> messages, string? excludePeerId);
+    public abstract Task<TopicQueued> Publish(string topic, IReadOnlyList<Message> messages, PublishOptions options);
 
     /// <summary>Whether the peer <paramref name="peerId"/> is open (its grain answers interleaved).</summary>
     public virtual async Task<bool> IsOpen(string peerId) => await Peers.GetTopics(peerId) is not null;

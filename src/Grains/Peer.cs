@@ -11,40 +11,33 @@ namespace OrleansWs;
 public sealed class Peer
 {
     private readonly PeerEffects _effects;
-    private readonly List<string> _topics;
+    private readonly IPeerFacts _facts;
     private readonly IWebSocketPeers _peers;
     private readonly IPeerSocket _socket;
 
-    internal Peer(
-        string id,
-        UpgradeRequest request,
-        string? protocol,
-        IReadOnlyDictionary<string, string> context,
-        List<string> topics,
-        long bufferedAmount,
-        PeerEffects effects,
-        IWebSocketPeers peers,
-        IPeerSocket socket)
+    internal Peer(string id, IPeerFacts facts, long bufferedAmount, PeerEffects effects, IWebSocketPeers peers, IPeerSocket socket)
     {
-        _socket = socket;
         Id = id;
-        Request = request;
-        Protocol = protocol;
-        Context = context;
-        _topics = topics;
+        _facts = facts;
         BufferedAmount = bufferedAmount;
         _effects = effects;
         _peers = peers;
+        _socket = socket;
     }
 
-    /// <summary>The peer's id, unique across every gateway: <c>{handler type}/{uuid v7}</c>.</summary>
+    /// <summary>
+    /// The peer's id, unique across every gateway and time-ordered: <c>{handler grain type}/{32 hex digits}</c>,
+    /// e.g. <c>chathandler/0193f0c2a9e47c3d8e1f5a6b7c8d9e0f</c> (the digits are a UUID v7 without hyphens).
+    /// Rely on it being unique, stable for the life of the connection and reaching the peer through
+    /// <see cref="IWebSocketPeers"/> from anywhere; treat it as opaque otherwise.
+    /// </summary>
     public string Id { get; }
 
-    /// <summary>The URL the client connected to, with the ws or wss scheme.</summary>
+    /// <summary>The URL the client connected to, with the ws or wss scheme (crossws' <c>websocket.url</c>).</summary>
     public string Url => Request.WebSocketUrl;
 
-    /// <summary>The upgrade request (http-scheme URL, lower-cased headers).</summary>
-    public UpgradeRequest Request { get; }
+    /// <summary>The upgrade request (http-scheme URL, lower-cased headers, the raw target).</summary>
+    public UpgradeRequest Request => _facts.Request;
 
     /// <summary>The query string of <see cref="Url"/>.</summary>
     public ValueMap Query => Request.Query;
@@ -58,17 +51,43 @@ public sealed class Peer
     /// <summary>The authenticated user, or <see langword="null"/>.</summary>
     public PeerUser? User => Request.User;
 
-    /// <summary>The negotiated sub-protocol, or <see langword="null"/>.</summary>
-    public string? Protocol { get; }
+    /// <summary>
+    /// The peer's namespace (crossws' <c>peer.namespace</c>): its upgrade path unless the <c>upgrade</c> hook chose
+    /// one. <see cref="GetPeers"/> lists it and <see cref="Publish(string, Message)"/> reaches the topic's
+    /// subscribers in it.
+    /// </summary>
+    public string Namespace => _facts.Namespace;
 
-    /// <summary>The negotiated extensions. OrleansWs negotiates none (no per-message compression).</summary>
-    public IReadOnlyList<string> Extensions => [];
+    /// <summary>The negotiated sub-protocol (crossws' <c>websocket.protocol</c>), or <see langword="null"/>.</summary>
+    public string? Protocol => _facts.Protocol;
 
-    /// <summary>The context the <c>upgrade</c> hook gave this peer.</summary>
-    public IReadOnlyDictionary<string, string> Context { get; }
+    /// <summary>
+    /// The negotiated extensions (crossws' <c>websocket.extensions</c>): <c>permessage-deflate</c> when the gateway
+    /// has compression on and the client offered it, else none.
+    /// </summary>
+    public IReadOnlyList<string> Extensions => _facts.Extensions;
+
+    /// <summary>Where the socket stands as this hook runs (crossws' <c>websocket.readyState</c>).</summary>
+    public PeerReadyState ReadyState => _effects.SocketClosed ? PeerReadyState.Closed
+        : _effects.Closing ? PeerReadyState.Closing
+        : PeerReadyState.Open;
+
+    /// <summary>
+    /// The peer's context (crossws' <c>peer.context</c>): what the <c>upgrade</c> hook gave, any value Orleans can
+    /// serialize. A hook may replace it, or change the object it holds; either is stored with the peer's state
+    /// when the hook returns.
+    /// </summary>
+    public object? Context
+    {
+        get => _facts.Context;
+        set => _facts.Context = value;
+    }
+
+    /// <summary>The context as <typeparamref name="T"/>, or <see langword="default"/> when it holds none of that type.</summary>
+    public T? ContextAs<T>() => _facts.Context is T value ? value : default;
 
     /// <summary>The topics this peer is subscribed to, in subscription order.</summary>
-    public IReadOnlyList<string> Topics => _topics;
+    public IReadOnlyList<string> Topics => _facts.Topics;
 
     /// <summary>
     /// Bytes waiting in this peer's send queue on its gateway when the current event left the gateway
@@ -135,9 +154,9 @@ public sealed class Peer
     public Task Subscribe(string topic)
     {
         ArgumentException.ThrowIfNullOrEmpty(topic);
-        if (!_topics.Contains(topic))
+        if (!_facts.Topics.Contains(topic))
         {
-            _topics.Add(topic);
+            _facts.Topics.Add(topic);
             _effects.ChangeTopic(topic, subscribe: true);
         }
 
@@ -148,7 +167,7 @@ public sealed class Peer
     public Task Unsubscribe(string topic)
     {
         ArgumentException.ThrowIfNullOrEmpty(topic);
-        if (_topics.Remove(topic))
+        if (_facts.Topics.Remove(topic))
         {
             _effects.ChangeTopic(topic, subscribe: false);
         }
@@ -157,14 +176,16 @@ public sealed class Peer
     }
 
     /// <summary>
-    /// Publishes to every subscriber of <paramref name="topic"/> on every gateway except this peer. It reaches
-    /// every subscriber's gateway before the hook's reply and anything the hook does after it.
+    /// Publishes to every subscriber of <paramref name="topic"/> in this peer's <see cref="Namespace"/>, on every
+    /// gateway, except this peer (crossws' <c>peer.publish</c>). It reaches every subscriber's gateway before the
+    /// hook's reply and anything the hook does after it. To reach every namespace, use the handler's
+    /// <c>Peers.Publish</c>.
     /// </summary>
     public Task Publish(string topic, Message message)
     {
         ArgumentException.ThrowIfNullOrEmpty(topic);
         ArgumentNullException.ThrowIfNull(message);
-        _effects.Publish(topic, message, excludePeerId: Id);
+        _effects.Publish(topic, message, new PublishOptions(ExcludePeerId: Id, Namespace));
         return Task.CompletedTask;
     }
 
@@ -174,8 +195,24 @@ public sealed class Peer
     /// <summary>Publishes <paramref name="value"/> as JSON text to the other subscribers of <paramref name="topic"/>.</summary>
     public Task PublishJson<T>(string topic, T value, JsonSerializerOptions? options = null) => Publish(topic, Message.FromJson(value, options));
 
-    /// <summary>The ids of the open peers of this peer's endpoint on every gateway, oldest first (this peer included).</summary>
-    public Task<IReadOnlyList<string>> GetPeers() => _peers.GetPeers(PeerIds.HandlerType(Id));
+    /// <summary>
+    /// The ids of the open peers of this peer's <see cref="Namespace"/> on every gateway, oldest first (this peer
+    /// included once its handshake completed): crossws' <c>peer.peers</c>. One call per gateway.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> GetPeers()
+    {
+        var peers = await _peers.GetPeers(Namespace);
+        if (_effects.SocketClosed || peers.Contains(Id))
+        {
+            return peers;
+        }
+
+        // In OnOpen the gateway does not list this peer yet (its handshake completes when the hook returns);
+        // crossws counts it from the open hook on.
+        var withSelf = new List<string>(peers) { Id };
+        withSelf.Sort(StringComparer.Ordinal);
+        return withSelf;
+    }
 
     /// <inheritdoc />
     public override string ToString() => Id;

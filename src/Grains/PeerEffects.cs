@@ -21,6 +21,9 @@ internal sealed class PeerEffects(string peerId, HandlerHost host)
     /// <summary>The effects of <c>OnOpen</c>: the socket opens with the call's reply.</summary>
     public bool Opening { get; init; }
 
+    /// <summary>The effects of <c>OnClose</c> (or of <c>OnError</c> for a socket error): the socket has ended.</summary>
+    public bool SocketClosed { get; init; }
+
     public bool Closing => Close is not null;
 
     public bool ChangesTopics => _topicChanges is not null;
@@ -51,16 +54,16 @@ internal sealed class PeerEffects(string peerId, HandlerHost host)
 
     public void ChangeTopic(string topic, bool subscribe) => (_topicChanges ??= []).Add(new TopicChange(topic, subscribe));
 
-    public void Publish(string topic, Message message, string? excludePeerId)
+    public void Publish(string topic, Message message, PublishOptions options)
     {
         // Consecutive publishes to one topic (a batch of messages to a room) leave as one publish.
-        if (_cluster is [.., ClusterEffect.Publish last] && last.Topic == topic && last.ExcludePeerId == excludePeerId)
+        if (_cluster is [.., ClusterEffect.Publish last] && last.Topic == topic && last.Options == options)
         {
             last.Messages.Add(message);
             return;
         }
 
-        (_cluster ??= []).Add(new ClusterEffect.Publish(topic, excludePeerId, [message]));
+        (_cluster ??= []).Add(new ClusterEffect.Publish(topic, options, [message]));
     }
 
     public void RequestClose(int code, string reason, bool terminate) => Close ??= new CloseCommand(code, reason, terminate);
@@ -75,11 +78,19 @@ internal sealed class PeerEffects(string peerId, HandlerHost host)
     // send or close itself leaves with the hook's other effects, in order.
     private sealed class HookPeers(PeerEffects effects, HandlerHost host) : IWebSocketPeers
     {
-        public Task Publish(string topic, Message message)
+        public Task Publish(string topic, Message message) => Publish(topic, message, default(PublishOptions));
+
+        public Task Publish(string topic, Message message, string @namespace)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(@namespace);
+            return Publish(topic, message, new PublishOptions(ExcludePeerId: null, @namespace));
+        }
+
+        private Task Publish(string topic, Message message, PublishOptions options)
         {
             ArgumentException.ThrowIfNullOrEmpty(topic);
             ArgumentNullException.ThrowIfNull(message);
-            effects.Publish(topic, message, excludePeerId: null);
+            effects.Publish(topic, message, options);
             return Task.CompletedTask;
         }
 
@@ -109,7 +120,7 @@ internal sealed class PeerEffects(string peerId, HandlerHost host)
 
         public Task<bool> Terminate(string peerId) => CloseOrTerminate(peerId, CloseCodes.Abnormal, "terminated", terminate: true);
 
-        public Task<IReadOnlyList<string>> GetPeers(string handlerType) => host.Peers.GetPeers(handlerType);
+        public Task<IReadOnlyList<string>> GetPeers(string @namespace) => host.Peers.GetPeers(@namespace);
 
         public Task<IReadOnlyList<string>?> GetTopics(string peerId) => host.Peers.GetTopics(peerId);
 
@@ -138,7 +149,7 @@ internal sealed class PeerEffects(string peerId, HandlerHost host)
 internal abstract record ClusterEffect
 {
     /// <summary>Messages published to a topic, in order, as one publish.</summary>
-    public sealed record Publish(string Topic, string? ExcludePeerId, List<Message> Messages) : ClusterEffect;
+    public sealed record Publish(string Topic, PublishOptions Options, List<Message> Messages) : ClusterEffect;
 
     /// <summary>A message for another peer.</summary>
     public sealed record Send(string PeerId, Message Message) : ClusterEffect;

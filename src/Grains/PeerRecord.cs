@@ -7,7 +7,7 @@ namespace OrleansWs;
 /// (who the peer is, where its socket lives, its topics) and the handler's own state.
 /// </summary>
 [GenerateSerializer]
-public sealed class PeerRecord<TState> where TState : class, new()
+public sealed class PeerRecord<TState> : IPeerFacts where TState : class, new()
 {
     /// <summary>The peer id; <see langword="null"/> until the peer is open.</summary>
     [Id(0)] public string? PeerId { get; set; }
@@ -18,8 +18,8 @@ public sealed class PeerRecord<TState> where TState : class, new()
     /// <summary>The negotiated sub-protocol.</summary>
     [Id(2)] public string? Protocol { get; set; }
 
-    /// <summary>The context the upgrade hook gave.</summary>
-    [Id(3)] public IReadOnlyDictionary<string, string> Context { get; set; } = new Dictionary<string, string>();
+    /// <summary>The peer's context: what the upgrade hook gave, or a later hook set.</summary>
+    [Id(3)] public object? Context { get; set; }
 
     /// <summary>The topics the peer is subscribed to, in subscription order.</summary>
     [Id(4)] public List<string> Topics { get; set; } = [];
@@ -32,4 +32,30 @@ public sealed class PeerRecord<TState> where TState : class, new()
 
     /// <summary>The id of the gateway that holds the socket (its lease).</summary>
     [Id(7)] public Guid GatewayId { get; set; }
+
+    /// <summary>The peer's namespace.</summary>
+    [Id(8)] public string? Namespace { get; set; }
+
+    /// <summary>The extensions the gateway negotiated.</summary>
+    [Id(9)] public IReadOnlyList<string> Extensions { get; set; } = [];
+
+    UpgradeRequest IPeerFacts.Request => Request!;
+
+    string IPeerFacts.Namespace => Namespace ?? Request!.Path;
+}
+
+/// <summary>What a <see cref="Peer"/> reads of its record, whatever the handler's state type.</summary>
+internal interface IPeerFacts
+{
+    UpgradeRequest Request { get; }
+
+    string? Protocol { get; }
+
+    IReadOnlyList<string> Extensions { get; }
+
+    string Namespace { get; }
+
+    object? Context { get; set; }
+
+    List<string> Topics { get; }
 }

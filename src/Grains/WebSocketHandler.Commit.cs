@@ -29,7 +29,7 @@ public abstract partial class WebSocketHandler<TState>
             switch (effect)
             {
                 case ClusterEffect.Publish publish:
-                    var queued = await _host.Publish(publish.Topic, publish.Messages, publish.ExcludePeerId);
+                    var queued = await _host.Publish(publish.Topic, publish.Messages, publish.Options);
                     if (queued.Fenced.Count > 0)
                     {
                         LogWarningPublishFenced(publish.Topic, queued.Fenced.Count);
@@ -67,7 +67,7 @@ public abstract partial class WebSocketHandler<TState>
 
     private async Task WriteIfChanged(PeerEffects effects)
     {
-        var state = _host.Serializer.SerializeToArray(Record.State);
+        var state = Snapshot();
         if (_recordChanged || effects.ChangesTopics || _writtenState is null || !state.AsSpan().SequenceEqual(_writtenState))
         {
             await _record.WriteStateAsync();
@@ -75,6 +75,11 @@ public abstract partial class WebSocketHandler<TState>
             _recordChanged = false;
         }
     }
+
+    // What a hook may change in place: the state, and the context (a peer without one pays nothing for it).
+    private byte[] Snapshot() => Record.Context is null
+        ? _host.Serializer.SerializeToArray(Record.State)
+        : _host.Serializer.SerializeToArray((Record.State, Record.Context));
 
     // The effects on the peer's own connection, as its gateway applies them.
     private static PeerReply OwnConnection(PeerEffects effects) =>

@@ -10,6 +10,9 @@ public abstract partial class WebSocketHandler<TState>
     [LoggerMessage(EventId = 101, EventName = "UnrequestedProtocol", Level = LogLevel.Error, Message = "OnUpgrade chose sub-protocol '{Protocol}' for {Path}, which the client did not request; the request was rejected with 500.")]
     private partial void LogErrorUnrequestedProtocol(string protocol, string path);
 
+    [LoggerMessage(EventId = 111, EventName = "ContextNotSerializable", Level = LogLevel.Error, Message = "The upgrade hook for {Path} gave a context of type {Type}, which Orleans cannot serialize (mark it [GenerateSerializer]); answered 500.")]
+    private partial void LogErrorContextNotSerializable(Exception exception, string path, string type);
+
     [LoggerMessage(EventId = 102, EventName = "HookFailed", Level = LogLevel.Error, Message = "A hook of peer {PeerId} threw; the peer is closed with 1011.")]
     private partial void LogErrorHookFailed(Exception exception, string peerId);
 

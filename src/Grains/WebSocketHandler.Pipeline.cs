@@ -39,7 +39,7 @@ public abstract partial class WebSocketHandler<TState>
             await _record.ReadStateAsync();
             if (_record.RecordExists)
             {
-                _writtenState = _host.Serializer.SerializeToArray(Record.State);
+                _writtenState = Snapshot();
             }
         }
     }
@@ -53,19 +53,21 @@ public abstract partial class WebSocketHandler<TState>
             await Load(newPeer: true);
             if (IsOpen)
             {
-                return new(UpgradeDecision.Reject(409, "This peer is already connected."), PeerReply.Empty);
+                return new(HandshakeAnswer.Reject(409, "This peer is already connected."), PeerReply.Empty);
             }
 
             var decision = await RunUpgrade(request.Request);
             if (!decision.Accepted)
             {
                 _host.Deactivate();
-                return new(decision, PeerReply.Empty);
+                return new(Answer(decision, ""), PeerReply.Empty);
             }
 
             Record.PeerId = _host.PeerId;
             Record.Request = request.Request;
             Record.Protocol = decision.Protocol;
+            Record.Extensions = request.Extensions;
+            Record.Namespace = decision.Namespace ?? request.Request.Path;
             Record.Context = decision.Context;
             Record.Gateway = request.Gateway;
             Record.GatewayId = request.GatewayId;
@@ -74,7 +76,7 @@ public abstract partial class WebSocketHandler<TState>
             // Listed under the gateway's lease before anything is stored, so no open peer escapes it.
             await _host.TrackPeer(request.GatewayId, Record.PeerId, open: true);
             var reply = await Run(bufferedAmount: 0, (peer, _) => OnOpen(peer), opening: true);
-            return new(decision, reply);
+            return new(Answer(decision, Record.Namespace), reply);
         }
         catch
         {
@@ -126,10 +128,10 @@ public abstract partial class WebSocketHandler<TState>
         }
     }
 
-    async Task IPeerGrain.Closed(CloseDetails details)
+    async Task IPeerGrain.Closed(CloseDetails details, bool socketError)
     {
         await Load();
-        await CloseAndForget(details, untrack: true);
+        await CloseAndForget(details, untrack: true, socketError);
     }
 
     async Task IPeerGrain.GatewayLost(Guid gatewayId)
@@ -146,7 +148,7 @@ public abstract partial class WebSocketHandler<TState>
         await CloseAndForget(new CloseDetails(CloseCodes.Abnormal, "gateway lost", WasClean: false), untrack: false);
     }
 
-    private async Task CloseAndForget(CloseDetails details, bool untrack)
+    private async Task CloseAndForget(CloseDetails details, bool untrack, bool socketError = false)
     {
         if (!IsOpen)
         {
@@ -157,11 +159,16 @@ public abstract partial class WebSocketHandler<TState>
         _callsInFlight++;
         try
         {
-            var effects = new PeerEffects(Record.PeerId!, _host);
+            var effects = new PeerEffects(Record.PeerId!, _host) { SocketClosed = true };
             var peer = CreatePeer(effects, bufferedAmount: 0);
             _effects = effects;
             try
             {
+                if (socketError)
+                {
+                    await ReportSocketError(peer, details);
+                }
+
                 await OnClose(peer, details);
             }
             catch (Exception ex)
@@ -271,6 +278,20 @@ public abstract partial class WebSocketHandler<TState>
             return UpgradeDecision.Reject(500, "The handler chose a sub-protocol the client did not request.");
         }
 
+        if (decision.Context is { } context)
+        {
+            try
+            {
+                // Stored with the state on every change: a context that cannot be is refused now, not on the first write.
+                _host.Serializer.SerializeToArray(context);
+            }
+            catch (Exception ex)
+            {
+                LogErrorContextNotSerializable(ex, request.Path, context.GetType().FullName!);
+                return UpgradeDecision.Reject(500, "The upgrade hook gave a context that cannot be stored.");
+            }
+        }
+
         return decision;
     }
 
@@ -314,8 +335,23 @@ public abstract partial class WebSocketHandler<TState>
         effects.RequestClose(CloseCodes.InternalError, "handler error", terminate: false);
     }
 
-    private Peer CreatePeer(PeerEffects effects, long bufferedAmount) =>
-        new(Record.PeerId!, Record.Request!, Record.Protocol, Record.Context, Record.Topics, bufferedAmount, effects, Peers, this);
+    private async Task ReportSocketError(Peer peer, CloseDetails details)
+    {
+        try
+        {
+            await OnError(peer, new PeerSocketException(details.Code, details.Reason));
+        }
+        catch (Exception ex)
+        {
+            LogErrorErrorHookFailed(ex, peer.Id);
+        }
+    }
+
+    // The gateway's side of the decision; the context stays here.
+    private static HandshakeAnswer Answer(UpgradeDecision decision, string @namespace) =>
+        new(decision.Accepted, decision.Status, decision.ReasonPhrase, decision.Headers, decision.Body, decision.Protocol, @namespace);
+
+    private Peer CreatePeer(PeerEffects effects, long bufferedAmount) => new(Record.PeerId!, Record, bufferedAmount, effects, Peers, this);
 
     private void ForgetIfUnused()
     {

@@ -65,8 +65,8 @@ public abstract partial class WebSocketHandler<TState> : Grain, IPeerGrain, IPee
         ILogger logger)
         : HandlerHost(grain.GetGrainId().ToString(), peers, serializer, logger)
     {
-        public override Task<TopicQueued> Publish(string topic, IReadOnlyList<Message> messages, string? excludePeerId) =>
-            barrier.PublishQueued(topic, messages, new PublishOptions(excludePeerId), queuedTimeout);
+        public override Task<TopicQueued> Publish(string topic, IReadOnlyList<Message> messages, PublishOptions options) =>
+            barrier.PublishQueued(topic, messages, options, queuedTimeout);
 
         public override Task TrackPeer(Guid gatewayId, string peerId, bool open) => open
             ? grain.GrainFactory.GetGrain<IGatewayPeersGrain>(gatewayId).Add(peerId)
@@ -115,21 +115,26 @@ public abstract partial class WebSocketHandler<TState> : Grain, IPeerGrain, IPee
     public virtual Task OnClose(Peer peer, CloseDetails details) => Task.CompletedTask;
 
     /// <summary>
-    /// crossws' <c>error</c>: another hook of this peer threw <paramref name="error"/>. The peer is then
-    /// closed with 1011; other peers are not affected.
+    /// crossws' <c>error</c>. Two kinds of failure reach it: another hook of this peer threw
+    /// <paramref name="error"/> (the peer is then closed with 1011; other peers are not affected), or the client
+    /// broke the WebSocket protocol and the gateway closed the socket, a <see cref="PeerSocketException"/> with the
+    /// close code (1002 a malformed frame, 1007 a text message that is not UTF-8, 1009 a message over the size
+    /// limit), just before <c>OnClose</c>. Not reported here: a connection that drops (<c>OnClose</c> says 1006), a
+    /// failing <c>OnUpgrade</c> (the client gets 500) or <c>OnClose</c> (logged).
     /// </summary>
     public virtual Task OnError(Peer peer, Exception error) => Task.CompletedTask;
 
-    /// <summary>Accepts the upgrade.</summary>
-    /// <param name="protocol">The chosen sub-protocol; one the client requested.</param>
-    /// <param name="headers">Headers for the 101 response (e.g. <c>set-cookie</c>).</param>
-    /// <param name="context">The peer's initial context.</param>
+    /// <inheritdoc cref="UpgradeDecision.Accept"/>
     protected static UpgradeDecision Accept(
         string? protocol = null,
-        IReadOnlyDictionary<string, string>? headers = null,
-        IReadOnlyDictionary<string, string>? context = null) => UpgradeDecision.Accept(protocol, headers, context);
+        IEnumerable<KeyValuePair<string, string>>? headers = null,
+        object? context = null,
+        string? @namespace = null) => UpgradeDecision.Accept(protocol, headers, context, @namespace);
 
-    /// <summary>Rejects the upgrade with an HTTP response.</summary>
-    protected static UpgradeDecision Reject(int status, string? body = null, IReadOnlyDictionary<string, string>? headers = null) =>
-        UpgradeDecision.Reject(status, body, headers);
+    /// <inheritdoc cref="UpgradeDecision.Reject"/>
+    protected static UpgradeDecision Reject(
+        int status,
+        string? body = null,
+        IEnumerable<KeyValuePair<string, string>>? headers = null,
+        string? reasonPhrase = null) => UpgradeDecision.Reject(status, body, headers, reasonPhrase);
 }

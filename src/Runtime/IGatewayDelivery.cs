@@ -35,6 +35,6 @@ public interface IGatewayDelivery : IGrainObserver
     [AlwaysInterleave]
     Task<bool> WaitForDrain(string peerId, long threshold, TimeSpan timeout);
 
-    /// <summary>The ids of the open peers this gateway holds for the handler grain type <paramref name="handlerType"/>.</summary>
-    Task<IReadOnlyList<string>> GetOpenPeers(string handlerType);
+    /// <summary>The ids of the open peers this gateway holds in the namespace <paramref name="namespace"/>, in id order.</summary>
+    Task<IReadOnlyList<string>> GetOpenPeers(string @namespace);
 }

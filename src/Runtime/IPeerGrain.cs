@@ -20,8 +20,11 @@ public interface IPeerGrain : IWebSocketHandler
     /// <summary>Runs <c>OnMessage</c> for each message of the batch, in order.</summary>
     Task<PeerReply> Receive(InboundBatch batch);
 
-    /// <summary>Runs <c>OnClose</c>, then forgets the peer (its state is cleared).</summary>
-    Task Closed(CloseDetails details);
+    /// <summary>
+    /// Runs <c>OnClose</c>, then forgets the peer (its state is cleared). When <paramref name="socketError"/>,
+    /// the client broke the protocol (1002, 1007, 1009): <c>OnError</c> runs first.
+    /// </summary>
+    Task Closed(CloseDetails details, bool socketError);
 
     /// <summary>
     /// The gateway <paramref name="gatewayId"/> lost its lease (it died): if this peer's socket was

@@ -4,15 +4,42 @@ namespace OrleansWs.Internal;
 /// <param name="Request">The upgrade request.</param>
 /// <param name="Gateway">The delivery path of the gateway that holds the socket.</param>
 /// <param name="GatewayId">That gateway's id, under which it holds its lease.</param>
+/// <param name="Extensions">The extensions the gateway negotiates if the peer is accepted (e.g. <c>permessage-deflate</c>).</param>
 [GenerateSerializer, Immutable]
 public sealed record ConnectRequest(
     [property: Id(0)] UpgradeRequest Request,
     [property: Id(1)] IGatewayDelivery Gateway,
-    [property: Id(2)] Guid GatewayId);
+    [property: Id(2)] Guid GatewayId,
+    [property: Id(3)] IReadOnlyList<string> Extensions);
 
-/// <summary>The upgrade decision and, when accepted, the effects of <c>OnOpen</c>.</summary>
+/// <summary>The HTTP answer to the upgrade and, when accepted, the effects of <c>OnOpen</c>.</summary>
 [GenerateSerializer, Immutable]
-public sealed record ConnectResult([property: Id(0)] UpgradeDecision Decision, [property: Id(1)] PeerReply Reply);
+public sealed record ConnectResult([property: Id(0)] HandshakeAnswer Answer, [property: Id(1)] PeerReply Reply);
+
+/// <summary>
+/// What the gateway needs of the <c>upgrade</c> hook's decision to answer the request: everything but the
+/// peer's context, which stays in the grain (a gateway need not know its type).
+/// </summary>
+/// <param name="Accepted">Whether the peer is accepted (101).</param>
+/// <param name="Status">The rejection's status.</param>
+/// <param name="ReasonPhrase">The rejection's reason phrase, or <see langword="null"/> for the standard one.</param>
+/// <param name="Headers">Response headers, in order; a name may repeat.</param>
+/// <param name="Body">The rejection's body.</param>
+/// <param name="Protocol">The chosen sub-protocol.</param>
+/// <param name="Namespace">The accepted peer's namespace.</param>
+[GenerateSerializer, Immutable]
+public sealed record HandshakeAnswer(
+    [property: Id(0)] bool Accepted,
+    [property: Id(1)] int Status,
+    [property: Id(2)] string? ReasonPhrase,
+    [property: Id(3)] IReadOnlyList<KeyValuePair<string, string>> Headers,
+    [property: Id(4)] string? Body,
+    [property: Id(5)] string? Protocol,
+    [property: Id(6)] string Namespace)
+{
+    /// <summary>A rejection with <paramref name="status"/> and a plain-text <paramref name="body"/>.</summary>
+    public static HandshakeAnswer Reject(int status, string body) => new(false, status, null, [], body, null, "");
+}
 
 /// <summary>Messages a gateway read from one socket, in order.</summary>
 /// <param name="Messages">The messages, oldest first.</param>
@@ -46,7 +73,8 @@ public sealed record PeerReply(
 }
 
 /// <summary>
-/// A message published to a topic; every subscriber but <see cref="ExcludePeerId"/> gets it.
+/// A message published to a topic; every subscriber but <see cref="ExcludePeerId"/> gets it (only those
+/// whose namespace is <see cref="Namespace"/>, when set: one stream per topic, filtered on each gateway).
 /// <see cref="EndOfPublish"/> marks the last message of its publish: a gateway that queued it has
 /// queued the whole publish (what the causal barrier waits for). The topic's queue sets
 /// <see cref="Previous"/> on a publish's first message: the position of the topic's publish before it,
@@ -59,7 +87,8 @@ internal sealed record TopicEvent(
     [property: Id(1)] string? ExcludePeerId,
     [property: Id(2)] bool EndOfPublish = true,
     [property: Id(3)] long Previous = long.MinValue,
-    [property: Id(4)] Guid Marker = default)
+    [property: Id(4)] Guid Marker = default,
+    [property: Id(5)] string? Namespace = null)
 {
     /// <summary>No publish of the topic came before this one (that its queue knows of).</summary>
     public const long None = long.MinValue;

@@ -24,6 +24,13 @@ internal sealed partial class WebSocketPeers : IWebSocketPeers
     public Task Publish(string topic, Message message) => _topics.Publish(topic, [message], default);
 
     /// <inheritdoc />
+    public Task Publish(string topic, Message message, string @namespace)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(@namespace);
+        return _topics.Publish(topic, [message], new PublishOptions(ExcludePeerId: null, @namespace));
+    }
+
+    /// <inheritdoc />
     public Task<bool> Send(string peerId, Message message) => Peer(peerId).Send(message);
 
     /// <inheritdoc />
@@ -40,20 +47,21 @@ internal sealed partial class WebSocketPeers : IWebSocketPeers
     public Task<IReadOnlyList<string>?> GetTopics(string peerId) => Peer(peerId).GetTopics();
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<string>> GetPeers(string handlerType)
+    public async Task<IReadOnlyList<string>> GetPeers(string @namespace)
     {
+        ArgumentException.ThrowIfNullOrEmpty(@namespace);
         var gateways = await _client.GetGrain<IGatewayRegistryGrain>(0).GetLive();
-        var answers = await Task.WhenAll(gateways.Select(g => AskGateway(g, handlerType)));
+        var answers = await Task.WhenAll(gateways.Select(g => AskGateway(g, @namespace)));
         var all = answers.SelectMany(a => a).ToList();
         all.Sort(StringComparer.Ordinal);
         return all;
     }
 
-    private async Task<IReadOnlyList<string>> AskGateway(IGatewayDelivery gateway, string handlerType)
+    private async Task<IReadOnlyList<string>> AskGateway(IGatewayDelivery gateway, string @namespace)
     {
         try
         {
-            return await gateway.GetOpenPeers(handlerType).WaitAsync(GatewayQueryTimeout);
+            return await gateway.GetOpenPeers(@namespace).WaitAsync(GatewayQueryTimeout);
         }
         catch (Exception ex) when (ex is TimeoutException or OrleansException)
         {

@@ -74,8 +74,8 @@ public sealed class HandlerHarness<THandler, TState>
     {
         var builder = new UpgradeRequestBuilder(pathAndQuery);
         configure?.Invoke(builder);
-        var result = await _grain.Connect(new ConnectRequest(builder.Build(), new NoGateway(this), Guid.Empty));
-        return new Opened(result.Decision, Effects(result.Reply));
+        var result = await _grain.Connect(new ConnectRequest(builder.Build(), new NoGateway(this), Guid.Empty, builder.NegotiatedExtensions));
+        return new Opened(result.Answer, Effects(result.Reply));
     }
 
     /// <summary>Runs <c>OnMessage</c> for each message, in order, as one batch.</summary>
@@ -92,14 +92,17 @@ public sealed class HandlerHarness<THandler, TState>
     /// <summary>Runs <c>OnMessage</c> for a text message.</summary>
     public Task<HookEffects> Receive(string text) => Receive(Message.FromText(text));
 
-    /// <summary>Runs <c>OnClose</c>; the state is cleared afterwards.</summary>
-    public Task Close(int code = CloseCodes.Normal, string reason = "", bool wasClean = true) =>
-        _grain.Closed(new CloseDetails(code, reason, wasClean));
+    /// <summary>
+    /// Runs <c>OnClose</c>; the state is cleared afterwards. With <paramref name="socketError"/>, the client broke
+    /// the protocol as the code says (1002, 1007, 1009): <c>OnError</c> gets a <see cref="PeerSocketException"/> first.
+    /// </summary>
+    public Task Close(int code = CloseCodes.Normal, string reason = "", bool wasClean = true, bool socketError = false) =>
+        _grain.Closed(new CloseDetails(code, reason, wasClean), socketError);
 
     /// <summary>What a connect produced.</summary>
-    /// <param name="Decision">The upgrade decision.</param>
+    /// <param name="Decision">The HTTP side of the upgrade decision (status, headers, body, sub-protocol, namespace).</param>
     /// <param name="Reply">The effects of <c>OnOpen</c>: frames, topic changes, close.</param>
-    public sealed record Opened(UpgradeDecision Decision, HookEffects Reply);
+    public sealed record Opened(HandshakeAnswer Decision, HookEffects Reply);
 
     // Hooks reach no gateway in the harness: what a commit point delivers joins the call's effects.
     private sealed class NoGateway(HandlerHarness<THandler, TState> harness) : IGatewayDelivery
@@ -110,7 +113,7 @@ public sealed class HandlerHarness<THandler, TState>
             return Task.FromResult(true);
         }
 
-        public Task<IReadOnlyList<string>> GetOpenPeers(string handlerType) => Task.FromResult<IReadOnlyList<string>>([]);
+        public Task<IReadOnlyList<string>> GetOpenPeers(string @namespace) => Task.FromResult<IReadOnlyList<string>>([]);
 
         public Task<long> GetBufferedAmount(string peerId) => Task.FromResult(0L);
 
@@ -137,6 +140,13 @@ public sealed class HandlerHarness<THandler, TState>
         }
 
         /// <inheritdoc />
+        public Task Publish(string topic, Message message, string @namespace)
+        {
+            harness._published.Add(new Published(topic, message, null, @namespace));
+            return Task.CompletedTask;
+        }
+
+        /// <inheritdoc />
         public Task<bool> Send(string peerId, Message message)
         {
             Sent.Add((peerId, message));
@@ -154,7 +164,7 @@ public sealed class HandlerHarness<THandler, TState>
         public Task<bool> Terminate(string peerId) => Close(peerId, CloseCodes.Abnormal, "terminated");
 
         /// <inheritdoc />
-        public Task<IReadOnlyList<string>> GetPeers(string handlerType)
+        public Task<IReadOnlyList<string>> GetPeers(string @namespace)
         {
             var peers = OpenPeers.ToList();
             if (harness.StateStored && !peers.Contains(harness.PeerId))
@@ -175,9 +185,9 @@ public sealed class HandlerHarness<THandler, TState>
         : HandlerHost(harness.PeerId, harness.Peers, SharedSerializer.Value, logger)
     {
         // No gateways: every publish is queued everywhere at once.
-        public override Task<TopicQueued> Publish(string topic, IReadOnlyList<Message> messages, string? excludePeerId)
+        public override Task<TopicQueued> Publish(string topic, IReadOnlyList<Message> messages, PublishOptions options)
         {
-            harness._published.AddRange(messages.Select(message => new Published(topic, message, excludePeerId)));
+            harness._published.AddRange(messages.Select(message => new Published(topic, message, options.ExcludePeerId, options.Namespace)));
             return Task.FromResult(TopicQueued.All);
         }
 
@@ -194,4 +204,5 @@ public sealed class HandlerHarness<THandler, TState>
 /// <param name="Topic">The topic.</param>
 /// <param name="Message">The message.</param>
 /// <param name="ExcludedPeerId">The peer left out (the sender, for a peer's publish).</param>
-public sealed record Published(string Topic, Message Message, string? ExcludedPeerId);
+/// <param name="Namespace">The only namespace it reaches (the sender's, for a peer's publish); <see langword="null"/>: every namespace.</param>
+public sealed record Published(string Topic, Message Message, string? ExcludedPeerId, string? Namespace = null);

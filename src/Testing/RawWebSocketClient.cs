@@ -121,6 +121,13 @@ public sealed class RawWebSocketClient : IAsyncDisposable
         await _stream.WriteAsync(frame.ToArray(), cts.Token);
     }
 
+    /// <summary>Writes <paramref name="bytes"/> as they are: a frame header that announces more than follows, half a frame.</summary>
+    public async Task SendBytes(byte[] bytes)
+    {
+        using var cts = new CancellationTokenSource(_timeout);
+        await _stream.WriteAsync(bytes, cts.Token);
+    }
+
     /// <summary>Reads frames until a close frame and returns its code (1005 when it has none).</summary>
     public async Task<int> ExpectCloseCode()
     {

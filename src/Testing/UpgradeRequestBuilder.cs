@@ -9,6 +9,7 @@ public sealed class UpgradeRequestBuilder
     private readonly string _query;
     private readonly Dictionary<string, string[]> _headers = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<string> _protocols = [];
+    private readonly List<string> _extensions = [];
     private PeerUser? _user;
 
     internal UpgradeRequestBuilder(string pathAndQuery)
@@ -38,6 +39,15 @@ public sealed class UpgradeRequestBuilder
         return this;
     }
 
+    /// <summary>Offers <c>permessage-deflate</c> and has the gateway accept it, as one with compression on does.</summary>
+    public UpgradeRequestBuilder Compression()
+    {
+        _extensions.Add("permessage-deflate");
+        return this;
+    }
+
+    internal IReadOnlyList<string> NegotiatedExtensions => _extensions;
+
     /// <summary>Makes the request authenticated as <paramref name="name"/> with the given claims.</summary>
     public UpgradeRequestBuilder User(string name, params (string Type, string Value)[] claims)
     {
@@ -51,7 +61,9 @@ public sealed class UpgradeRequestBuilder
         return new UpgradeRequest
         {
             Url = $"http://{Host}{_path}{_query}",
-            Path = _path,
+            Path = Uri.UnescapeDataString(_path),
+            RawTarget = _path + _query,
+            RequestedExtensions = _extensions,
             Query = new ValueMap(query.Select(q => KeyValuePair.Create(q.Key, q.Value.Select(v => v ?? "").ToArray()))),
             Headers = new ValueMap(_headers),
             RemoteAddress = RemoteAddress,

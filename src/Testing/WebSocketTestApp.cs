@@ -194,7 +194,7 @@ public sealed class WebSocketTestApp : IAsyncDisposable
     public Task<IReadOnlyList<string>?> GetTopics(string peerId) => Peers.GetTopics(peerId);
 
     /// <summary>The open peers of a handler type on every gateway, oldest first.</summary>
-    public Task<IReadOnlyList<string>> GetOpenPeers(string handlerType) => Peers.GetPeers(handlerType);
+    public Task<IReadOnlyList<string>> GetOpenPeers(string @namespace) => Peers.GetPeers(@namespace);
 
     /// <summary>A name no other test uses (rooms, topics, nicknames), so tests sharing an app never meet.</summary>
     public static string UniqueName(string prefix = "t") => $"{prefix}-{Guid.NewGuid():N}";

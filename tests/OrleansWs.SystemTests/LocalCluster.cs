@@ -84,18 +84,18 @@ public class LocalCluster : IAsyncLifetime
 
     public Task<TestClient> Connect(Uri server, string pathAndQuery) => TestClient.ConnectAsync(new Uri(server, pathAndQuery), Timeout);
 
-    public async Task<IReadOnlyList<string>> Peers(string handler) =>
-        (await Http.GetFromJsonAsync<string[]>(new Uri(GatewayHttp(1), $"/api/peers?handler={handler}")))!;
+    public async Task<IReadOnlyList<string>> Peers(string @namespace) =>
+        (await Http.GetFromJsonAsync<string[]>(new Uri(GatewayHttp(1), $"/api/peers?namespace={Uri.EscapeDataString(@namespace)}")))!;
 
     /// <summary>The id of the one peer that appears in the listing after <paramref name="connect"/>.</summary>
     public async Task<(TestClient Client, string PeerId)> ConnectAndIdentify(Func<Task<TestClient>> connect)
     {
-        var before = await Peers("chat");
+        var before = await Peers("/ws/chat");
         var client = await connect();
         var deadline = DateTime.UtcNow + Timeout;
         while (true)
         {
-            var added = (await Peers("chat")).Except(before).ToList();
+            var added = (await Peers("/ws/chat")).Except(before).ToList();
             if (added.Count == 1)
             {
                 return (client, added[0]);

@@ -47,9 +47,10 @@ public class AppFixture : IAsyncLifetime
 public static class AppExtensions
 {
     /// <summary>Connects to the recording handler and reads its welcome frame, which names the peer.</summary>
-    public static async Task<(TestClient Client, string PeerId)> OpenRecording(this WebSocketTestApp app, string query = "", int gateway = 0)
+    public static async Task<(TestClient Client, string PeerId)> OpenRecording(
+        this WebSocketTestApp app, string query = "", int gateway = 0, Action<System.Net.WebSockets.ClientWebSocketOptions>? configure = null)
     {
-        var client = await app.Connect("/ws/rec" + (query.Length > 0 ? "?" + query : ""), gateway);
+        var client = await app.Connect("/ws/rec" + (query.Length > 0 ? "?" + query : ""), gateway, configure);
         var welcome = await client.ReceiveText();
         Assert.StartsWith("welcome ", welcome);
         return (client, welcome["welcome ".Length..]);

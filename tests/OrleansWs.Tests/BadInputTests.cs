@@ -63,6 +63,16 @@ public sealed class BadInputTests(BadInputTests.Fixture fixture) : IClassFixture
         var details = (CloseDetails)(await HookLog.WaitFor(peerId, "close")).Argument!;
         Assert.Equal(1009, details.Code);
         Assert.DoesNotContain(HookLog.For(peerId), e => e.Hook == "message");
+        AssertSocketErrorBeforeClose(peerId, 1009);
+    }
+
+    // crossws' error hook fires for socket errors: OnError gets the close code, just before OnClose.
+    private static void AssertSocketErrorBeforeClose(string peerId, int code)
+    {
+        var hooks = HookLog.For(peerId).Select(e => e.Hook).ToList();
+        Assert.Equal(["open", "error", "close"], hooks);
+        var error = Assert.IsType<PeerSocketException>(HookLog.For(peerId)[1].Argument);
+        Assert.Equal(code, error.CloseCode);
     }
 
     [Fact]
@@ -73,6 +83,7 @@ public sealed class BadInputTests(BadInputTests.Fixture fixture) : IClassFixture
         await client.ExpectClose(1007);
         var details = (CloseDetails)(await HookLog.WaitFor(peerId, "close")).Argument!;
         Assert.Equal(1007, details.Code);
+        AssertSocketErrorBeforeClose(peerId, 1007);
     }
 
     [Fact]
@@ -87,10 +98,17 @@ public sealed class BadInputTests(BadInputTests.Fixture fixture) : IClassFixture
         Assert.Equal(1002, await raw.ExpectCloseCode());
         var details = (CloseDetails)(await HookLog.WaitFor(peerId, "close")).Argument!;
         Assert.Equal(1002, details.Code);
+        AssertSocketErrorBeforeClose(peerId, 1002);
 
-        await using var unmasked = await _app.ConnectRaw("/ws/echo");
+        // An unmasked client frame is refused too (once its header and 4 more bytes are in: the runtime reads a
+        // client frame's header together with the mask it expects).
+        var unmaskedTag = AppExtensions.NewTag();
+        await using var unmasked = await _app.ConnectRaw($"/ws/rec?tag={unmaskedTag}");
+        var unmaskedId = ((UpgradeSeen)(await HookLog.WaitFor(unmaskedTag, "upgrade")).Argument!).PeerId;
         await unmasked.SendFrame(0x81, "hello, unmasked"u8.ToArray(), mask: false);
         Assert.Equal(1002, await unmasked.ExpectCloseCode());
+        await HookLog.WaitFor(unmaskedId, "close");
+        AssertSocketErrorBeforeClose(unmaskedId, 1002);
         _app.Logs.AssertNoErrorsSince(mark);
     }
 
@@ -155,7 +173,7 @@ public sealed class BadInputTests(BadInputTests.Fixture fixture) : IClassFixture
     public async Task Bad_input_never_takes_the_gateway_down()
     {
         using var garbage = await _app.Probe("/ws/echo", headers: h => h.Remove("Sec-WebSocket-Key"));
-        Assert.Equal(HttpStatusCode.UpgradeRequired, garbage.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, garbage.StatusCode);
         await using var client = await _app.Connect("/ws/echo");
         await client.SendText("alive");
         Assert.Equal("alive", await client.ReceiveText());

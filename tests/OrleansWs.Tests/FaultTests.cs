@@ -97,7 +97,7 @@ public sealed class FaultTests : IAsyncLifetime
         Assert.Null(await _app.GetTopics(doomedId));
 
         Assert.DoesNotContain(HookLog.For(survivorId), e => e.Hook == "close");
-        Assert.Equal([survivorId], (await _app.GetOpenPeers("recording")).Intersect([survivorId, doomedId]));
+        Assert.Equal([survivorId], (await _app.GetOpenPeers("/ws/rec")).Intersect([survivorId, doomedId]));
         await survivor.SendText("pub:" + room + ":anyone?");
         Assert.Equal("published", await survivor.ReceiveText());
         _app.Logs.AssertNoErrorsSince(mark);

@@ -38,14 +38,14 @@ public sealed class FromAnywhereTests(AppFixture fixture) : IClassFixture<AppFix
     [Fact]
     public async Task Listing_peers_covers_every_gateway_in_a_stable_order_and_only_open_peers()
     {
-        var before = await _app.Peers.GetPeers("recording");
+        var before = await _app.Peers.GetPeers("/ws/rec");
         var (a, aId) = await _app.OpenRecording(gateway: 0);
         var (b, bId) = await _app.OpenRecording(gateway: 1);
         var (c, cId) = await _app.OpenRecording(gateway: 0);
 
-        var listed = (await _app.Peers.GetPeers("recording")).Except(before).ToList();
+        var listed = (await _app.Peers.GetPeers("/ws/rec")).Except(before).ToList();
         Assert.Equal([aId, bId, cId], listed);
-        Assert.Equal(listed, (await _app.Peers.GetPeers("recording")).Except(before));
+        Assert.Equal(listed, (await _app.Peers.GetPeers("/ws/rec")).Except(before));
 
         await a.SendText("peers");
         var fromHook = (await a.ReceiveText())["peers:".Length..].Split(',');
@@ -53,8 +53,8 @@ public sealed class FromAnywhereTests(AppFixture fixture) : IClassFixture<AppFix
 
         await b.Close();
         await Handlers.HookLog.WaitFor(bId, "close");
-        Assert.Equal([aId, cId], (await _app.Peers.GetPeers("recording")).Except(before));
-        Assert.Empty(await _app.Peers.GetPeers("echo-nobody"));
+        Assert.Equal([aId, cId], (await _app.Peers.GetPeers("/ws/rec")).Except(before));
+        Assert.Empty(await _app.Peers.GetPeers("/ws/nobody"));
     }
 
     [Fact]

@@ -83,7 +83,7 @@ public sealed class StandaloneGatewayTests : IAsyncLifetime
         Assert.Equal("hi b", await b.ReceiveText());
 
         var peers = _gateway.Services.GetRequiredService<IWebSocketPeers>();
-        Assert.Equal(2, (await peers.GetPeers("chat")).Count);
+        Assert.Equal(2, (await peers.GetPeers("/ws/chat")).Count);
     }
 
     private static int FreePort()

@@ -41,7 +41,7 @@ public sealed class StateTests(AppFixture fixture) : IClassFixture<AppFixture>
         // stands between a second Connect for this id and the open peer's record.
         var record = (await _app.ReadPeerRecord<RecordingState>(peerId))!;
         var grain = _app.Cluster.Client.GetGrain<IPeerGrain>(PeerIds.ToGrainId(peerId));
-        await Assert.ThrowsAnyAsync<OrleansException>(() => grain.Connect(new ConnectRequest(record.Request!, record.Gateway!, record.GatewayId)));
+        await Assert.ThrowsAnyAsync<OrleansException>(() => grain.Connect(new ConnectRequest(record.Request!, record.Gateway!, record.GatewayId, [])));
 
         Assert.Equal(["a"], (await _app.ReadState<RecordingState>(peerId))!.Items);
         await client.SendText("add:b");

@@ -21,14 +21,15 @@ public static class GatewayEndpointsExtensions
     }
 
     /// <summary>
-    /// Maps an HTTP API over <see cref="IWebSocketPeers"/> under <paramref name="prefix"/>: list peers,
-    /// read a peer's topics, send to or close a peer by id, publish to a topic. Secure the returned
+    /// Maps an HTTP API over <see cref="IWebSocketPeers"/> under <paramref name="prefix"/>: list a namespace's
+    /// peers (<c>GET peers?namespace=/ws/chat</c>), read a peer's topics, send to or close a peer by id, publish
+    /// to a topic (in every namespace, or in one with <c>&amp;namespace=</c>). Secure the returned
     /// group (e.g. <c>RequireAuthorization()</c>) before exposing it.
     /// </summary>
     public static RouteGroupBuilder MapWebSocketPeersApi(this IEndpointRouteBuilder endpoints, string prefix = "/api")
     {
         var api = endpoints.MapGroup(prefix);
-        api.MapGet("/peers", async (string handler, IWebSocketPeers peers) => Results.Ok(await peers.GetPeers(handler)));
+        api.MapGet("/peers", async (string @namespace, IWebSocketPeers peers) => Results.Ok(await peers.GetPeers(@namespace)));
         api.MapGet("/peer/topics", async (string id, IWebSocketPeers peers) =>
             await Checked(id, async () => await peers.GetTopics(id) is { } topics ? Results.Ok(topics) : NotOpen(id)));
         api.MapPost("/peer/send", async (string id, [FromBody] string text, IWebSocketPeers peers) =>
@@ -46,9 +47,9 @@ public static class GatewayEndpointsExtensions
 
             return await Checked(id, async () => await peers.Close(id, code ?? CloseCodes.Normal, reason ?? "") ? Results.Accepted() : NotOpen(id));
         });
-        api.MapPost("/topics/publish", async (string topic, [FromBody] string text, IWebSocketPeers peers) =>
+        api.MapPost("/topics/publish", async (string topic, string? @namespace, [FromBody] string text, IWebSocketPeers peers) =>
         {
-            await peers.Publish(topic, Message.FromText(text));
+            await (@namespace is { Length: > 0 } ns ? peers.Publish(topic, Message.FromText(text), ns) : peers.Publish(topic, Message.FromText(text)));
             return Results.Accepted();
         });
         return api;

@@ -42,6 +42,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<GatewayLease>());
         services.TryAddSingleton<GatewayRuntime>();
         services.AddTransient<IStartupFilter, WebSocketsStartupFilter>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<MatcherPolicy, WebSocketRoutePolicy>());
         return services;
     }
 

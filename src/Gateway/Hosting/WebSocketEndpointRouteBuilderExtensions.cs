@@ -9,6 +9,11 @@ public static class WebSocketEndpointRouteBuilderExtensions
     /// Maps <paramref name="pattern"/> to the handler grain class <typeparamref name="THandler"/>. The
     /// result is an ordinary endpoint: <c>RequireAuthorization()</c>, CORS and rate limiting apply.
     /// </summary>
+    /// <remarks>
+    /// Other endpoints may share the route (a <c>MapGet</c> of a page on the same path, in either order): a
+    /// WebSocket upgrade goes to the handler and any other request to them. A plain request that nothing else
+    /// takes gets 426 Upgrade Required.
+    /// </remarks>
     public static IEndpointConventionBuilder MapWebSocketHandler<THandler>(this IEndpointRouteBuilder endpoints, string pattern)
         where THandler : IWebSocketHandler
     {
@@ -31,6 +36,8 @@ public static class WebSocketEndpointRouteBuilderExtensions
         }
 
         var endpoint = ActivatorUtilities.CreateInstance<WebSocketEndpoint>(endpoints.ServiceProvider, pattern, handlerType);
-        return endpoints.Map(pattern, endpoint.HandleAsync).WithDisplayName($"WebSocket {pattern} → {handlerType}");
+        return endpoints.Map(pattern, endpoint.HandleAsync)
+            .WithMetadata(WebSocketEndpointMetadata.Instance)
+            .WithDisplayName($"WebSocket {pattern} → {handlerType}");
     }
 }

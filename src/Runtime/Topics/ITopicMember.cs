@@ -6,6 +6,9 @@ internal interface ITopicMember
     /// <summary>The peer's id; a publish that excludes it does not reach it.</summary>
     string PeerId { get; }
 
+    /// <summary>The peer's namespace; a publish to one namespace reaches only its members.</summary>
+    string Namespace { get; }
+
     /// <summary>Whether the member's end is decided. A closing member is not added to a topic (it is released, or about to be).</summary>
     bool Closing { get; }
 

@@ -74,7 +74,7 @@ internal sealed partial class StreamTopicBus : ITopicPublisher, ITopicSubscriber
         var events = new TopicEvent[messages.Count];
         for (var i = 0; i < events.Length; i++)
         {
-            events[i] = new TopicEvent(messages[i], options.ExcludePeerId, EndOfPublish: i == events.Length - 1);
+            events[i] = new TopicEvent(messages[i], options.ExcludePeerId, EndOfPublish: i == events.Length - 1, Namespace: options.Namespace);
         }
 
         return (StreamOf(topic), events);

@@ -222,7 +222,9 @@ internal sealed class TopicFanout<TMember>(ITopicSubscriber bus, ILogger logger)
             {
                 foreach (var (member, joinedAt) in members.AsSpan(0, count))
                 {
-                    if (position >= joinedAt && !string.Equals(member.PeerId, published.ExcludePeerId, StringComparison.Ordinal))
+                    if (position >= joinedAt
+                        && !string.Equals(member.PeerId, published.ExcludePeerId, StringComparison.Ordinal)
+                        && (published.Namespace is null || string.Equals(member.Namespace, published.Namespace, StringComparison.Ordinal)))
                     {
                         member.Deliver(published.Message);
                     }

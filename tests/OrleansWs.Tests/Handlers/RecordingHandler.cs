@@ -25,10 +25,16 @@ public sealed class RecordingHandler : WebSocketHandler<RecordingState>
             return ValueTask.FromResult(Reject(int.Parse(status), "go away", new Dictionary<string, string> { ["x-reason"] = "test" }));
         }
 
+        if (request.Query["badContext"] is not null)
+        {
+            return ValueTask.FromResult(Accept(context: new NotSerializable()));
+        }
+
         return ValueTask.FromResult(Accept(
             protocol: request.Query["protocol"],
             headers: new Dictionary<string, string> { ["x-upgrade"] = "yes", ["set-cookie"] = "session=abc; HttpOnly" },
-            context: new Dictionary<string, string> { ["tag"] = tag ?? "" }));
+            context: new Dictionary<string, string> { ["tag"] = tag ?? "" },
+            @namespace: request.Query["namespace"]));
     }
 
     public override async Task OnOpen(Peer peer)
@@ -110,7 +116,30 @@ public sealed class RecordingHandler : WebSocketHandler<RecordingState>
                 await peer.Send("header:" + peer.Headers[parts[1]]);
                 break;
             case "info":
-                await peer.SendJson(new PeerInfo(peer.Id, peer.Url, peer.Protocol, peer.Context.GetValueOrDefault("tag"), peer.RemoteAddress, peer.User?.Name, peer.BufferedAmount));
+                await peer.SendJson(new PeerInfo(peer.Id, peer.Url, peer.Protocol, peer.ContextAs<Dictionary<string, string>>()?.GetValueOrDefault("tag"), peer.RemoteAddress, peer.User?.Name, peer.BufferedAmount, peer.Extensions, peer.Namespace));
+                break;
+            case "ctx":
+                // ctx:mutate:v changes the context in place, ctx:record:v replaces it with a record; ctx alone reads it.
+                if (parts.Length == 3 && parts[1] == "mutate")
+                {
+                    peer.ContextAs<Dictionary<string, string>>()!["tag"] = parts[2];
+                }
+                else if (parts.Length == 3 && parts[1] == "record")
+                {
+                    peer.Context = new TagContext(parts[2]);
+                }
+
+                await peer.Send("ctx:" + peer.Context switch
+                {
+                    Dictionary<string, string> d => "dictionary " + d.GetValueOrDefault("tag"),
+                    TagContext t => "record " + t.Tag,
+                    var other => "other " + other,
+                });
+                break;
+            case "state":
+                HookLog.Record(peer.Id + "/readyState", "message", peer.ReadyState);
+                await peer.Close();
+                HookLog.Record(peer.Id + "/readyState", "message", peer.ReadyState);
                 break;
             default:
                 await peer.Send(message);
@@ -120,6 +149,8 @@ public sealed class RecordingHandler : WebSocketHandler<RecordingState>
 
     public override Task OnClose(Peer peer, CloseDetails details)
     {
+        // Under a key of its own, so the peer's hook sequence stays open, message, close.
+        HookLog.Record(peer.Id + "/readyState", "close", peer.ReadyState);
         HookLog.Record(peer.Id, "close", details);
         return Task.CompletedTask;
     }
@@ -139,4 +170,14 @@ public sealed class RecordingState
 
 public sealed record UpgradeSeen(UpgradeRequest Request, string PeerId);
 
-public sealed record PeerInfo(string Id, string Url, string? Protocol, string? Tag, string? RemoteAddress, string? User, long BufferedAmount);
+public sealed record PeerInfo(
+    string Id, string Url, string? Protocol, string? Tag, string? RemoteAddress, string? User, long BufferedAmount,
+    IReadOnlyList<string>? Extensions = null, string? Namespace = null);
+
+[GenerateSerializer]
+public sealed record TagContext([property: Id(0)] string Tag);
+
+/// <summary>A context Orleans has no codec for.</summary>
+public sealed class NotSerializable
+{
+}

@@ -3,6 +3,7 @@ using System.Net.WebSockets;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using OrleansWs.Gateway;
+using OrleansWs.Internal;
 
 namespace OrleansWs.Tests.SocketLoop;
 
@@ -42,9 +43,13 @@ public sealed class WebSocketHandshakeTests
     public async Task A_rejection_answers_with_the_handlers_status_headers_and_text_body()
     {
         var context = Context();
-        await WebSocketHandshake.Reject(context, UpgradeDecision.Reject(401, "log in first", new Dictionary<string, string> { ["www-authenticate"] = "Bearer" }));
+        await WebSocketHandshake.Reject(context, new HandshakeAnswer(
+            false, 401, "Log In First", [new("www-authenticate", "Bearer"), new("set-cookie", "a=1"), new("set-cookie", "b=2")], "log in first", null, ""));
         Assert.Equal(401, context.Response.StatusCode);
+        Assert.Equal("Log In First", context.Features.Get<IHttpResponseFeature>()!.ReasonPhrase);
         Assert.Equal("Bearer", context.Response.Headers.WWWAuthenticate);
+        Assert.Equal(new[] { "a=1", "b=2" }, context.Response.Headers.SetCookie.ToArray());
+        Assert.Equal("close", context.Response.Headers.Connection);
         Assert.Equal("text/plain; charset=utf-8", context.Response.ContentType);
         Assert.Equal("log in first", Body(context));
     }
@@ -112,7 +117,7 @@ public sealed class WebSocketHandshakeTests
         context.Features.Set<IHttpWebSocketFeature>(feature);
         var options = new WebSocketGatewayOptions { KeepAliveInterval = TimeSpan.FromSeconds(7), KeepAliveTimeout = TimeSpan.FromSeconds(3) };
 
-        var socket = await WebSocketHandshake.Accept(context, UpgradeDecision.Accept("chat.v2", new Dictionary<string, string> { ["set-cookie"] = "s=1" }), options);
+        var socket = await WebSocketHandshake.Accept(context, new HandshakeAnswer(true, 101, null, [new("set-cookie", "s=1")], null, "chat.v2", "/ws"), options, compress: false);
         Assert.Same(feature.Socket, socket);
         Assert.Equal("chat.v2", feature.Accepted!.SubProtocol);
         Assert.Equal(TimeSpan.FromSeconds(7), feature.Accepted.KeepAliveInterval);

@@ -37,9 +37,11 @@ public sealed class TopicFanoutTests
         }
     }
 
-    private sealed class Member(string peerId) : ITopicMember
+    private sealed class Member(string peerId, string @namespace = "/ws") : ITopicMember
     {
         public string PeerId { get; } = peerId;
+
+        public string Namespace { get; } = @namespace;
 
         public bool Closing { get; set; }
 
