@@ -6,6 +6,8 @@ namespace OrleansWs.Bench;
 /// <summary>
 /// Opens C connections to <c>/ws/echo</c> as fast as P parallel dialers allow (connects/s, handshake
 /// latency), then holds them idle and reports each <c>--pid</c> server's resident memory per connection.
+/// With <c>--touch 1</c> each connection first sends one 64-byte message and reads its echo, so that state a
+/// socket makes on its first message (compression's, with <c>--deflate 1</c>) is counted.
 /// </summary>
 internal static class ConnectScenario
 {
@@ -18,16 +20,22 @@ internal static class ConnectScenario
         var processes = ProcessSampler.FromArgument(args.Get("pid", ""));
         var path = args.Get("path", "/ws/echo");
         var groups = args.Get("groups", 0);
+        var touch = args.Get("touch", 0) == 1;
 
         var before = processes.Sample();
         var handshakes = new double[connections];
         var (sockets, errors, elapsed) = await Dialer.OpenAll("connect", connections, parallel, async i =>
         {
             var started = Stopwatch.GetTimestamp();
-            var socket = new ClientWebSocket();
+            var socket = Dialer.NewSocket(args);
             try
             {
                 await socket.ConnectAsync(new Uri(url + Dialer.PathFor(path, groups > 0 ? i % groups : i)), CancellationToken.None);
+                if (touch)
+                {
+                    await socket.SendAsync(new byte[64], WebSocketMessageType.Binary, endOfMessage: true, CancellationToken.None);
+                    await socket.ReceiveAsync(new byte[256], CancellationToken.None);
+                }
             }
             catch (WebSocketException)
             {

@@ -6,6 +6,18 @@ namespace OrleansWs.Bench;
 /// <summary>Opens many connections with a fixed number of parallel dialers, showing progress; failures are counted.</summary>
 internal static class Dialer
 {
+    /// <summary>A client socket; with <c>--deflate 1</c> it offers permessage-deflate (the server negotiates it if it has compression on).</summary>
+    public static ClientWebSocket NewSocket(Arguments args)
+    {
+        var socket = new ClientWebSocket();
+        if (args.Get("deflate", 0) == 1)
+        {
+            socket.Options.DangerousDeflateOptions = new WebSocketDeflateOptions();
+        }
+
+        return socket;
+    }
+
     public static async Task<(T?[] Opened, int Errors, TimeSpan Elapsed)> OpenAll<T>(string scenario, int count, int parallel, Func<int, Task<T>> open)
         where T : class
     {

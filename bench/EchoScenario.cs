@@ -7,7 +7,7 @@ namespace OrleansWs.Bench;
 /// <summary>
 /// C connections to <c>--path</c> (default <c>/ws/echo</c>; <c>{i}</c> in it becomes the connection's index, e.g.
 /// <c>/ws/room?room=solo-{i}</c> for a room of its own), each keeping K binary messages of B bytes in flight for S
-/// seconds; text frames (a room's welcome) are not replies.
+/// seconds; text frames (a room's welcome) are not replies. <c>--deflate 1</c> offers permessage-deflate.
 /// Reports messages per second, round-trip latency percentiles, errors and, for every <c>--pid</c>,
 /// the server's CPU time per message and its resident memory.
 /// </summary>
@@ -26,7 +26,7 @@ internal static class EchoScenario
         var sockets = new ClientWebSocket[connections];
         for (var i = 0; i < connections; i++)
         {
-            sockets[i] = new ClientWebSocket();
+            sockets[i] = Dialer.NewSocket(args);
             await sockets[i].ConnectAsync(new Uri(url + Dialer.PathFor(path, i)), CancellationToken.None);
         }
 
@@ -59,6 +59,8 @@ internal static class EchoScenario
             ["p99_ms"] = Stats.Percentile(latencies, 0.99),
             ["server_cpu_us_per_msg"] = ProcessSampler.ServerCpuSeconds(before, after) * 1e6 / Math.Max(1, messages),
             ["errors"] = results.Sum(r => r.Errors),
+            // Resident memory of the server processes with the connections open and busy (e.g. compression's state).
+            ["server_rss_mb"] = after.Where(p => p.Pid != Environment.ProcessId).Sum(p => p.RssBytes) / 1048576.0,
         });
 
         foreach (var socket in sockets)

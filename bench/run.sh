@@ -4,7 +4,9 @@
 # REPEATS times (default 3) and stops them by PID. Prints medians with min–max and ratios to raw, and
 # writes the chart and the raw results to bench/results/ (chart.svg, results.jsonl).
 #   bench/run.sh [REPEATS]
-# On the OrleansWs targets also echo-publish and connect-publish (a publishing hook: /ws/room).
+# On the OrleansWs targets also echo-publish and connect-publish (a publishing hook: /ws/room). Every target has
+# compression on (negotiated only with clients that offer it): echo-deflate and connect-deflate offer it, for its
+# CPU per message and memory per connection beside echo's and idle-memory's.
 # Environment: SECONDS_PER_RUN (echo and fan-out, default 10), CONNECTIONS (connect, default 5000, the connect storm of the targets),
 # SUBSCRIBERS / RATE (fan-out, default 1000 at 200 msg/s; the scaled target spreads them over 2
 # gateways), CAPACITY_SUBSCRIBERS (fan-out capacity: rate doubled from 100 msg/s until loss or p99 >
@@ -39,7 +41,7 @@ start_target() {
       PIDS+=($!); SERVER_PIDS=$!; ALL_PIDS=$!; URL=ws://127.0.0.1:5191; URLS=$URL; sleep 2;;
     embedded)
       dotnet src/Silo/bin/Release/net10.0/OrleansWs.Silo.dll --urls http://127.0.0.1:5192 --contentRoot "$PWD/src/Silo" \
-        --Logging:LogLevel:Default=Warning --OrleansWs:Cluster:SiloPort=21191 --OrleansWs:Cluster:GatewayPort=23191 >"$OUT/embedded.log" 2>&1 &
+        --Logging:LogLevel:Default=Warning --OrleansWs:Cluster:SiloPort=21191 --OrleansWs:Cluster:GatewayPort=23191 --OrleansWs:Gateway:EnableCompression=true >"$OUT/embedded.log" 2>&1 &
       PIDS+=($!); SERVER_PIDS=$!; ALL_PIDS=$!; URL=ws://127.0.0.1:5192; URLS=$URL; wait_http http://127.0.0.1:5192/readyz;;
     scaled)
       # As deployed (docker-compose.yml, scripts/cluster.sh): a silo of its own runs workstation GC.
@@ -47,7 +49,7 @@ start_target() {
         --Logging:LogLevel:Default=Warning --OrleansWs:Cluster:SiloPort=21192 --OrleansWs:Cluster:GatewayPort=23192 >"$OUT/silo.log" 2>&1 &
       local silo=$!; PIDS+=($silo); wait_http http://127.0.0.1:5193/readyz
       (cd src/Gateway/Host/bin/Release/net10.0 && exec dotnet OrleansWs.Gateway.Host.dll --urls http://127.0.0.1:5194 \
-        --Logging:LogLevel:Default=Warning --OrleansWs:Cluster:Gateways=127.0.0.1:23192) >"$OUT/gateway.log" 2>&1 &
+        --Logging:LogLevel:Default=Warning --OrleansWs:Cluster:Gateways=127.0.0.1:23192 --OrleansWs:Gateway:EnableCompression=true) >"$OUT/gateway.log" 2>&1 &
       local gateway=$!; PIDS+=($gateway); wait_http http://127.0.0.1:5194/readyz
       (cd src/Gateway/Host/bin/Release/net10.0 && exec dotnet OrleansWs.Gateway.Host.dll --urls http://127.0.0.1:5195 \
         --Logging:LogLevel:Default=Warning --OrleansWs:Cluster:Gateways=127.0.0.1:23192) >"$OUT/gateway2.log" 2>&1 &
@@ -86,6 +88,10 @@ for target in raw embedded scaled; do
     warm_up
     $BENCH connect --url "$URL" --connections "$CONNECTIONS" --json "$RESULTS" --target "$target" >&2
     $BENCH echo --url "$URL" --seconds "$SECONDS_PER_RUN" --pid "$SERVER_PIDS" --json "$RESULTS" --target "$target" >&2
+    $BENCH echo --url "$URL" --deflate 1 --seconds "$SECONDS_PER_RUN" --pid "$SERVER_PIDS" --json "$RESULTS" --target "$target" --name echo-deflate >&2
+    # Memory per connection that has sent a message, without and with compression (its state is made then).
+    $BENCH connect --url "$URL" --touch 1 --connections "$CONNECTIONS" --pid "$SERVER_PIDS" --json "$RESULTS" --target "$target" --name connect-touched >&2
+    $BENCH connect --url "$URL" --touch 1 --deflate 1 --connections "$CONNECTIONS" --pid "$SERVER_PIDS" --json "$RESULTS" --target "$target" --name connect-deflate >&2
     if [ "$target" != raw ]; then
       # Hooks that publish (crossws' chat demo, /ws/room): each message's echo is the reply of a hook that
       # published to the sender's own room, and each connect's OnOpen publishes to one of 100 rooms.

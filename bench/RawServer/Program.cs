@@ -17,7 +17,8 @@ app.Map("/ws/echo", async context =>
         return;
     }
 
-    using var socket = await context.WebSockets.AcceptWebSocketAsync();
+    // Compression only when the client offers it (bench --deflate 1), as OrleansWs with EnableCompression.
+    using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { DangerousEnableCompression = true });
     var buffer = new byte[4 * 1024];
     while (true)
     {

@@ -12,7 +12,10 @@ public enum PeerReadyState
     /// <summary>The socket is open: <c>OnOpen</c>, <c>OnMessage</c>, and <c>OnError</c> for a hook that threw.</summary>
     Open = 1,
 
-    /// <summary>The hook running now asked to close or terminate the peer; its later sends are not delivered.</summary>
+    /// <summary>
+    /// The connection's end is decided: the hook running now asked to close or terminate it, or the message being
+    /// handled was read before the client's close frame. Sends are not delivered.
+    /// </summary>
     Closing = 2,
 
     /// <summary>The socket has ended: <c>OnClose</c>, and <c>OnError</c> for a socket error.</summary>

@@ -96,6 +96,31 @@ public sealed class UpgradeDecision
         return new() { Accepted = false, Status = status, Body = body, Headers = Copy(headers), ReasonPhrase = reasonPhrase };
     }
 
-    private static IReadOnlyList<KeyValuePair<string, string>> Copy(IEnumerable<KeyValuePair<string, string>>? headers) =>
-        headers is null ? NoHeaders : headers.ToArray();
+    // Checked here, so that a bad header is the upgrade hook's error (500, logged) rather than a failing response.
+    private static IReadOnlyList<KeyValuePair<string, string>> Copy(IEnumerable<KeyValuePair<string, string>>? headers)
+    {
+        if (headers is null)
+        {
+            return NoHeaders;
+        }
+
+        var copy = headers.ToArray();
+        foreach (var (name, value) in copy)
+        {
+            if (string.IsNullOrEmpty(name) || !name.All(IsTokenChar))
+            {
+                throw new ArgumentException($"'{name}' is not an HTTP header name.", nameof(headers));
+            }
+
+            if (value is null || value.Any(c => c is (< ' ' and not '\t') or > '~'))
+            {
+                throw new ArgumentException($"The value of header '{name}' must be printable ASCII on one line.", nameof(headers));
+            }
+        }
+
+        return copy;
+    }
+
+    // RFC 9110 §5.6.2 tchar.
+    private static bool IsTokenChar(char c) => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c);
 }

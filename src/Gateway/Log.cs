@@ -47,6 +47,9 @@ internal static partial class Log
     [LoggerMessage(16, LogLevel.Debug, "The client of peer {PeerId} left during the handshake.", EventName = "AcceptFailed")]
     public static partial void AcceptFailed(ILogger logger, Exception exception, string peerId);
 
+    [LoggerMessage(23, LogLevel.Warning, "The handshake of peer {PeerId} failed after its grain accepted it; the peer is closed.", EventName = "HandshakeFailed")]
+    public static partial void HandshakeFailed(ILogger logger, Exception exception, string peerId);
+
     [LoggerMessage(18, LogLevel.Error, "Gateway {GatewayId} lost its lease in the cluster; closing its {Count} sockets with 1012 (their grains were closed).", EventName = "LeaseLost")]
     public static partial void LeaseLost(ILogger logger, Guid gatewayId, int count);
 

@@ -20,7 +20,7 @@ internal sealed partial class WebSocketConnection
         {
             // A batch the cluster rejected never reached the grain and is sent again; any other
             // failure may have run the hooks, so the batch is reported lost (1011) rather than repeated.
-            var inbound = new InboundBatch(batch, _outbound.BufferedAmount);
+            var inbound = new InboundBatch(batch, _outbound.BufferedAmount, Closing);
             var reply = await ClusterRetry.WhenRejected(() => _grain.Receive(inbound));
             await Apply(reply);
             return true;
@@ -43,7 +43,7 @@ internal sealed partial class WebSocketConnection
 
         try
         {
-            await ClusterRetry.WhenRejected(() => _grain.Closed(details, socketError));
+            await ClusterRetry.WhenRejected(() => socketError ? _grain.ClosedByError(details) : _grain.Closed(details));
         }
         catch (Exception ex)
         {

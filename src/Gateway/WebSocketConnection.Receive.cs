@@ -53,7 +53,10 @@ internal sealed partial class WebSocketConnection
                     {
                         tooBig = true;
                         Log.MessageTooBig(_logger, PeerId, _options.MaxMessageSize);
-                        _socketError = BeginClose(CloseCodes.MessageTooBig, $"message over {_options.MaxMessageSize} bytes");
+                        if (BeginClose(CloseCodes.MessageTooBig, $"message over {_options.MaxMessageSize} bytes"))
+                        {
+                            _socketError = true;
+                        }
                     }
                 }
 

@@ -269,9 +269,19 @@ internal sealed partial class WebSocketConnection : IInboundTarget, ITopicMember
             MakeAbortable(socket);
             return (socket, connected.Reply);
         }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
+        catch (Exception ex)
         {
-            Log.AcceptFailed(_logger, ex, PeerId);
+            // Whatever failed (the client left, or the runtime refused the handshake), the peer opened in its
+            // grain: it must hear of the end, and the topics OnOpen joined must let go of it.
+            if (ex is IOException or OperationCanceledException or Microsoft.AspNetCore.Connections.ConnectionAbortedException)
+            {
+                Log.AcceptFailed(_logger, ex, PeerId);
+            }
+            else
+            {
+                Log.HandshakeFailed(_logger, ex, PeerId);
+            }
+
             RequestClose(Ended);
             _runtime.Topics.Release(this);
             await TellGrainClosed(Dropped);

@@ -21,8 +21,12 @@ internal static class WebSocketHandshake
     public static Task NotWebSocket(HttpContext context)
     {
         context.Response.StatusCode = StatusCodes.Status426UpgradeRequired;
-        context.Response.Headers.Upgrade = "websocket";
-        context.Response.Headers.Connection = "Upgrade";
+        if (IsHttp1(context))
+        {
+            context.Response.Headers.Upgrade = "websocket";
+            context.Response.Headers.Connection = "Upgrade";
+        }
+
         return context.Response.WriteAsync(NotWebSocketBody, context.RequestAborted);
     }
 
@@ -104,9 +108,18 @@ internal static class WebSocketHandshake
         }
     }
 
-    // Kestrel ends an HTTP/1.x connection after a response that says so; HTTP/2 drops the header (its stream
-    // ends with the response anyway).
-    private static void CloseAfterResponse(HttpContext context) => context.Response.Headers.Connection = "close";
+    // Kestrel ends an HTTP/1.x connection after a response that says so. HTTP/2 and 3 have no such header (a
+    // stream ends with its response anyway); Kestrel would remove it with a Warning per response.
+    private static void CloseAfterResponse(HttpContext context)
+    {
+        if (IsHttp1(context))
+        {
+            context.Response.Headers.Connection = "close";
+        }
+    }
+
+    private static bool IsHttp1(HttpContext context) =>
+        HttpProtocol.IsHttp11(context.Request.Protocol) || HttpProtocol.IsHttp10(context.Request.Protocol) || context.Request.Protocol.Length == 0;
 
     private const string SupportedVersion = "13";
 
@@ -144,8 +157,7 @@ internal static class WebSocketHandshake
             return new(StatusCodes.Status400BadRequest, "A WebSocket upgrade needs a Sec-WebSocket-Key header.");
         }
 
-        Span<byte> nonce = stackalloc byte[18];
-        if (key.Count > 1 || !Convert.TryFromBase64String(key.ToString().Trim(), nonce, out var length) || length != 16)
+        if (key.Count > 1 || !IsNonce(key.ToString().Trim()))
         {
             return new(StatusCodes.Status400BadRequest, "Sec-WebSocket-Key must be one base64-encoded 16-byte value.");
         }
@@ -162,6 +174,27 @@ internal static class WebSocketHandshake
         }
 
         return null;
+    }
+
+    // Exactly 24 base64 characters ending in "==" (16 bytes): Convert.TryFromBase64String also skips whitespace
+    // inside, and the runtime would then answer with a wrong Sec-WebSocket-Accept, or throw on a long one.
+    private static bool IsNonce(string key)
+    {
+        if (key.Length != 24 || !key.EndsWith("==", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        foreach (var c in key.AsSpan(0, 22))
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c is not '+' and not '/')
+            {
+                return false;
+            }
+        }
+
+        Span<byte> nonce = stackalloc byte[16];
+        return Convert.TryFromBase64String(key, nonce, out var length) && length == 16;
     }
 
     /// <summary>Whether a comma-separated header (e.g. <c>Connection: keep-alive, Upgrade</c>) holds <paramref name="token"/>.</summary>
@@ -200,7 +233,7 @@ internal static class WebSocketHandshake
                 // here it accepts too, and Peer.Extensions never names an extension the socket does not use.
                 var parameters = offer.Split(';', StringSplitOptions.TrimEntries);
                 var names = parameters.Skip(1).Select(p => p.Split('=')[0].Trim().ToLowerInvariant()).ToArray();
-                if (string.Equals(parameters[0], "permessage-deflate", StringComparison.OrdinalIgnoreCase)
+                if (string.Equals(parameters[0], "permessage-deflate", StringComparison.Ordinal)
                     && parameters.Skip(1).All(IsDeflateParameter)
                     && names.Distinct().Count() == names.Length)
                 {

@@ -11,9 +11,14 @@ internal sealed class WebSocketEndpointMetadata
 
 /// <summary>
 /// Lets a WebSocket route share its path with ordinary endpoints, as crossws serves a page, <c>/peers</c> and the
-/// upgrade on one server: when a request matches both kinds, an upgrade goes to the WebSocket endpoint and
-/// any other request to the others, in whichever order they were mapped. A plain request that matches only
-/// the WebSocket endpoint still gets its 426.
+/// upgrade on one server, in whichever order they were mapped:
+/// <list type="bullet">
+/// <item>a request that is not an upgrade leaves the WebSocket endpoint to another endpoint that matches it at least
+/// as specifically (same route or a more specific one; a fallback does not count), and gets 426 only when none does;</item>
+/// <item>an upgrade goes to the WebSocket endpoint rather than to a page: an endpoint limited to HTTP methods (a
+/// <c>MapGet</c>), or one whose route is no more specific. An endpoint of a more specific route that takes any method
+/// (a SignalR hub, a proxy route) keeps its upgrades, as routing decides without this policy.</item>
+/// </list>
 /// </summary>
 internal sealed class WebSocketRoutePolicy : MatcherPolicy, IEndpointSelectorPolicy
 {
@@ -25,30 +30,42 @@ internal sealed class WebSocketRoutePolicy : MatcherPolicy, IEndpointSelectorPol
 
     public Task ApplyAsync(HttpContext httpContext, CandidateSet candidates)
     {
-        bool webSocket = false, other = false;
+        // The best (lowest) route score among the valid candidates of each kind.
+        int webSocket = int.MaxValue, other = int.MaxValue;
         for (var i = 0; i < candidates.Count; i++)
         {
             if (candidates.IsValidCandidate(i))
             {
-                _ = IsWebSocket(candidates[i].Endpoint) ? webSocket = true : other = true;
+                ref var best = ref IsWebSocket(candidates[i].Endpoint) ? ref webSocket : ref other;
+                best = Math.Min(best, candidates[i].Score);
             }
         }
 
-        if (webSocket && other)
+        if (webSocket == int.MaxValue || other == int.MaxValue)
         {
-            var upgrade = IsUpgrade(httpContext);
-            for (var i = 0; i < candidates.Count; i++)
+            return Task.CompletedTask;
+        }
+
+        var upgrade = IsUpgrade(httpContext);
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            if (!candidates.IsValidCandidate(i))
             {
-                if (candidates.IsValidCandidate(i) && IsWebSocket(candidates[i].Endpoint) != upgrade)
-                {
-                    candidates.SetValidity(i, false);
-                }
+                continue;
+            }
+
+            var candidate = candidates[i];
+            var drop = IsWebSocket(candidate.Endpoint)
+                ? !upgrade && other <= candidate.Score
+                : upgrade && (candidate.Score >= webSocket || candidate.Endpoint.Metadata.GetMetadata<IHttpMethodMetadata>() is { HttpMethods.Count: > 0 });
+            if (drop)
+            {
+                candidates.SetValidity(i, false);
             }
         }
 
         return Task.CompletedTask;
     }
-
     /// <summary>
     /// Whether the request asks for a WebSocket, well formed or not: an HTTP/1.x request with
     /// <c>Upgrade: websocket</c> (the WebSocket endpoint answers a malformed one with 400) or an HTTP/2 extended

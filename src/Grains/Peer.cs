@@ -67,15 +67,20 @@ public sealed class Peer
     /// </summary>
     public IReadOnlyList<string> Extensions => _facts.Extensions;
 
-    /// <summary>Where the socket stands as this hook runs (crossws' <c>websocket.readyState</c>).</summary>
+    /// <summary>
+    /// Where the socket stands as this hook runs (crossws' <c>websocket.readyState</c>): <c>Closing</c> once this hook
+    /// asked to close, or for a message read before the client's close frame (or a close from elsewhere) when its
+    /// batch left the gateway; <c>Closed</c> in <c>OnClose</c>.
+    /// </summary>
     public PeerReadyState ReadyState => _effects.SocketClosed ? PeerReadyState.Closed
-        : _effects.Closing ? PeerReadyState.Closing
+        : _effects.Closing || _effects.SocketClosing ? PeerReadyState.Closing
         : PeerReadyState.Open;
 
     /// <summary>
     /// The peer's context (crossws' <c>peer.context</c>): what the <c>upgrade</c> hook gave, any value Orleans can
     /// serialize. A hook may replace it, or change the object it holds; either is stored with the peer's state
-    /// when the hook returns.
+    /// when the hook returns. Setting a value Orleans cannot serialize throws <see cref="InvalidOperationException"/>
+    /// (a hook error: <c>OnError</c>, then 1011).
     /// </summary>
     public object? Context
     {
@@ -83,8 +88,8 @@ public sealed class Peer
         set => _facts.Context = value;
     }
 
-    /// <summary>The context as <typeparamref name="T"/>, or <see langword="default"/> when it holds none of that type.</summary>
-    public T? ContextAs<T>() => _facts.Context is T value ? value : default;
+    /// <summary>The context as <typeparamref name="T"/>, or <see langword="null"/> when it holds none of that type.</summary>
+    public T? ContextAs<T>() where T : class => _facts.Context as T;
 
     /// <summary>The topics this peer is subscribed to, in subscription order.</summary>
     public IReadOnlyList<string> Topics => _facts.Topics;

@@ -24,6 +24,9 @@ internal sealed class PeerEffects(string peerId, HandlerHost host)
     /// <summary>The effects of <c>OnClose</c> (or of <c>OnError</c> for a socket error): the socket has ended.</summary>
     public bool SocketClosed { get; init; }
 
+    /// <summary>The hooks run for messages read before the connection's end was decided: frames sent now are not delivered.</summary>
+    public bool SocketClosing { get; init; }
+
     public bool Closing => Close is not null;
 
     public bool ChangesTopics => _topicChanges is not null;

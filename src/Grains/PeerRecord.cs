@@ -7,7 +7,7 @@ namespace OrleansWs;
 /// (who the peer is, where its socket lives, its topics) and the handler's own state.
 /// </summary>
 [GenerateSerializer]
-public sealed class PeerRecord<TState> : IPeerFacts where TState : class, new()
+public sealed class PeerRecord<TState> where TState : class, new()
 {
     /// <summary>The peer id; <see langword="null"/> until the peer is open.</summary>
     [Id(0)] public string? PeerId { get; set; }
@@ -18,8 +18,8 @@ public sealed class PeerRecord<TState> : IPeerFacts where TState : class, new()
     /// <summary>The negotiated sub-protocol.</summary>
     [Id(2)] public string? Protocol { get; set; }
 
-    /// <summary>The peer's context: what the upgrade hook gave, or a later hook set.</summary>
-    [Id(3)] public object? Context { get; set; }
+    /// <summary>The context of a peer stored before contexts could be any value (read, never written).</summary>
+    [Id(3)] public IReadOnlyDictionary<string, string>? LegacyContext { get; set; }
 
     /// <summary>The topics the peer is subscribed to, in subscription order.</summary>
     [Id(4)] public List<string> Topics { get; set; } = [];
@@ -37,14 +37,16 @@ public sealed class PeerRecord<TState> : IPeerFacts where TState : class, new()
     [Id(8)] public string? Namespace { get; set; }
 
     /// <summary>The extensions the gateway negotiated.</summary>
-    [Id(9)] public IReadOnlyList<string> Extensions { get; set; } = [];
+    [Id(9)] public IReadOnlyList<string>? Extensions { get; set; }
 
-    UpgradeRequest IPeerFacts.Request => Request!;
-
-    string IPeerFacts.Namespace => Namespace ?? Request!.Path;
+    /// <summary>
+    /// The peer's context (what the upgrade hook gave, or a later hook set) in the Orleans serializer's format, so it
+    /// reads back as the type it was whatever serializer the storage uses; <see langword="null"/> for none.
+    /// </summary>
+    [Id(10)] public byte[]? Context { get; set; }
 }
 
-/// <summary>What a <see cref="Peer"/> reads of its record, whatever the handler's state type.</summary>
+/// <summary>What a <see cref="Peer"/> reads of its grain's record, whatever the handler's state type.</summary>
 internal interface IPeerFacts
 {
     UpgradeRequest Request { get; }

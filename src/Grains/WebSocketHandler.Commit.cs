@@ -67,19 +67,29 @@ public abstract partial class WebSocketHandler<TState>
 
     private async Task WriteIfChanged(PeerEffects effects)
     {
-        var state = Snapshot();
-        if (_recordChanged || effects.ChangesTopics || _writtenState is null || !state.AsSpan().SequenceEqual(_writtenState))
+        var state = _host.Serializer.SerializeToArray(Record.State);
+        // The context as the record holds it: a hook may have replaced it or changed the object in place.
+        var context = _context is null ? null : _host.Serializer.SerializeToArray(_context);
+        var contextChanged = !(context ?? []).AsSpan().SequenceEqual(Record.Context ?? []) || (context is null) != (Record.Context is null);
+        if (_recordChanged || effects.ChangesTopics || contextChanged || _writtenState is null || !state.AsSpan().SequenceEqual(_writtenState))
         {
-            await _record.WriteStateAsync();
+            var written = Record.Context;
+            Record.Context = context;
+            try
+            {
+                await _record.WriteStateAsync();
+            }
+            catch
+            {
+                // Not stored: the next commit must see the change again.
+                Record.Context = written;
+                throw;
+            }
+
             _writtenState = state;
             _recordChanged = false;
         }
     }
-
-    // What a hook may change in place: the state, and the context (a peer without one pays nothing for it).
-    private byte[] Snapshot() => Record.Context is null
-        ? _host.Serializer.SerializeToArray(Record.State)
-        : _host.Serializer.SerializeToArray((Record.State, Record.Context));
 
     // The effects on the peer's own connection, as its gateway applies them.
     private static PeerReply OwnConnection(PeerEffects effects) =>

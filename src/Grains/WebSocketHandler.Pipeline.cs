@@ -13,6 +13,9 @@ public abstract partial class WebSocketHandler<TState>
     // The effects of the hook call running now, which Peers records into; null between calls.
     private PeerEffects? _effects;
 
+    // The peer's context as hooks see it; the record holds it serialized (see WriteIfChanged).
+    private object? _context;
+
     // The peer's record as read from storage; null until a call needed it (see PeerState).
     private Task? _loaded;
 
@@ -39,7 +42,8 @@ public abstract partial class WebSocketHandler<TState>
             await _record.ReadStateAsync();
             if (_record.RecordExists)
             {
-                _writtenState = Snapshot();
+                _writtenState = _host.Serializer.SerializeToArray(Record.State);
+                _context = Record.Context is { } context ? _host.Serializer.Deserialize<object>(context) : Record.LegacyContext;
             }
         }
     }
@@ -56,7 +60,7 @@ public abstract partial class WebSocketHandler<TState>
                 return new(HandshakeAnswer.Reject(409, "This peer is already connected."), PeerReply.Empty);
             }
 
-            var decision = await RunUpgrade(request.Request);
+            var (decision, context) = await RunUpgrade(request.Request);
             if (!decision.Accepted)
             {
                 _host.Deactivate();
@@ -66,9 +70,10 @@ public abstract partial class WebSocketHandler<TState>
             Record.PeerId = _host.PeerId;
             Record.Request = request.Request;
             Record.Protocol = decision.Protocol;
-            Record.Extensions = request.Extensions;
+            Record.Extensions = request.Extensions ?? [];
             Record.Namespace = decision.Namespace ?? request.Request.Path;
-            Record.Context = decision.Context;
+            Record.Context = context;
+            _context = decision.Context;
             Record.Gateway = request.Gateway;
             Record.GatewayId = request.GatewayId;
             _recordChanged = true;
@@ -88,6 +93,7 @@ public abstract partial class WebSocketHandler<TState>
 
             _record.State = new();
             _writtenState = null;
+            _context = null;
             _host.Deactivate();
             throw;
         }
@@ -109,7 +115,7 @@ public abstract partial class WebSocketHandler<TState>
         _callsInFlight++;
         try
         {
-            return await Run(batch.BufferedAmount, async (peer, effects) =>
+            return await Run(batch.BufferedAmount, closing: batch.Closing, hooks: async (peer, effects) =>
             {
                 foreach (var message in batch.Messages)
                 {
@@ -128,10 +134,16 @@ public abstract partial class WebSocketHandler<TState>
         }
     }
 
-    async Task IPeerGrain.Closed(CloseDetails details, bool socketError)
+    async Task IPeerGrain.Closed(CloseDetails details)
     {
         await Load();
-        await CloseAndForget(details, untrack: true, socketError);
+        await CloseAndForget(details, untrack: true);
+    }
+
+    async Task IPeerGrain.ClosedByError(CloseDetails details)
+    {
+        await Load();
+        await CloseAndForget(details, untrack: true, socketError: true);
     }
 
     async Task IPeerGrain.GatewayLost(Guid gatewayId)
@@ -192,6 +204,7 @@ public abstract partial class WebSocketHandler<TState>
                 // OnClose has run: whatever storage says, this activation never runs it again.
                 _record.State = new();
                 _writtenState = null;
+                _context = null;
                 _host.Deactivate();
             }
 
@@ -259,7 +272,8 @@ public abstract partial class WebSocketHandler<TState>
         return false;
     }
 
-    private async ValueTask<UpgradeDecision> RunUpgrade(UpgradeRequest request)
+    // The decision, and its context serialized (the record's form of it).
+    private async ValueTask<(UpgradeDecision Decision, byte[]? Context)> RunUpgrade(UpgradeRequest request)
     {
         UpgradeDecision decision;
         try
@@ -269,35 +283,35 @@ public abstract partial class WebSocketHandler<TState>
         catch (Exception ex)
         {
             LogErrorUpgradeHookFailed(ex, request.Path);
-            return UpgradeDecision.Reject(500, "The upgrade hook failed.");
+            return (UpgradeDecision.Reject(500, "The upgrade hook failed."), null);
         }
 
         if (decision.Accepted && decision.Protocol is { } protocol && !request.RequestedProtocols.Contains(protocol))
         {
             LogErrorUnrequestedProtocol(protocol, request.Path);
-            return UpgradeDecision.Reject(500, "The handler chose a sub-protocol the client did not request.");
+            return (UpgradeDecision.Reject(500, "The handler chose a sub-protocol the client did not request."), null);
         }
 
-        if (decision.Context is { } context)
+        if (!decision.Accepted || decision.Context is not { } context)
         {
-            try
-            {
-                // Stored with the state on every change: a context that cannot be is refused now, not on the first write.
-                _host.Serializer.SerializeToArray(context);
-            }
-            catch (Exception ex)
-            {
-                LogErrorContextNotSerializable(ex, request.Path, context.GetType().FullName!);
-                return UpgradeDecision.Reject(500, "The upgrade hook gave a context that cannot be stored.");
-            }
+            return (decision, null);
         }
 
-        return decision;
+        try
+        {
+            // Stored with the state: a context that cannot be is refused now, not at the first write.
+            return (decision, _host.Serializer.SerializeToArray(context));
+        }
+        catch (Exception ex)
+        {
+            LogErrorContextNotSerializable(ex, request.Path, context.GetType().FullName!);
+            return (UpgradeDecision.Reject(500, "The upgrade hook gave a context that cannot be stored."), null);
+        }
     }
 
-    private async Task<PeerReply> Run(long bufferedAmount, Func<Peer, PeerEffects, Task> hooks, bool opening = false)
+    private async Task<PeerReply> Run(long bufferedAmount, Func<Peer, PeerEffects, Task> hooks, bool opening = false, bool closing = false)
     {
-        var effects = new PeerEffects(Record.PeerId!, _host) { Opening = opening };
+        var effects = new PeerEffects(Record.PeerId!, _host) { Opening = opening, SocketClosing = closing };
         var peer = CreatePeer(effects, bufferedAmount);
         _effects = effects;
         try
@@ -351,7 +365,40 @@ public abstract partial class WebSocketHandler<TState>
     private static HandshakeAnswer Answer(UpgradeDecision decision, string @namespace) =>
         new(decision.Accepted, decision.Status, decision.ReasonPhrase, decision.Headers, decision.Body, decision.Protocol, @namespace);
 
-    private Peer CreatePeer(PeerEffects effects, long bufferedAmount) => new(Record.PeerId!, Record, bufferedAmount, effects, Peers, this);
+    private Peer CreatePeer(PeerEffects effects, long bufferedAmount) => new(Record.PeerId!, this, bufferedAmount, effects, Peers, this);
+
+    UpgradeRequest IPeerFacts.Request => Record.Request!;
+
+    string? IPeerFacts.Protocol => Record.Protocol;
+
+    IReadOnlyList<string> IPeerFacts.Extensions => Record.Extensions ?? [];
+
+    string IPeerFacts.Namespace => Record.Namespace ?? Record.Request!.Path;
+
+    List<string> IPeerFacts.Topics => Record.Topics;
+
+    object? IPeerFacts.Context
+    {
+        get => _context;
+        set
+        {
+            if (value is not null)
+            {
+                try
+                {
+                    _host.Serializer.SerializeToArray(value);
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    // A hook error (OnError, then 1011), rather than a failing write after the hook.
+                    throw new InvalidOperationException(
+                        $"A peer's context is stored with its state: {value.GetType().FullName} cannot be serialized by Orleans (mark it [GenerateSerializer]).", ex);
+                }
+            }
+
+            _context = value;
+        }
+    }
 
     private void ForgetIfUnused()
     {

@@ -28,7 +28,7 @@ namespace OrleansWs;
 /// }
 /// </code>
 /// </example>
-public abstract partial class WebSocketHandler<TState> : Grain, IPeerGrain, IPeerSocket where TState : class, new()
+public abstract partial class WebSocketHandler<TState> : Grain, IPeerGrain, IPeerSocket, IPeerFacts where TState : class, new()
 {
     private IPersistentState<PeerRecord<TState>> _record = null!;
     private HandlerHost _host = null!;
@@ -119,8 +119,10 @@ public abstract partial class WebSocketHandler<TState> : Grain, IPeerGrain, IPee
     /// <paramref name="error"/> (the peer is then closed with 1011; other peers are not affected), or the client
     /// broke the WebSocket protocol and the gateway closed the socket, a <see cref="PeerSocketException"/> with the
     /// close code (1002 a malformed frame, 1007 a text message that is not UTF-8, 1009 a message over the size
-    /// limit), just before <c>OnClose</c>. Not reported here: a connection that drops (<c>OnClose</c> says 1006), a
-    /// failing <c>OnUpgrade</c> (the client gets 500) or <c>OnClose</c> (logged).
+    /// limit), just before <c>OnClose</c>. Not reported here, each closing the peer as <c>OnClose</c> then says: a
+    /// connection that drops or a keep-alive ping left unanswered (1006), a reader too slow for its send queue (1013), a
+    /// failure of the runtime after a hook (a state write or a grain call that fails: 1011, logged); nor a failing
+    /// <c>OnUpgrade</c> (the client gets 500) or <c>OnClose</c> (logged).
     /// </summary>
     public virtual Task OnError(Peer peer, Exception error) => Task.CompletedTask;
 

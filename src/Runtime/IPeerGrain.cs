@@ -9,7 +9,7 @@ namespace OrleansWs.Internal;
 /// <remarks>
 /// Guarantees: the gateway calls <see cref="Connect"/> once, then <see cref="Receive"/> with the
 /// peer's messages strictly in the order the socket delivered them (never two calls at once), then
-/// <see cref="Closed"/> exactly once. Effects of a call (frames for this peer, topic changes, a
+/// <see cref="Closed"/> (or <see cref="ClosedByError"/>) exactly once. Effects of a call (frames for this peer, topic changes, a
 /// close) come back in its result, after the peer's state has been written.
 /// </remarks>
 public interface IPeerGrain : IWebSocketHandler
@@ -20,11 +20,15 @@ public interface IPeerGrain : IWebSocketHandler
     /// <summary>Runs <c>OnMessage</c> for each message of the batch, in order.</summary>
     Task<PeerReply> Receive(InboundBatch batch);
 
+    /// <summary>Runs <c>OnClose</c>, then forgets the peer (its state is cleared).</summary>
+    Task Closed(CloseDetails details);
+
     /// <summary>
-    /// Runs <c>OnClose</c>, then forgets the peer (its state is cleared). When <paramref name="socketError"/>,
-    /// the client broke the protocol (1002, 1007, 1009): <c>OnError</c> runs first.
+    /// The client broke the protocol and the gateway closed the socket (<paramref name="details"/> says how: 1002,
+    /// 1007, 1009): runs <c>OnError</c>, then <c>OnClose</c>, then forgets the peer. Used in place of <see cref="Closed"/>
+    /// (a method of its own, so that a gateway of the version before still reaches <see cref="Closed"/>).
     /// </summary>
-    Task Closed(CloseDetails details, bool socketError);
+    Task ClosedByError(CloseDetails details);
 
     /// <summary>
     /// The gateway <paramref name="gatewayId"/> lost its lease (it died): if this peer's socket was

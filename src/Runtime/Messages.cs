@@ -44,8 +44,13 @@ public sealed record HandshakeAnswer(
 /// <summary>Messages a gateway read from one socket, in order.</summary>
 /// <param name="Messages">The messages, oldest first.</param>
 /// <param name="BufferedAmount">Bytes waiting in the peer's send queue when the batch left the gateway.</param>
+/// <param name="Closing">The connection's end was decided when the batch left (the client's close frame came, or a close
+/// was asked for): the messages were read before it, and the peer's sends will not be delivered.</param>
 [GenerateSerializer, Immutable]
-public sealed record InboundBatch([property: Id(0)] IReadOnlyList<Message> Messages, [property: Id(1)] long BufferedAmount);
+public sealed record InboundBatch(
+    [property: Id(0)] IReadOnlyList<Message> Messages,
+    [property: Id(1)] long BufferedAmount,
+    [property: Id(2)] bool Closing = false);
 
 /// <summary>A subscribe (<see langword="true"/>) or unsubscribe a hook asked for.</summary>
 [GenerateSerializer, Immutable]

@@ -63,6 +63,12 @@ public sealed class HandlerHarness<THandler, TState>
     /// <summary>How many times the runtime wrote the peer's state.</summary>
     public int StateWrites => _state.Writes;
 
+    /// <summary>The peer's namespace (its path, or the one <c>OnUpgrade</c> chose), once connected.</summary>
+    public string? Namespace => _state.State.Namespace;
+
+    /// <summary>The peer's context, as its hooks see it now.</summary>
+    public object? Context => ((IPeerFacts)_handler).Context;
+
     /// <summary>The peer's topics.</summary>
     public IReadOnlyList<string> Topics => _state.State.Topics;
 
@@ -97,7 +103,7 @@ public sealed class HandlerHarness<THandler, TState>
     /// the protocol as the code says (1002, 1007, 1009): <c>OnError</c> gets a <see cref="PeerSocketException"/> first.
     /// </summary>
     public Task Close(int code = CloseCodes.Normal, string reason = "", bool wasClean = true, bool socketError = false) =>
-        _grain.Closed(new CloseDetails(code, reason, wasClean), socketError);
+        socketError ? _grain.ClosedByError(new CloseDetails(code, reason, wasClean)) : _grain.Closed(new CloseDetails(code, reason, wasClean));
 
     /// <summary>What a connect produced.</summary>
     /// <param name="Decision">The HTTP side of the upgrade decision (status, headers, body, sub-protocol, namespace).</param>
@@ -129,7 +135,7 @@ public sealed class HandlerHarness<THandler, TState>
         /// <summary>Closes by peer id, in order.</summary>
         public List<(string PeerId, int Code, string Reason)> Closed { get; } = [];
 
-        /// <summary>What listings return (the harness's own peer is added while it is open).</summary>
+        /// <summary>What listings of any namespace return (the harness's own peer is added to its namespace's while it is open).</summary>
         public List<string> OpenPeers { get; } = [];
 
         /// <inheritdoc />
@@ -167,7 +173,7 @@ public sealed class HandlerHarness<THandler, TState>
         public Task<IReadOnlyList<string>> GetPeers(string @namespace)
         {
             var peers = OpenPeers.ToList();
-            if (harness.StateStored && !peers.Contains(harness.PeerId))
+            if (harness.StateStored && harness.Namespace == @namespace && !peers.Contains(harness.PeerId))
             {
                 peers.Add(harness.PeerId);
             }

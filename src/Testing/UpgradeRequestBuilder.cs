@@ -55,13 +55,17 @@ public sealed class UpgradeRequestBuilder
         return this;
     }
 
+    // As Kestrel decodes a path: everything but an encoded '/', which would change the path's segments.
+    private static string DecodePath(string path) =>
+        string.Join("%2F", System.Text.RegularExpressions.Regex.Split(path, "%2F", System.Text.RegularExpressions.RegexOptions.IgnoreCase).Select(Uri.UnescapeDataString));
+
     internal UpgradeRequest Build()
     {
         var query = QueryHelpers.ParseQuery(_query);
         return new UpgradeRequest
         {
             Url = $"http://{Host}{_path}{_query}",
-            Path = Uri.UnescapeDataString(_path),
+            Path = DecodePath(_path),
             RawTarget = _path + _query,
             RequestedExtensions = _extensions,
             Query = new ValueMap(query.Select(q => KeyValuePair.Create(q.Key, q.Value.Select(v => v ?? "").ToArray()))),

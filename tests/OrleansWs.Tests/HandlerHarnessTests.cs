@@ -23,10 +23,28 @@ public sealed class HandlerHarnessTests
         Assert.Equal("lobby", published.Topic);
         Assert.Equal("hello", published.Message.Text());
         Assert.Equal(chat.PeerId, published.ExcludedPeerId);
+        Assert.Equal("/ws/chat", published.Namespace);
 
         await chat.Close();
         Assert.False(chat.StateStored);
         Assert.True(chat.Deactivated);
+    }
+
+    [Fact]
+    public async Task The_crossws_demo_runs_in_the_harness_with_its_namespace_and_a_socket_error()
+    {
+        var demo = new HandlerHarness<Crossws.CrosswsDemoHandler, NoPeerState>("crosswsdemo");
+        var opened = await demo.Connect("/room%20one?x=1");
+        Assert.Equal("/room one", opened.Decision.Namespace);
+        Assert.Equal([new("x-powered-by", "cross-ws"), new("set-cookie", "cross-ws=1; SameSite=None; Secure"), new("set-cookie", "demo=2")], opened.Decision.Headers);
+        var joined = Assert.Single(demo.Published);
+        Assert.Equal(("chat", $"{demo.PeerId} joined!", demo.PeerId, "/room one"), (joined.Topic, joined.Message.Text(), joined.ExcludedPeerId, joined.Namespace));
+
+        var rejected = await new HandlerHarness<Crossws.CrosswsDemoHandler, NoPeerState>("crosswsdemo").Connect("/?unauthorized");
+        Assert.Equal((false, 401, "Unauthorized"), (rejected.Decision.Accepted, rejected.Decision.Status, rejected.Decision.ReasonPhrase));
+
+        await demo.Close(CloseCodes.MessageTooBig, "message over 1 bytes", wasClean: true, socketError: true);
+        Assert.False(demo.StateStored);
     }
 
     [Fact]

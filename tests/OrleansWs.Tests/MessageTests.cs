@@ -156,4 +156,13 @@ public sealed class MessageTests(AppFixture fixture) : IClassFixture<AppFixture>
         await client.SendJson(new { Name = "b" });
         Assert.Equal("{\"name\":\"b\"}", await client.ReceiveText());
     }
+
+    [Fact]
+    public void Text_of_bytes_that_are_not_UTF8_decodes_leniently_and_TextStrict_throws()
+    {
+        var message = Message.FromBytes([0x68, 0xC3, 0x28, 0x69]);
+        Assert.Equal("h\uFFFD(i", message.Text());
+        Assert.Throws<System.Text.DecoderFallbackException>(() => message.TextStrict());
+        Assert.Equal("hi", Message.FromText("hi").TextStrict());
+    }
 }

@@ -6,34 +6,33 @@ using OrleansWs;
 using OrleansWs.Gateway.Hosting;
 using OrleansWs.Hosting;
 
+// Each room is a namespace (by default a peer's upgrade path): /ws/chat/lobby never hears /ws/chat/dev.
 [GrainType("room-chat")]
 public sealed class RoomChatHandler : WebSocketHandler<RoomChatState>
 {
     public override ValueTask<UpgradeDecision> OnUpgrade(UpgradeRequest request) =>
-        ValueTask.FromResult(request.Query["room"] is { Length: > 0 }
+        ValueTask.FromResult(request.Query["nick"] is { Length: > 0 }
             ? Accept()
-            : Reject(400, "room is required"));
+            : Reject(400, "nick is required"));
 
     public override async Task OnOpen(Peer peer)
     {
-        State.Room = peer.Query["room"]!;                 // persisted per peer
-        State.Nick = peer.Query["nick"] ?? "anonymous";
-        await peer.Subscribe(State.Room);
-        await peer.Send($"welcome to {State.Room}, {State.Nick}");
+        State.Nick = peer.Query["nick"]!;                   // persisted per peer
+        await peer.Subscribe("chat");
+        await peer.Send($"welcome to {peer.Namespace}, {State.Nick}");
     }
 
     public override Task OnMessage(Peer peer, Message message) =>
-        peer.Publish(State.Room, $"{State.Nick}: {message.Text()}");   // to the others in the room
+        peer.Publish("chat", $"{State.Nick}: {message.Text()}");   // to the others in its namespace
 
     public override Task OnClose(Peer peer, CloseDetails details) =>
-        peer.Publish(State.Room, $"{State.Nick} left ({details.Code})");
+        peer.Publish("chat", $"{State.Nick} left ({details.Code})");
 }
 
 [GenerateSerializer]
 public sealed class RoomChatState
 {
-    [Id(0)] public string Room { get; set; } = "";
-    [Id(1)] public string Nick { get; set; } = "";
+    [Id(0)] public string Nick { get; set; } = "";
 }
 
 public static class RoomChatApp
@@ -52,7 +51,9 @@ public static class RoomChatApp
         builder.Services.AddWebSocketGateway(options => options.MaxMessageSize = 64 * 1024);
 
         var app = builder.Build();
-        app.MapWebSocketHandler<RoomChatHandler>("/ws/chat");
+        app.MapWebSocketHandler<RoomChatHandler>("/ws/chat/{room}");
+        // Plain HTTP on the same route (the upgrade still reaches the handler): who is in the room, on every gateway.
+        app.MapGet("/ws/chat/{room}", (string room, IWebSocketPeers peers) => peers.GetPeers($"/ws/chat/{room}"));
         return app;
     }
 }

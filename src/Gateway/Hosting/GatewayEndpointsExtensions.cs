@@ -29,7 +29,9 @@ public static class GatewayEndpointsExtensions
     public static RouteGroupBuilder MapWebSocketPeersApi(this IEndpointRouteBuilder endpoints, string prefix = "/api")
     {
         var api = endpoints.MapGroup(prefix);
-        api.MapGet("/peers", async (string @namespace, IWebSocketPeers peers) => Results.Ok(await peers.GetPeers(@namespace)));
+        api.MapGet("/peers", async (string @namespace, IWebSocketPeers peers) => @namespace.Length == 0
+            ? Results.BadRequest("namespace is required, e.g. ?namespace=/ws/chat\n")
+            : Results.Ok(await peers.GetPeers(@namespace)));
         api.MapGet("/peer/topics", async (string id, IWebSocketPeers peers) =>
             await Checked(id, async () => await peers.GetTopics(id) is { } topics ? Results.Ok(topics) : NotOpen(id)));
         api.MapPost("/peer/send", async (string id, [FromBody] string text, IWebSocketPeers peers) =>

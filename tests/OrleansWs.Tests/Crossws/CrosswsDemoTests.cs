@@ -42,14 +42,27 @@ public sealed class CrosswsDemoFixture : IAsyncLifetime
     public Task DisposeAsync() => App.DisposeAsync().AsTask();
 }
 
-public sealed class CrosswsDemoTests(CrosswsDemoFixture fixture) : IClassFixture<CrosswsDemoFixture>
+public sealed class CrosswsDemoTests(CrosswsDemoFixture fixture) : IClassFixture<CrosswsDemoFixture>, IAsyncLifetime
 {
     private readonly WebSocketTestApp _app = fixture.App;
+    private readonly List<TestClient> _clients = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    // A test's peers leave with it: a later test's publish to every namespace reaches no one else.
+    public async Task DisposeAsync()
+    {
+        foreach (var client in _clients)
+        {
+            await client.DisposeAsync();
+        }
+    }
 
     // Connects, reads the welcome and takes the peer's id from it; the join notices of others are read by the caller.
     private async Task<(TestClient Client, string Id)> Join(string path = "/", int gateway = 0, Action<ClientWebSocketOptions>? configure = null)
     {
         var client = await _app.Connect(path, gateway, configure);
+        _clients.Add(client);
         var welcome = await client.ReceiveText();
         Assert.StartsWith("Welcome to the server ", welcome);
         Assert.EndsWith("!", welcome);
@@ -120,6 +133,10 @@ public sealed class CrosswsDemoTests(CrosswsDemoFixture fixture) : IClassFixture
 
         await a.SendText("waitForDrain");
         Assert.Equal("drained", await a.ReceiveText());
+
+        // The demo reads every message with Text(): a binary frame that is not UTF-8 decodes as crossws' TextDecoder does.
+        await a.SendBinary([0x68, 0xFF, 0x69]);
+        Assert.Equal("h\uFFFDi", await a.ReceiveText());
     }
 
     [Fact]

@@ -4,6 +4,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using OrleansWs.Gateway.Hosting;
 using OrleansWs.Testing;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using OrleansWs.Tests.Handlers;
 
 namespace OrleansWs.Tests.Crossws;
@@ -22,6 +24,21 @@ public sealed class SharedRouteFixture : AppFixture
             e.MapGet("/shared/page-first", () => "page two");
             e.MapWebSocketHandler<RecordingHandler>("/shared/page-first");
             e.MapPost("/ws/rec", () => "posted");
+            // A more specific endpoint that takes any method and upgrades itself (as a SignalR hub does) keeps its upgrades.
+            e.MapWebSocketHandler<RecordingHandler>("/hub/{**path}");
+            e.Map("/hub/own", async context =>
+            {
+                if (context.WebSockets.IsWebSocketRequest)
+                {
+                    using var socket = await context.WebSockets.AcceptWebSocketAsync();
+                    await socket.SendAsync("own socket"u8.ToArray(), WebSocketMessageType.Text, true, default);
+                    await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "", default);
+                    return;
+                }
+
+                await context.Response.WriteAsync("own page");
+            });
+            e.MapFallback(() => "fallback page");
         };
     }
 }
@@ -44,6 +61,65 @@ public sealed class CrosswsSurfaceTests(SharedRouteFixture fixture) : IClassFixt
         Assert.StartsWith("welcome ", await client.ReceiveText());
         await client.SendText("echo me");
         Assert.Equal("echo me", await client.ReceiveText());
+    }
+
+    [Fact]
+    public async Task A_more_specific_route_that_takes_any_method_keeps_its_upgrades_and_a_fallback_takes_no_socket_route()
+    {
+        await using var own = await _app.Connect("/hub/own");
+        Assert.Equal("own socket", await own.ReceiveText());
+        using var ownPage = await _app.Probe("/hub/own", webSocket: false);
+        Assert.Equal("own page", await ownPage.Content.ReadAsStringAsync());
+
+        await using var handler = await _app.Connect("/hub/anything");
+        Assert.StartsWith("welcome ", await handler.ReceiveText());
+
+        using var plain = await _app.Probe("/hub/anything", webSocket: false);
+        Assert.Equal(HttpStatusCode.UpgradeRequired, plain.StatusCode);
+        using var unknown = await _app.Probe("/not/mapped", webSocket: false);
+        Assert.Equal("fallback page", await unknown.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task An_HTTP2_extended_CONNECT_upgrade_is_accepted_on_a_route_shared_with_a_page()
+    {
+        var gateway = await _app.StartGatewayAsync(configureBuilder: b =>
+            b.WebHost.ConfigureKestrel(k => k.ConfigureEndpointDefaults(l => l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2)));
+        using var socket = new ClientWebSocket();
+        socket.Options.HttpVersion = HttpVersion.Version20;
+        socket.Options.HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+        using var invoker = new HttpMessageInvoker(new SocketsHttpHandler());
+        using var cts = new CancellationTokenSource(_app.Timeout);
+        await socket.ConnectAsync(new Uri(gateway.WebSocketAddress, "/shared/page-first"), invoker, cts.Token);
+        await using var client = new TestClientOver(socket);
+        Assert.StartsWith("welcome ", await client.ReceiveText(cts.Token));
+        await socket.SendAsync("over h2"u8.ToArray(), WebSocketMessageType.Text, true, cts.Token);
+        Assert.Equal("over h2", await client.ReceiveText(cts.Token));
+    }
+
+    [Fact]
+    public async Task A_rejection_sends_its_reason_phrase_and_repeated_headers_then_closes_and_an_accept_repeats_them_too()
+    {
+        var (rejected, closed) = await RawHttp.Exchange(
+            _app.Gateways[0].HttpAddress, RawHttp.Upgrade("/ws/rec?reject=401&phrase=Token%20Expired"), _app.Timeout);
+        Assert.StartsWith("HTTP/1.1 401 Token Expired\r\n", rejected);
+        Assert.Equal(2, RawHttp.Count(rejected, "set-cookie"));
+        Assert.EndsWith("go away", rejected);
+        Assert.True(closed);
+
+        var accepted = await RawHttp.Head(_app.Gateways[0].HttpAddress, RawHttp.Upgrade("/ws/rec"), _app.Timeout);
+        Assert.StartsWith("HTTP/1.1 101 ", accepted);
+        Assert.Equal(2, RawHttp.Count(accepted, "set-cookie"));
+    }
+
+    [Theory]
+    [InlineData("Connection: keep-alive, Upgrade", "Upgrade: WebSocket")]
+    [InlineData("Connection: upgrade", "Upgrade: websocket")]
+    public async Task Handshakes_that_follow_the_RFC_in_other_spellings_are_accepted(string connection, string upgrade)
+    {
+        var request = RawHttp.Upgrade("/ws/echo").Replace("Connection: Upgrade", connection).Replace("Upgrade: websocket", upgrade);
+        var head = await RawHttp.Head(_app.Gateways[0].HttpAddress, request, _app.Timeout);
+        Assert.StartsWith("HTTP/1.1 101 ", head);
     }
 
     [Fact]
@@ -104,7 +180,20 @@ public sealed class CrosswsSurfaceTests(SharedRouteFixture fixture) : IClassFixt
         await _app.Deactivate(peerId);
         await client.SendText("ctx");
         Assert.Equal("ctx:record typed", await client.ReceiveText());
-        Assert.Equal(new TagContext("typed"), (await _app.ReadPeerRecord<RecordingState>(peerId))!.Context);
+        // Stored in the Orleans serializer's format, whatever the storage's own serializer.
+        var stored = (await _app.ReadPeerRecord<RecordingState>(peerId))!.Context!;
+        var serializer = _app.Cluster.Client.ServiceProvider.GetRequiredService<Orleans.Serialization.Serializer>();
+        Assert.Equal(new TagContext("typed"), serializer.Deserialize<object>(stored));
+    }
+
+    [Fact]
+    public async Task Setting_a_context_Orleans_cannot_store_is_a_hook_error()
+    {
+        var (client, peerId) = await _app.OpenRecording();
+        await client.SendText("ctx:bad:x");
+        await client.ExpectClose(1011);
+        var error = (Exception)(await HookLog.WaitFor(peerId, "error")).Argument!;
+        Assert.Contains("cannot be serialized", error.Message);
     }
 
     [Fact]
@@ -161,10 +250,13 @@ public sealed class CrosswsSurfaceTests(SharedRouteFixture fixture) : IClassFixt
     [InlineData("not base64", "not a key at all!!!!!!==", "HTTP/1.1", "", 400, "16-byte")]
     [InlineData("HTTP/1.0", RawHttp.Key, "HTTP/1.0", "", 400, "HTTP/1.1")]
     [InlineData("version 8", RawHttp.Key, "HTTP/1.1", "Sec-WebSocket-Version: 8", 426, "version 13")]
+    [InlineData("no version", RawHttp.Key, "HTTP/1.1", "Sec-WebSocket-Version:", 400, "Sec-WebSocket-Version: 13")]
+    [InlineData("whitespace in the key", "dGhlIHNhbXBs ZSBub25jZQ==", "HTTP/1.1", "", 400, "16-byte")]
+    [InlineData("a long key", "dGhlIHNhbXBsZSBub25jZQ==                                        x", "HTTP/1.1", "", 400, "16-byte")]
     public async Task A_handshake_that_breaks_RFC_6455_gets_a_readable_4xx_and_the_connection_closes(
         string what, string? key, string version, string extra, int status, string says)
     {
-        var request = RawHttp.Upgrade("/ws/echo", version, key, extra.Length > 0 ? [extra] : []);
+        var request = RawHttp.Upgrade("/ws/echo", version, key, extra.Length > "Sec-WebSocket-Version:".Length ? [extra] : []);
         if (extra.StartsWith("Sec-WebSocket-Version", StringComparison.Ordinal))
         {
             request = request.Replace("Sec-WebSocket-Version: 13\r\n", "");
@@ -185,6 +277,16 @@ public sealed class CrosswsSurfaceTests(SharedRouteFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task An_upgrade_that_is_not_a_GET_gets_400()
+    {
+        var (response, closed) = await RawHttp.Exchange(
+            _app.Gateways[0].HttpAddress, RawHttp.Upgrade("/ws/echo").Replace("GET /ws/echo", "POST /ws/echo"), _app.Timeout);
+        Assert.StartsWith("HTTP/1.1 400 ", response);
+        Assert.Contains("GET request", response);
+        Assert.True(closed);
+    }
+
+    [Fact]
     public async Task A_frame_announcing_more_than_ever_comes_is_dropped_by_the_keep_alive()
     {
         var gateway = await _app.StartGatewayAsync(g =>
@@ -199,5 +301,23 @@ public sealed class CrosswsSurfaceTests(SharedRouteFixture fixture) : IClassFixt
         await raw.SendBytes([0x82, 0xFF, 0x40, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 9, 9, 9, 9]);
         var details = (CloseDetails)(await HookLog.WaitFor(peerId, "close", _app.Timeout)).Argument!;
         Assert.Equal(new CloseDetails(CloseCodes.Abnormal, "", WasClean: false), details);
+    }
+}
+
+/// <summary>Reads text frames from a socket the test opened itself (an HTTP/2 one).</summary>
+internal sealed class TestClientOver(ClientWebSocket socket) : IAsyncDisposable
+{
+    public async Task<string> ReceiveText(CancellationToken cancellationToken)
+    {
+        var buffer = new byte[4096];
+        var result = await socket.ReceiveAsync(buffer, cancellationToken);
+        Assert.Equal(WebSocketMessageType.Text, result.MessageType);
+        return System.Text.Encoding.UTF8.GetString(buffer, 0, result.Count);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        socket.Abort();
+        return ValueTask.CompletedTask;
     }
 }

@@ -16,16 +16,39 @@ public static class RawHttp
         + string.Concat(extra.Select(h => h + "\r\n"))
         + "\r\n";
 
+    /// <summary>Sends <paramref name="request"/> and returns the response's status line and headers, up to the blank line.</summary>
+    public static async Task<string> Head(Uri server, string request, TimeSpan timeout)
+    {
+        using var tcp = await Send(server, request);
+        var stream = tcp.GetStream();
+        var received = new StringBuilder();
+        var buffer = new byte[1];
+        using var cts = new CancellationTokenSource(timeout);
+        while (!received.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal))
+        {
+            if (await stream.ReadAsync(buffer, cts.Token) == 0)
+            {
+                break;
+            }
+
+            received.Append((char)buffer[0]);
+        }
+
+        return received.ToString();
+    }
+
+    /// <summary>How many header lines named <paramref name="name"/> a response head has.</summary>
+    public static int Count(string head, string name) =>
+        head.Split("\r\n").Count(line => line.StartsWith(name + ":", StringComparison.OrdinalIgnoreCase));
+
     /// <summary>
     /// Sends <paramref name="request"/> and reads until the server closes the connection. Returns what came
     /// back, and whether the server closed it (<see langword="false"/> when it was still open after <paramref name="timeout"/>).
     /// </summary>
     public static async Task<(string Response, bool ClosedByServer)> Exchange(Uri server, string request, TimeSpan timeout)
     {
-        using var tcp = new TcpClient();
-        await tcp.ConnectAsync(server.Host, server.Port);
+        using var tcp = await Send(server, request);
         var stream = tcp.GetStream();
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(request));
         var received = new MemoryStream();
         var buffer = new byte[8192];
         using var cts = new CancellationTokenSource(timeout);
@@ -46,5 +69,13 @@ public static class RawHttp
         {
             return (Encoding.UTF8.GetString(received.ToArray()), false);
         }
+    }
+
+    private static async Task<TcpClient> Send(Uri server, string request)
+    {
+        var tcp = new TcpClient();
+        await tcp.ConnectAsync(server.Host, server.Port);
+        await tcp.GetStream().WriteAsync(Encoding.ASCII.GetBytes(request));
+        return tcp;
     }
 }

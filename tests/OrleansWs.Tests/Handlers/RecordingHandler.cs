@@ -22,7 +22,8 @@ public sealed class RecordingHandler : WebSocketHandler<RecordingState>
 
         if (request.Query["reject"] is { } status)
         {
-            return ValueTask.FromResult(Reject(int.Parse(status), "go away", new Dictionary<string, string> { ["x-reason"] = "test" }));
+            return ValueTask.FromResult(Reject(
+                int.Parse(status), "go away", [new("x-reason", "test"), new("set-cookie", "a=1"), new("set-cookie", "b=2")], request.Query["phrase"]));
         }
 
         if (request.Query["badContext"] is not null)
@@ -32,7 +33,7 @@ public sealed class RecordingHandler : WebSocketHandler<RecordingState>
 
         return ValueTask.FromResult(Accept(
             protocol: request.Query["protocol"],
-            headers: new Dictionary<string, string> { ["x-upgrade"] = "yes", ["set-cookie"] = "session=abc; HttpOnly" },
+            headers: [new("x-upgrade", "yes"), new("set-cookie", "session=abc; HttpOnly"), new("set-cookie", "theme=dark")],
             context: new Dictionary<string, string> { ["tag"] = tag ?? "" },
             @namespace: request.Query["namespace"]));
     }
@@ -127,6 +128,10 @@ public sealed class RecordingHandler : WebSocketHandler<RecordingState>
                 else if (parts.Length == 3 && parts[1] == "record")
                 {
                     peer.Context = new TagContext(parts[2]);
+                }
+                else if (parts.Length == 3 && parts[1] == "bad")
+                {
+                    peer.Context = new NotSerializable();
                 }
 
                 await peer.Send("ctx:" + peer.Context switch
