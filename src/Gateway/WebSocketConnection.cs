@@ -253,12 +253,17 @@ internal sealed partial class WebSocketConnection : IInboundTarget, ITopicMember
             // Subscriptions made in OnOpen are in place before the client sees the socket open.
             await ApplyTopicChanges(connected.Reply.TopicChanges);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex)
         {
+            // The grain accepted: whatever failed (the cluster, or the client leaving), it hears of the end.
             RequestClose(Ended);
             _runtime.Topics.Release(this);
             await TellGrainClosed(new CloseDetails(CloseCodes.InternalError, "topic subscription failed", WasClean: false));
-            await WebSocketHandshake.Unavailable(context);
+            if (ex is not OperationCanceledException)
+            {
+                await WebSocketHandshake.Unavailable(context);
+            }
+
             return null;
         }
 
@@ -285,6 +290,21 @@ internal sealed partial class WebSocketConnection : IInboundTarget, ITopicMember
             RequestClose(Ended);
             _runtime.Topics.Release(this);
             await TellGrainClosed(Dropped);
+            if (!context.Response.HasStarted)
+            {
+                // No 101 went out: the client gets an answer, not an empty 200 with the handler's headers.
+                try
+                {
+                    context.Response.Headers.Clear();
+                    context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+                    await context.Response.WriteAsync("The WebSocket handshake failed.\n", context.RequestAborted);
+                }
+                catch (Exception answer) when (IsSocketFailure(answer) || answer is InvalidOperationException)
+                {
+                    // The client is gone too.
+                }
+            }
+
             return null;
         }
     }

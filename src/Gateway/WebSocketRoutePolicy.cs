@@ -11,13 +11,14 @@ internal sealed class WebSocketEndpointMetadata
 
 /// <summary>
 /// Lets a WebSocket route share its path with ordinary endpoints, as crossws serves a page, <c>/peers</c> and the
-/// upgrade on one server, in whichever order they were mapped:
+/// upgrade on one server, in whichever order they were mapped. Routes are weighed by how specific their patterns
+/// are (route precedence), not by <c>Order</c>:
 /// <list type="bullet">
-/// <item>a request that is not an upgrade leaves the WebSocket endpoint to another endpoint that matches it at least
-/// as specifically (same route or a more specific one; a fallback does not count), and gets 426 only when none does;</item>
-/// <item>an upgrade goes to the WebSocket endpoint rather than to a page: an endpoint limited to HTTP methods (a
-/// <c>MapGet</c>), or one whose route is no more specific. An endpoint of a more specific route that takes any method
-/// (a SignalR hub, a proxy route) keeps its upgrades, as routing decides without this policy.</item>
+/// <item>a request that is not an upgrade leaves the WebSocket endpoint to another endpoint whose route is at least as
+/// specific (a fallback does not count), and gets 426 only when there is none;</item>
+/// <item>an upgrade goes to the WebSocket endpoint rather than to an endpoint limited to HTTP methods (a <c>MapGet</c>
+/// page) or one whose route is no more specific. An endpoint of a more specific route that takes any method (a
+/// SignalR hub, a proxy route) keeps its upgrades, as routing decides without this policy.</item>
 /// </list>
 /// </summary>
 internal sealed class WebSocketRoutePolicy : MatcherPolicy, IEndpointSelectorPolicy
@@ -30,18 +31,18 @@ internal sealed class WebSocketRoutePolicy : MatcherPolicy, IEndpointSelectorPol
 
     public Task ApplyAsync(HttpContext httpContext, CandidateSet candidates)
     {
-        // The best (lowest) route score among the valid candidates of each kind.
-        int webSocket = int.MaxValue, other = int.MaxValue;
+        // The most specific (lowest) route precedence among the valid candidates of each kind; fallbacks aside.
+        decimal webSocket = decimal.MaxValue, other = decimal.MaxValue;
         for (var i = 0; i < candidates.Count; i++)
         {
-            if (candidates.IsValidCandidate(i))
+            if (candidates.IsValidCandidate(i) && candidates[i].Endpoint is RouteEndpoint { Order: < int.MaxValue } endpoint)
             {
-                ref var best = ref IsWebSocket(candidates[i].Endpoint) ? ref webSocket : ref other;
-                best = Math.Min(best, candidates[i].Score);
+                ref var best = ref IsWebSocket(endpoint) ? ref webSocket : ref other;
+                best = Math.Min(best, endpoint.RoutePattern.InboundPrecedence);
             }
         }
 
-        if (webSocket == int.MaxValue || other == int.MaxValue)
+        if (webSocket == decimal.MaxValue || other == decimal.MaxValue)
         {
             return Task.CompletedTask;
         }
@@ -49,15 +50,15 @@ internal sealed class WebSocketRoutePolicy : MatcherPolicy, IEndpointSelectorPol
         var upgrade = IsUpgrade(httpContext);
         for (var i = 0; i < candidates.Count; i++)
         {
-            if (!candidates.IsValidCandidate(i))
+            if (!candidates.IsValidCandidate(i) || candidates[i].Endpoint is not RouteEndpoint endpoint)
             {
                 continue;
             }
 
-            var candidate = candidates[i];
-            var drop = IsWebSocket(candidate.Endpoint)
-                ? !upgrade && other <= candidate.Score
-                : upgrade && (candidate.Score >= webSocket || candidate.Endpoint.Metadata.GetMetadata<IHttpMethodMetadata>() is { HttpMethods.Count: > 0 });
+            var precedence = endpoint.RoutePattern.InboundPrecedence;
+            var drop = IsWebSocket(endpoint)
+                ? !upgrade && other <= precedence
+                : upgrade && (precedence >= webSocket || endpoint.Metadata.GetMetadata<IHttpMethodMetadata>() is { HttpMethods.Count: > 0 });
             if (drop)
             {
                 candidates.SetValidity(i, false);
@@ -66,6 +67,7 @@ internal sealed class WebSocketRoutePolicy : MatcherPolicy, IEndpointSelectorPol
 
         return Task.CompletedTask;
     }
+
     /// <summary>
     /// Whether the request asks for a WebSocket, well formed or not: an HTTP/1.x request with
     /// <c>Upgrade: websocket</c> (the WebSocket endpoint answers a malformed one with 400) or an HTTP/2 extended

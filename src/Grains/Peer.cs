@@ -69,8 +69,8 @@ public sealed class Peer
 
     /// <summary>
     /// Where the socket stands as this hook runs (crossws' <c>websocket.readyState</c>): <c>Closing</c> once this hook
-    /// asked to close, or for a message read before the client's close frame (or a close from elsewhere) when its
-    /// batch left the gateway; <c>Closed</c> in <c>OnClose</c>.
+    /// asked to close, or for a message whose batch left the gateway after the client's close frame came (or the
+    /// socket ended); <c>Closed</c> in <c>OnClose</c>.
     /// </summary>
     public PeerReadyState ReadyState => _effects.SocketClosed ? PeerReadyState.Closed
         : _effects.Closing || _effects.SocketClosing ? PeerReadyState.Closing
@@ -88,8 +88,8 @@ public sealed class Peer
         set => _facts.Context = value;
     }
 
-    /// <summary>The context as <typeparamref name="T"/>, or <see langword="null"/> when it holds none of that type.</summary>
-    public T? ContextAs<T>() where T : class => _facts.Context as T;
+    /// <summary>The context as <typeparamref name="T"/>, or <see langword="default"/> when it holds none of that type.</summary>
+    public T? ContextAs<T>() => _facts.Context is T value ? value : default;
 
     /// <summary>The topics this peer is subscribed to, in subscription order.</summary>
     public IReadOnlyList<string> Topics => _facts.Topics;

@@ -103,7 +103,7 @@ internal sealed class PeerEffects(string peerId, HandlerHost host)
             if (peerId == effects.PeerId)
             {
                 effects.Send(message);
-                return !effects.Closing;
+                return !effects.Closing && !effects.SocketClosing;
             }
 
             if (!await host.IsOpen(peerId))

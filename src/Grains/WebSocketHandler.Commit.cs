@@ -70,11 +70,12 @@ public abstract partial class WebSocketHandler<TState>
         var state = _host.Serializer.SerializeToArray(Record.State);
         // The context as the record holds it: a hook may have replaced it or changed the object in place.
         var context = _context is null ? null : _host.Serializer.SerializeToArray(_context);
-        var contextChanged = !(context ?? []).AsSpan().SequenceEqual(Record.Context ?? []) || (context is null) != (Record.Context is null);
+        var contextChanged = !(context ?? []).AsSpan().SequenceEqual(Record.Context ?? []) || (context is null) != (Record.Context is null)
+            || Record.LegacyContext is not null;
         if (_recordChanged || effects.ChangesTopics || contextChanged || _writtenState is null || !state.AsSpan().SequenceEqual(_writtenState))
         {
-            var written = Record.Context;
-            Record.Context = context;
+            var (written, legacy) = (Record.Context, Record.LegacyContext);
+            (Record.Context, Record.LegacyContext) = (context, null);
             try
             {
                 await _record.WriteStateAsync();
@@ -82,7 +83,7 @@ public abstract partial class WebSocketHandler<TState>
             catch
             {
                 // Not stored: the next commit must see the change again.
-                Record.Context = written;
+                (Record.Context, Record.LegacyContext) = (written, legacy);
                 throw;
             }
 

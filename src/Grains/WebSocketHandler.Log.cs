@@ -13,6 +13,9 @@ public abstract partial class WebSocketHandler<TState>
     [LoggerMessage(EventId = 111, EventName = "ContextNotSerializable", Level = LogLevel.Error, Message = "The upgrade hook for {Path} gave a context of type {Type}, which Orleans cannot serialize (mark it [GenerateSerializer]); answered 500.")]
     private partial void LogErrorContextNotSerializable(Exception exception, string path, string type);
 
+    [LoggerMessage(EventId = 112, EventName = "ContextUnreadable", Level = LogLevel.Error, Message = "The stored context of peer {PeerId} cannot be read (its type was renamed or removed; give context types an [Alias]); the peer goes on without it.")]
+    private partial void LogErrorContextUnreadable(Exception exception, string peerId);
+
     [LoggerMessage(EventId = 102, EventName = "HookFailed", Level = LogLevel.Error, Message = "A hook of peer {PeerId} threw; the peer is closed with 1011.")]
     private partial void LogErrorHookFailed(Exception exception, string peerId);
 

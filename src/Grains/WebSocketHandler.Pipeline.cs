@@ -43,7 +43,7 @@ public abstract partial class WebSocketHandler<TState>
             if (_record.RecordExists)
             {
                 _writtenState = _host.Serializer.SerializeToArray(Record.State);
-                _context = Record.Context is { } context ? _host.Serializer.Deserialize<object>(context) : Record.LegacyContext;
+                _context = ReadContext();
             }
         }
     }
@@ -86,15 +86,21 @@ public abstract partial class WebSocketHandler<TState>
         catch
         {
             // Nothing was acknowledged: forget the half-open peer rather than keep state nobody owns.
-            if (_record.RecordExists)
+            try
             {
-                await _record.ClearStateAsync();
+                if (_record.RecordExists)
+                {
+                    await _record.ClearStateAsync();
+                }
+            }
+            finally
+            {
+                _record.State = new();
+                _writtenState = null;
+                _context = null;
+                _host.Deactivate();
             }
 
-            _record.State = new();
-            _writtenState = null;
-            _context = null;
-            _host.Deactivate();
             throw;
         }
         finally
@@ -270,6 +276,25 @@ public abstract partial class WebSocketHandler<TState>
 
         ForgetIfUnused();
         return false;
+    }
+
+    // A context whose type is gone (renamed or moved without an [Alias]) must not keep the peer from closing.
+    private object? ReadContext()
+    {
+        if (Record.Context is not { } context)
+        {
+            return Record.LegacyContext;
+        }
+
+        try
+        {
+            return _host.Serializer.Deserialize<object>(context);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogErrorContextUnreadable(ex, _host.PeerId);
+            return null;
+        }
     }
 
     // The decision, and its context serialized (the record's form of it).

@@ -10,9 +10,10 @@ public static class WebSocketEndpointRouteBuilderExtensions
     /// result is an ordinary endpoint: <c>RequireAuthorization()</c>, CORS and rate limiting apply.
     /// </summary>
     /// <remarks>
-    /// Other endpoints may share the route (a <c>MapGet</c> of a page on the same path, in either order): a
-    /// WebSocket upgrade goes to the handler and any other request to them. A plain request that nothing else
-    /// takes gets 426 Upgrade Required.
+    /// Other endpoints may share the path (a <c>MapGet</c> of a page, mapped before or after): a WebSocket upgrade goes to
+    /// the handler unless a more specific route that takes any method (a SignalR hub) matches too, and any other
+    /// request to an endpoint whose route is at least as specific. A plain request that none takes (a fallback does
+    /// not count) gets 426 Upgrade Required.
     /// </remarks>
     public static IEndpointConventionBuilder MapWebSocketHandler<THandler>(this IEndpointRouteBuilder endpoints, string pattern)
         where THandler : IWebSocketHandler

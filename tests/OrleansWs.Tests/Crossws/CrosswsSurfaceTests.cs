@@ -23,6 +23,9 @@ public sealed class SharedRouteFixture : AppFixture
             e.MapGet("/shared/socket-first", () => "page one");
             e.MapGet("/shared/page-first", () => "page two");
             e.MapWebSocketHandler<RecordingHandler>("/shared/page-first");
+            // Order (MVC's conventional routes have 1 and more) does not make the socket take a page's requests.
+            e.MapGet("/shared/ordered", () => "page three").WithOrder(5);
+            e.MapWebSocketHandler<RecordingHandler>("/shared/ordered");
             e.MapPost("/ws/rec", () => "posted");
             // A more specific endpoint that takes any method and upgrades itself (as a SignalR hub does) keeps its upgrades.
             e.MapWebSocketHandler<RecordingHandler>("/hub/{**path}");
@@ -51,6 +54,7 @@ public sealed class CrosswsSurfaceTests(SharedRouteFixture fixture) : IClassFixt
     [Theory]
     [InlineData("/shared/socket-first", "page one")]
     [InlineData("/shared/page-first", "page two")]
+    [InlineData("/shared/ordered", "page three")]
     public async Task A_socket_and_a_page_share_a_route_in_either_mapping_order(string path, string page)
     {
         using var plain = await _app.Probe(path, webSocket: false);
