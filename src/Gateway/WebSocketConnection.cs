@@ -55,7 +55,7 @@ internal sealed partial class WebSocketConnection : IInboundTarget, ITopicMember
     /// <summary>The peer's namespace, known once its grain accepted it.</summary>
     public string Namespace { get; private set; } = "";
 
-    /// <summary>Between a completed handshake and the end of the socket.</summary>
+    /// <summary>From just before the 101 leaves until the end of the socket (what listings show).</summary>
     public bool IsOpen => _isOpen;
 
     /// <summary>Whether the connection's end is decided (a close or terminate was requested, or the socket ended).</summary>
@@ -172,7 +172,6 @@ internal sealed partial class WebSocketConnection : IInboundTarget, ITopicMember
 
             using (socket)
             {
-                _isOpen = true;
                 Log.PeerOpened(_logger, PeerId);
                 var closed = Dropped;
                 try
@@ -270,7 +269,9 @@ internal sealed partial class WebSocketConnection : IInboundTarget, ITopicMember
         try
         {
             // Compression only where the grain was told it is negotiated, so Peer.Extensions never says otherwise.
-            var socket = await WebSocketHandshake.Accept(context, connected.Answer, _options, compress: extensions.Count > 0);
+            // Listed from before the 101 leaves: a client that has its handshake finds itself in a listing.
+            _isOpen = true;
+            var socket = await WebSocketHandshake.Accept(context, connected.Answer, _options, compress: extensions.Count > 0, PeerId);
             MakeAbortable(socket);
             return (socket, connected.Reply);
         }
@@ -287,6 +288,7 @@ internal sealed partial class WebSocketConnection : IInboundTarget, ITopicMember
                 Log.HandshakeFailed(_logger, ex, PeerId);
             }
 
+            _isOpen = false;
             RequestClose(Ended);
             _runtime.Topics.Release(this);
             await TellGrainClosed(Dropped);

@@ -88,6 +88,14 @@ public sealed class WebSocketGatewayOptions
     /// </summary>
     public bool CompressionNoContextTakeover { get; set; }
 
+    /// <summary>
+    /// The name of a header of the 101 that tells the client its peer id (e.g. <c>OrleansWs-Peer-Id</c>), for clients
+    /// and tests that address the peer through <see cref="IWebSocketPeers"/>; <see langword="null"/> sends none.
+    /// Default: none (the test kit's gateways send it).
+    /// </summary>
+    [RegularExpression("^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")]
+    public string? PeerIdHeader { get; set; }
+
     /// <summary>How long this gateway's registration in the cluster lasts without renewal. Default: 15 s.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan Lease { get; set; } = TimeSpan.FromSeconds(15);

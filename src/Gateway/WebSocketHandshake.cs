@@ -85,9 +85,14 @@ internal static class WebSocketHandshake
     }
 
     /// <summary>The 101: the handler's response headers and chosen sub-protocol, with the gateway's keep-alive and compression.</summary>
-    public static Task<WebSocket> Accept(HttpContext context, HandshakeAnswer answer, WebSocketGatewayOptions options, bool compress)
+    public static Task<WebSocket> Accept(HttpContext context, HandshakeAnswer answer, WebSocketGatewayOptions options, bool compress, string peerId)
     {
         AppendHeaders(context, answer.Headers);
+        if (options.PeerIdHeader is { } header)
+        {
+            context.Response.Headers[header] = peerId;
+        }
+
         return context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
         {
             SubProtocol = answer.Protocol,

@@ -89,7 +89,7 @@ public sealed class TestClient : IAsyncDisposable
     public async Task<ReceivedMessage> Receive(TimeSpan? timeout = null)
     {
         var next = await Next(timeout, "a message");
-        return next as ReceivedMessage ?? throw new TimeoutException($"Expected a message from {Uri} but the connection closed: {next}.");
+        return next as ReceivedMessage ?? throw new TimeoutException(WithServerErrors($"Expected a message from {Uri} but the connection closed: {next}."));
     }
 
     /// <summary>The next message, which must be text.</summary>
@@ -106,9 +106,48 @@ public sealed class TestClient : IAsyncDisposable
         return !message.IsText ? message.Data : throw new InvalidOperationException($"Expected a binary message from {Uri} but got {message}.");
     }
 
-    /// <summary>The next message parsed as JSON.</summary>
-    public async Task<T> ReceiveJson<T>(TimeSpan? timeout = null) =>
-        JsonSerializer.Deserialize<T>(await ReceiveText(timeout), JsonSerializerOptions.Web)!;
+    /// <summary>
+    /// The next message parsed as JSON (web defaults: camelCase), strictly: a member <typeparamref name="T"/> does not
+    /// have, a missing constructor parameter or a null where <typeparamref name="T"/> has none fails with the text
+    /// that came, instead of filling defaults.
+    /// </summary>
+    public async Task<T> ReceiveJson<T>(TimeSpan? timeout = null)
+    {
+        var text = await ReceiveText(timeout);
+        try
+        {
+            return JsonSerializer.Deserialize<T>(text, StrictJson) ?? throw new JsonException("null");
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidOperationException($"Expected JSON of {typeof(T).Name} from {Uri} but got '{text}': {ex.Message}", ex);
+        }
+    }
+
+    private static readonly JsonSerializerOptions StrictJson = new(JsonSerializerDefaults.Web)
+    {
+        UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
+        RespectRequiredConstructorParameters = true,
+        RespectNullableAnnotations = true,
+    };
+
+    /// <summary>What the servers logged as errors about this client's peer, for failure messages (the kit's clients have it).</summary>
+    internal Func<string, string?>? ServerErrors { get; set; }
+
+    // A failure message says what the server's hooks threw, so a test that sees a 1011 also sees why.
+    private string WithServerErrors(string message) =>
+        PeerId is { } peerId && ServerErrors?.Invoke(peerId) is { Length: > 0 } errors
+            ? message + "\nErrors the servers logged for peer " + peerId + ":\n" + errors
+            : message;
+
+    /// <summary>The 101 header by which the kit's gateways tell a client its peer id (<c>WebSocketGatewayOptions.PeerIdHeader</c>).</summary>
+    public const string PeerIdHeader = "OrleansWs-Peer-Id";
+
+    /// <summary>
+    /// The peer id the gateway gave this connection in its 101 (the kit's gateways do; see <see cref="PeerIdHeader"/>),
+    /// or <see langword="null"/> when it sent none.
+    /// </summary>
+    public string? PeerId => HandshakeHeaders.TryGetValue(PeerIdHeader, out var values) ? values.FirstOrDefault() : null;
 
     /// <summary>Asserts that nothing arrives within <paramref name="window"/>.</summary>
     public async Task ExpectNoMessage(TimeSpan window)
@@ -134,7 +173,7 @@ public sealed class TestClient : IAsyncDisposable
             {
                 if (code is not null && closed.Code != code)
                 {
-                    throw new InvalidOperationException($"Expected a close with {code} from {Uri} but got {closed}.");
+                    throw new InvalidOperationException(WithServerErrors($"Expected a close with {code} from {Uri} but got {closed}."));
                 }
 
                 return closed;
@@ -183,11 +222,11 @@ public sealed class TestClient : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            throw new TimeoutException($"Waited {limit.TotalMilliseconds} ms for {awaited} from {Uri}; nothing arrived (socket {_socket.State}).");
+            throw new TimeoutException(WithServerErrors($"Waited {limit.TotalMilliseconds} ms for {awaited} from {Uri}; nothing arrived (socket {_socket.State})."));
         }
         catch (ChannelClosedException)
         {
-            throw new InvalidOperationException($"Waited for {awaited} from {Uri}, but the connection is gone (socket {_socket.State}).");
+            throw new InvalidOperationException(WithServerErrors($"Waited for {awaited} from {Uri}, but the connection is gone (socket {_socket.State})."));
         }
     }
 

@@ -32,6 +32,11 @@ public sealed class TestLogSink : ILoggerProvider
         }
     }
 
+    /// <summary>The errors logged so far whose message names <paramref name="subject"/> (e.g. a peer id), one per line with its exception's message.</summary>
+    public string DescribeErrorsAbout(string subject) => string.Join("\n", _entries
+        .Where(e => e.Level >= LogLevel.Error && e.Message.Contains(subject, StringComparison.Ordinal))
+        .Select(e => $"[{e.Level}] {e.EventName}: {e.Message}{(e.Exception is { } ex ? $" ({ex.GetType().Name}: {ex.Message})" : "")}"));
+
     ILogger ILoggerProvider.CreateLogger(string categoryName) => new Logger(this, categoryName);
 
     void IDisposable.Dispose()

@@ -123,6 +123,7 @@ public sealed class WebSocketTestApp : IAsyncDisposable
         builder.Services.AddSingleton(Cluster.Client);
         builder.Services.AddWebSocketGateway(o =>
         {
+            o.PeerIdHeader = TestClient.PeerIdHeader;
             _options.ConfigureGatewayOptions?.Invoke(o);
             configure?.Invoke(o);
         });
@@ -182,8 +183,11 @@ public sealed class WebSocketTestApp : IAsyncDisposable
     public Task KillSiloAsync(InProcessSiloHandle silo) => Cluster.KillSiloAsync(silo);
 
     /// <summary>The silo that hosts the peer's grain right now, or <see langword="null"/> when it has no activation.</summary>
-    public InProcessSiloHandle? SiloOf(string peerId) =>
-        Cluster.TryGetGrainContext(PeerIds.ToGrainId(peerId), out var context)
+    public InProcessSiloHandle? SiloOf(string peerId) => SiloOf(PeerIds.ToGrainId(peerId));
+
+    /// <summary>The silo that hosts any grain (e.g. <c>grain.GetGrainId()</c> of a room grain) right now, or <see langword="null"/>.</summary>
+    public InProcessSiloHandle? SiloOf(GrainId grain) =>
+        Cluster.TryGetGrainContext(grain, out var context)
             ? Silos.FirstOrDefault(s => s.SiloAddress.Equals(context.Address.SiloAddress))
             : null;
 
@@ -193,7 +197,10 @@ public sealed class WebSocketTestApp : IAsyncDisposable
     /// <summary>The topics of a peer, or <see langword="null"/> when it is not open.</summary>
     public Task<IReadOnlyList<string>?> GetTopics(string peerId) => Peers.GetTopics(peerId);
 
-    /// <summary>The open peers of a handler type on every gateway, oldest first.</summary>
+    /// <summary>
+    /// The open peers of a namespace on every gateway, oldest first. A peer is listed once its <see cref="Connect"/>
+    /// returned (the gateway lists it before the 101 leaves).
+    /// </summary>
     public Task<IReadOnlyList<string>> GetOpenPeers(string @namespace) => Peers.GetPeers(@namespace);
 
     /// <summary>A name no other test uses (rooms, topics, nicknames), so tests sharing an app never meet.</summary>
@@ -203,6 +210,7 @@ public sealed class WebSocketTestApp : IAsyncDisposable
     public async Task<TestClient> Connect(string pathAndQuery, int gateway = 0, Action<ClientWebSocketOptions>? configure = null)
     {
         var client = await TestClient.ConnectAsync(new Uri(_gateways[gateway].WebSocketAddress, pathAndQuery), Timeout, configure);
+        client.ServerErrors = Logs.DescribeErrorsAbout;
         lock (_clients)
         {
             _clients.Add(client);
@@ -227,6 +235,7 @@ public sealed class WebSocketTestApp : IAsyncDisposable
     /// Sends a WebSocket upgrade request that is expected to be refused and returns the HTTP response
     /// (status, headers, body). Pass <paramref name="webSocket"/> = <see langword="false"/> for a plain GET.
     /// </summary>
+    /// <exception cref="InvalidOperationException">The upgrade was accepted (101): use <see cref="Connect"/> for a socket.</exception>
     public async Task<HttpResponseMessage> Probe(string pathAndQuery, int gateway = 0, bool webSocket = true, Action<HttpRequestHeaders>? headers = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_gateways[gateway].HttpAddress, pathAndQuery));
@@ -240,7 +249,15 @@ public sealed class WebSocketTestApp : IAsyncDisposable
 
         headers?.Invoke(request.Headers);
         using var cts = new CancellationTokenSource(Timeout);
-        var response = await _http.SendAsync(request, cts.Token);
+        var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cts.Token);
+        if (response.StatusCode == System.Net.HttpStatusCode.SwitchingProtocols)
+        {
+            // The body of a 101 is the socket: it never ends. Say what happened instead of timing out on it.
+            response.Dispose();
+            throw new InvalidOperationException(
+                $"The upgrade to {pathAndQuery} was accepted (101 Switching Protocols): Probe is for refused upgrades; use Connect for a socket.");
+        }
+
         await response.Content.LoadIntoBufferAsync(cts.Token);
         return response;
     }
@@ -260,10 +277,16 @@ public sealed class WebSocketTestApp : IAsyncDisposable
         where TState : class, new() => (await ReadPeerRecord<TState>(peerId, storageName))?.State;
 
     /// <summary>Whether the peer's grain has an activation on any silo.</summary>
-    public bool IsActive(string peerId) => Cluster.TryGetGrainContext(PeerIds.ToGrainId(peerId), out _);
+    public bool IsActive(string peerId) => IsActive(PeerIds.ToGrainId(peerId));
+
+    /// <summary>Whether any grain has an activation on a silo now.</summary>
+    public bool IsActive(GrainId grain) => Cluster.TryGetGrainContext(grain, out _);
 
     /// <summary>Deactivates the peer's grain and waits until it is gone (its socket stays open).</summary>
-    public Task Deactivate(string peerId) => Cluster.DeactivateAsync(PeerIds.ToGrainId(peerId));
+    public Task Deactivate(string peerId) => Deactivate(PeerIds.ToGrainId(peerId));
+
+    /// <summary>Deactivates any grain (it reactivates from storage on its next call).</summary>
+    public Task Deactivate(GrainId grain) => Cluster.DeactivateAsync(grain);
 
     /// <summary>Waits until the peer's grain has no activation left.</summary>
     public Task WaitForDeactivation(string peerId) => Cluster.WaitForDeactivationAsync(PeerIds.ToGrainId(peerId)).WaitAsync(Timeout);

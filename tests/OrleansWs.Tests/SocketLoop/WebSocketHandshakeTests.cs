@@ -115,9 +115,11 @@ public sealed class WebSocketHandshakeTests
         var context = Context();
         var feature = new AcceptingFeature();
         context.Features.Set<IHttpWebSocketFeature>(feature);
-        var options = new WebSocketGatewayOptions { KeepAliveInterval = TimeSpan.FromSeconds(7), KeepAliveTimeout = TimeSpan.FromSeconds(3) };
+        var options = new WebSocketGatewayOptions { KeepAliveInterval = TimeSpan.FromSeconds(7), KeepAliveTimeout = TimeSpan.FromSeconds(3), PeerIdHeader = "x-peer" };
 
-        var socket = await WebSocketHandshake.Accept(context, new HandshakeAnswer(true, 101, null, [new("set-cookie", "s=1")], null, "chat.v2", "/ws"), options, compress: false);
+        var socket = await WebSocketHandshake.Accept(
+            context, new HandshakeAnswer(true, 101, null, [new("set-cookie", "s=1")], null, "chat.v2", "/ws"), options, compress: false, "chat/1");
+        Assert.Equal("chat/1", context.Response.Headers["x-peer"]);
         Assert.Same(feature.Socket, socket);
         Assert.Equal("chat.v2", feature.Accepted!.SubProtocol);
         Assert.Equal(TimeSpan.FromSeconds(7), feature.Accepted.KeepAliveInterval);
