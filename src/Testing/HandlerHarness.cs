@@ -21,7 +21,7 @@ namespace OrleansWs.Testing;
 /// </code>
 /// </example>
 public sealed class HandlerHarness<THandler, TState>
-    where THandler : WebSocketHandler<TState>, new()
+    where THandler : WebSocketHandler<TState>
     where TState : class, new()
 {
     private static readonly Lazy<Serializer> SharedSerializer = new(() =>
@@ -33,17 +33,33 @@ public sealed class HandlerHarness<THandler, TState>
     private readonly List<Published> _published = [];
     private readonly List<PeerReply> _delivered = [];
 
-    /// <summary>Creates a handler instance for one peer.</summary>
+    /// <summary>
+    /// Creates a handler instance for one peer: with its parameterless constructor, or with <paramref name="create"/> for
+    /// one whose constructor takes what a silo would inject (an <see cref="IGrainFactory"/>, e.g. a
+    /// <see cref="FakeGrainFactory"/>, or other services).
+    /// </summary>
     /// <param name="handlerType">The grain type the peer id is made from.</param>
     /// <param name="logger">Where the pipeline logs (hook failures are logged at Error).</param>
-    public HandlerHarness(string handlerType = "handler", ILogger? logger = null)
+    /// <param name="create">Makes the handler instance; by default its parameterless constructor.</param>
+    public HandlerHarness(string handlerType = "handler", ILogger? logger = null, Func<THandler>? create = null)
     {
+        create ??= Create;
+        ArgumentNullException.ThrowIfNull(create);
         PeerId = PeerIds.New(handlerType);
         Peers = new RecordingPeers(this);
-        _handler = new THandler();
+        _handler = create();
         _state = _handler.Detach(new HarnessHost(this, logger ?? NullLogger.Instance));
         _grain = _handler;
     }
+
+    private static THandler Create() =>
+        typeof(THandler).GetConstructor(Type.EmptyTypes) is not null
+            ? Activator.CreateInstance<THandler>()
+            : throw new InvalidOperationException(
+                $"{typeof(THandler).Name} has no parameterless constructor: pass new HandlerHarness<…>(create: () => new {typeof(THandler).Name}(…)).");
+
+    /// <summary>The handler instance the hooks run on (its own members, e.g. what its constructor was given).</summary>
+    public THandler Handler => _handler;
 
     /// <summary>The peer's id.</summary>
     public string PeerId { get; }

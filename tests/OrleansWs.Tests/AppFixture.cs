@@ -31,6 +31,7 @@ public class AppFixture : IAsyncLifetime
                 e.MapWebSocketHandler<ChatHandler>("/ws/chat");
                 e.MapWebSocketHandler<CausalHandler>("/ws/causal");
                 e.MapWebSocketHandler<RoomHandler>("/ws/room");
+                e.MapWebSocketHandler<CounterRoomHandler>("/ws/counter");
             };
             o.ConfigureGatewayOptions = g =>
             {

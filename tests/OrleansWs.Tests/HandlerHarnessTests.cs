@@ -48,6 +48,40 @@ public sealed class HandlerHarnessTests
     }
 
     [Fact]
+    public async Task A_handler_that_calls_another_grain_runs_against_a_fake_one()
+    {
+        var counter = new FakeCounter();
+        var grains = new FakeGrainFactory().Add<ICounterGrain>("r1", counter);
+        var room = new HandlerHarness<CounterRoomHandler, CounterRoomState>("counter-room", create: () => new CounterRoomHandler(grains));
+
+        var opened = await room.Connect("/ws/counter?room=r1");
+        Assert.Equal(["value 0"], opened.Reply.Frames.Select(f => f.Text()));
+        var effects = await room.Receive("inc");
+        Assert.Equal(["value 1"], effects.Frames.Select(f => f.Text()));
+        Assert.Equal(1, counter.Value);
+        Assert.Equal("value 1", room.Published.Single().Message.Text());
+
+        // A grain the test gave no fake for: the hook fails (OnError, 1011), saying which fake to add.
+        CounterRoomHandler? made = null;
+        var missing = new HandlerHarness<CounterRoomHandler, CounterRoomState>("counter-room", create: () => made = new CounterRoomHandler(grains));
+        Assert.Same(made, missing.Handler);
+        var failed = await missing.Connect("/ws/counter?room=other");
+        Assert.Equal(1011, failed.Reply.Close!.Code);
+
+        var error = Assert.Throws<InvalidOperationException>(() => new HandlerHarness<CounterRoomHandler, CounterRoomState>());
+        Assert.Contains("create:", error.Message);
+    }
+
+    private sealed class FakeCounter : ICounterGrain
+    {
+        public int Value { get; private set; }
+
+        public Task<int> Get() => Task.FromResult(Value);
+
+        public Task<int> Add(int delta) => Task.FromResult(Value += delta);
+    }
+
+    [Fact]
     public async Task A_rejection_leaves_no_state()
     {
         var chat = new HandlerHarness<ChatHandler, ChatState>("chat");

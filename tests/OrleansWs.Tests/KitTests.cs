@@ -70,4 +70,24 @@ public sealed class KitTests(AppFixture fixture) : IClassFixture<AppFixture>
         var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => _app.Probe("/ws/rec"));
         Assert.Contains("was accepted (101", refused.Message);
     }
+
+    [Fact]
+    public async Task A_handler_that_calls_another_grain_shares_it_across_gateways()
+    {
+        var room = WebSocketTestApp.UniqueName("room");
+        await using var ann = await _app.Connect($"/ws/counter?room={room}", gateway: 0);
+        Assert.Equal("value 0", await ann.ReceiveText());
+        await using var bob = await _app.Connect($"/ws/counter?room={room}", gateway: 1);
+        Assert.Equal("value 0", await bob.ReceiveText());
+
+        await ann.SendText("inc");
+        Assert.Equal("value 1", await ann.ReceiveText());
+        Assert.Equal("value 1", await bob.ReceiveText());
+        await bob.SendText("inc");
+        Assert.Equal("value 2", await bob.ReceiveText());
+        Assert.Equal("value 2", await ann.ReceiveText());
+
+        var counter = _app.Cluster.Client.GetGrain<ICounterGrain>(room).GetGrainId();
+        Assert.NotNull(_app.SiloOf(counter));
+    }
 }
