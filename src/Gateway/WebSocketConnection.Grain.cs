@@ -67,6 +67,12 @@ internal sealed partial class WebSocketConnection
     {
         foreach (var change in changes)
         {
+            if (change.Namespace is { } ns)
+            {
+                // Before the join: the fan-out filters namespaced publishes by it.
+                Namespace = ns;
+            }
+
             if (change.Subscribe)
             {
                 await _runtime.Topics.Subscribe(change.Topic, this);

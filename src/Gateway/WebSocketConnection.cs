@@ -211,6 +211,9 @@ internal sealed partial class WebSocketConnection : IInboundTarget, ITopicMember
         finally
         {
             _runtime.Connections.Unregister(this);
+            // However the request ended (the client left while OnOpen ran, too), no topic keeps this connection.
+            RequestClose(Ended);
+            _runtime.Topics.Release(this);
             if (Interlocked.Exchange(ref _closeTimer, LoopEnded) is { } timer && !ReferenceEquals(timer, LoopEnded))
             {
                 timer.Dispose();
@@ -232,7 +235,10 @@ internal sealed partial class WebSocketConnection : IInboundTarget, ITopicMember
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             Log.ConnectFailed(_logger, ex, PeerId);
-            // The grain may have opened the peer after all (the call timed out, not failed): close it.
+            // The grain may have opened the peer after all (the call timed out, not failed), and OnOpen may have
+            // subscribed it here: close it, and let go of its topics.
+            RequestClose(Ended);
+            _runtime.Topics.Release(this);
             _ = TellGrainClosed(Dropped);
             await WebSocketHandshake.Unavailable(context);
             return null;
@@ -249,8 +255,14 @@ internal sealed partial class WebSocketConnection : IInboundTarget, ITopicMember
 
         try
         {
-            // Subscriptions made in OnOpen are in place before the client sees the socket open.
+            // Subscriptions made in OnOpen are in place before the client sees the socket open (a grain of this
+            // version made them while OnOpen ran; the reply carries those of the version before).
             await ApplyTopicChanges(connected.Reply.TopicChanges);
+            if (_close is { } closing)
+            {
+                // Closed before it opened: a topic fenced, or publishes overflowed the queue while OnOpen ran.
+                throw new InvalidOperationException($"The connection closed before its handshake: {closing.Code} '{closing.Reason}'.");
+            }
         }
         catch (Exception ex)
         {

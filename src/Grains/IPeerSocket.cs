@@ -11,4 +11,10 @@ internal interface IPeerSocket
     /// drained to <paramref name="threshold"/> bytes within <paramref name="timeout"/>; the gateway answers when it does.
     /// </summary>
     Task<bool> WaitForDrain(PeerEffects effects, long threshold, TimeSpan timeout);
+
+    /// <summary>
+    /// Subscribes (or unsubscribes) the socket at its gateway now, after delivering the frames <paramref name="effects"/>
+    /// holds (a commit point); nothing when the socket is gone or closing.
+    /// </summary>
+    Task ChangeTopic(PeerEffects effects, string topic, bool subscribe);
 }

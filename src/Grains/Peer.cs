@@ -4,9 +4,9 @@ using OrleansWs.Internal;
 namespace OrleansWs;
 
 /// <summary>
-/// One connected client, as its handler's hooks see it: crossws' <c>peer</c>. Sends, closes, topic
-/// changes and publishes made through it take effect when the hook call returns, after the peer's
-/// state has been written, in the order they were made.
+/// One connected client, as its handler's hooks see it: crossws' <c>peer</c>. Sends, closes and publishes
+/// made through it take effect when the hook call returns, after the peer's state has been written, in the
+/// order they were made; a subscribe or unsubscribe is in place when its task completes.
 /// </summary>
 public sealed class Peer
 {
@@ -115,7 +115,7 @@ public sealed class Peer
     /// A commit point: the peer's state is written and the hook's effects so far leave first (its publishes
     /// queued by the subscribed gateways, its sends, and its frames on this peer's socket), so the wait covers
     /// the frames sent before it. In <c>OnOpen</c> the socket is not open yet: frames stay for the handshake's
-    /// reply and the queue is empty.
+    /// reply, and the wait returns <see langword="true"/> at once (publishes to topics it subscribed wait behind them).
     /// </remarks>
     public Task<bool> WaitForDrain(long threshold = 0, TimeSpan? timeout = null) =>
         _socket.WaitForDrain(_effects, threshold, timeout ?? TimeSpan.FromSeconds(5));
@@ -155,29 +155,34 @@ public sealed class Peer
         return Task.CompletedTask;
     }
 
-    /// <summary>Subscribes this peer to <paramref name="topic"/>; in place when the hook returns.</summary>
-    public Task Subscribe(string topic)
+    /// <summary>
+    /// Subscribes this peer to <paramref name="topic"/>. When the returned task completes, the subscription is in place
+    /// on the peer's gateway: every publish to the topic made after that reaches this peer. So subscribe first, then read
+    /// what the topic's publishes update (a room grain's value), and nothing published in between is missed.
+    /// </summary>
+    /// <remarks>
+    /// One call to the gateway, bounded at 30 s: a gateway that cannot confirm the subscription closes the peer with
+    /// 1013 (and this throws). The hook's frames still leave with its reply, after the state; in <c>OnOpen</c> they go
+    /// out ahead of any publish. The topic list is stored with the state when the hook returns.
+    /// </remarks>
+    public async Task Subscribe(string topic)
     {
         ArgumentException.ThrowIfNullOrEmpty(topic);
         if (!_facts.Topics.Contains(topic))
         {
             _facts.Topics.Add(topic);
-            _effects.ChangeTopic(topic, subscribe: true);
+            await _socket.ChangeTopic(_effects, topic, subscribe: true);
         }
-
-        return Task.CompletedTask;
     }
 
-    /// <summary>Unsubscribes this peer from <paramref name="topic"/>.</summary>
-    public Task Unsubscribe(string topic)
+    /// <summary>Unsubscribes this peer from <paramref name="topic"/>: when the returned task completes, no later publish to it reaches this peer.</summary>
+    public async Task Unsubscribe(string topic)
     {
         ArgumentException.ThrowIfNullOrEmpty(topic);
         if (_facts.Topics.Remove(topic))
         {
-            _effects.ChangeTopic(topic, subscribe: false);
+            await _socket.ChangeTopic(_effects, topic, subscribe: false);
         }
-
-        return Task.CompletedTask;
     }
 
     /// <summary>

@@ -4,15 +4,16 @@ namespace OrleansWs;
 
 /// <summary>
 /// What the hooks of one grain call asked for, as a record the pipeline reads when it commits them.
-/// Nothing leaves the grain while hooks run. Two kinds: effects on the peer's own connection (frames,
-/// topic changes, a close), which go back to its gateway in the call's reply, and effects elsewhere in
+/// Nothing leaves the grain while hooks run but subscribes (applied at once, <see cref="IPeerSocket.ChangeTopic"/>). Two
+/// kinds: effects on the peer's own connection (frames, a close), which go back to its gateway in the call's reply, and
+/// effects elsewhere in
 /// the cluster (publishes, and sends and closes to other peers, also those made through
 /// <see cref="IWebSocketPeers"/> from a hook), kept in the order they were made.
 /// </summary>
 internal sealed class PeerEffects(string peerId, HandlerHost host)
 {
     private List<Message>? _frames;
-    private List<TopicChange>? _topicChanges;
+    private bool _topicsChanged;
     private List<ClusterEffect>? _cluster;
     private HookPeers? _peers;
 
@@ -29,11 +30,11 @@ internal sealed class PeerEffects(string peerId, HandlerHost host)
 
     public bool Closing => Close is not null;
 
-    public bool ChangesTopics => _topicChanges is not null;
+    /// <summary>The hooks changed the peer's topics since the record was last written.</summary>
+    public bool ChangesTopics => _topicsChanged;
 
     public IReadOnlyList<Message>? Frames => _frames;
 
-    public IReadOnlyList<TopicChange>? TopicChanges => _topicChanges;
 
     /// <summary>Takes the publishes, sends and closes to other peers recorded so far, in the order the hooks made them.</summary>
     public List<ClusterEffect>? TakeCluster()
@@ -55,7 +56,11 @@ internal sealed class PeerEffects(string peerId, HandlerHost host)
         }
     }
 
-    public void ChangeTopic(string topic, bool subscribe) => (_topicChanges ??= []).Add(new TopicChange(topic, subscribe));
+    /// <summary>The peer's topics changed (the gateway applied the change at once); the record must be written.</summary>
+    public void TopicsChanged() => _topicsChanged = true;
+
+    /// <summary>The record, topics included, was written.</summary>
+    public void TopicsWritten() => _topicsChanged = false;
 
     public void Publish(string topic, Message message, PublishOptions options)
     {
@@ -71,8 +76,8 @@ internal sealed class PeerEffects(string peerId, HandlerHost host)
 
     public void RequestClose(int code, string reason, bool terminate) => Close ??= new CloseCommand(code, reason, terminate);
 
-    /// <summary>Forgets the own connection's frames and topic changes, delivered at a commit point in the middle of a hook.</summary>
-    public void Delivered() => (_frames, _topicChanges) = (null, null);
+    /// <summary>Forgets the own connection's frames, delivered at a commit point in the middle of a hook.</summary>
+    public void Delivered() => _frames = null;
 
     private void Add(ClusterEffect effect) => (_cluster ??= []).Add(effect);
 

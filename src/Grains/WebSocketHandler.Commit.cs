@@ -5,8 +5,8 @@ namespace OrleansWs;
 // How a hook call's effects leave the grain. The order is the causal guarantee: the state is written
 // first; then the hook's effects on the cluster in the order it made them, each publish queued by
 // every subscribed gateway and each send or close queued by its target's gateway before the next
-// leaves; the reply (the peer's own frames, topic changes and close) last. WaitForDrain is a commit
-// point in the middle of a hook.
+// leaves; the reply (the peer's own frames and close) last. WaitForDrain is a commit point in the middle
+// of a hook; a subscribe is not one (it shows nothing of the hook) and reaches the gateway at once.
 public abstract partial class WebSocketHandler<TState>
 {
     // Everything but the reply: the state, then the effects on the cluster.
@@ -89,14 +89,15 @@ public abstract partial class WebSocketHandler<TState>
 
             _writtenState = state;
             _recordChanged = false;
+            effects.TopicsWritten();
         }
     }
 
     // The effects on the peer's own connection, as its gateway applies them.
     private static PeerReply OwnConnection(PeerEffects effects) =>
-        effects is { Frames: null, TopicChanges: null, Close: null }
+        effects is { Frames: null, Close: null }
             ? PeerReply.Empty
-            : new PeerReply(effects.Frames ?? [], effects.TopicChanges ?? [], effects.Close);
+            : new PeerReply(effects.Frames ?? [], [], effects.Close);
 
     // Completes once the gateway queued the effects (an answer that does not come within the limit throws
     // TimeoutException), so whoever awaits it knows they are ahead of what it does next.
@@ -157,4 +158,31 @@ public abstract partial class WebSocketHandler<TState>
             return false;
         }
     }
+
+    async Task IPeerSocket.ChangeTopic(PeerEffects effects, string topic, bool subscribe)
+    {
+        effects.TopicsChanged();
+        if (effects.SocketClosed || effects.SocketClosing || effects.Closing || Record.Gateway is not { } gateway || Record.PeerId is not { } peerId)
+        {
+            // The socket is gone or going: its gateway lets go of its topics anyway.
+            return;
+        }
+
+        // Not a commit point: the subscription shows nothing of this hook (its frames still leave with the reply, after
+        // the state), only publishes others make. In place on the gateway when this returns: its fan-out has joined the
+        // topic's stream, which the gateway bounds itself (it may take a stream subscription and its join marker).
+        try
+        {
+            await gateway.Apply(peerId, new PeerReply([], [new TopicChange(topic, subscribe, Record.Namespace)], null)).WaitAsync(TopicChangeLimit);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        {
+            // The gateway may or may not hold the subscription: the peer cannot be promised either, so it closes.
+            effects.RequestClose(CloseCodes.TryAgainLater, "topic subscription failed", terminate: false);
+            throw;
+        }
+    }
+
+    // Longer than the gateway's own bounds for a join (its retries for the topic's position, the join marker).
+    private static readonly TimeSpan TopicChangeLimit = TimeSpan.FromSeconds(30);
 }

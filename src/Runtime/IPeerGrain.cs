@@ -9,8 +9,9 @@ namespace OrleansWs.Internal;
 /// <remarks>
 /// Guarantees: the gateway calls <see cref="Connect"/> once, then <see cref="Receive"/> with the
 /// peer's messages strictly in the order the socket delivered them (never two calls at once), then
-/// <see cref="Closed"/> (or <see cref="ClosedByError"/>) exactly once. Effects of a call (frames for this peer, topic changes, a
-/// close) come back in its result, after the peer's state has been written.
+/// <see cref="Closed"/> (or <see cref="ClosedByError"/>) exactly once. Effects of a call (frames for this peer, a
+/// close) come back in its result, after the peer's state has been written; a hook's subscribes and unsubscribes reach
+/// the gateway while it runs (<see cref="IGatewayDelivery.Apply"/>), each in place when the hook's call returns.
 /// </remarks>
 public interface IPeerGrain : IWebSocketHandler
 {

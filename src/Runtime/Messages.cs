@@ -52,9 +52,12 @@ public sealed record InboundBatch(
     [property: Id(1)] long BufferedAmount,
     [property: Id(2)] bool Closing = false);
 
-/// <summary>A subscribe (<see langword="true"/>) or unsubscribe a hook asked for.</summary>
+/// <summary>
+/// A subscribe (<see langword="true"/>) or unsubscribe a hook asked for, with the peer's namespace (a subscribe in
+/// <c>OnOpen</c> reaches the gateway before the connect's answer, which also carries it).
+/// </summary>
 [GenerateSerializer, Immutable]
-public sealed record TopicChange([property: Id(0)] string Topic, [property: Id(1)] bool Subscribe);
+public sealed record TopicChange([property: Id(0)] string Topic, [property: Id(1)] bool Subscribe, [property: Id(2)] string? Namespace = null);
 
 /// <summary>A close a hook asked for.</summary>
 /// <param name="Code">The close code.</param>

@@ -145,6 +145,52 @@ public sealed class TopicTests(AppFixture fixture) : IClassFixture<AppFixture>
         Assert.Equal("announcement", await a.ReceiveText());
         Assert.Equal("announcement", await b.ReceiveText());
     }
+
+    [Fact]
+    public async Task A_peer_that_subscribes_then_reads_misses_no_publish_made_while_it_joins()
+    {
+        // A peer bumps its room's counter grain and publishes each new value while 30 peers join; each joiner's
+        // OnOpen subscribes, then reads the counter. Any value above what it read was published after its subscribe
+        // was in place, so it must arrive.
+        const int Publishes = 300;
+        var room = AppExtensions.NewTag();
+        // The publisher is a peer of the room: its publishes are to its namespace, which a joiner's gateway must
+        // already know when the joiner's OnOpen subscribes.
+        await using var publisher = await _app.Connect($"/ws/counter?room={room}", gateway: 0);
+        Assert.Equal("value 0", await publisher.ReceiveText());
+        var joining = Task.Run(async () =>
+        {
+            var joiners = new List<(Testing.TestClient Client, int Read)>();
+            for (var i = 0; i < 30; i++)
+            {
+                var client = await _app.Connect($"/ws/counter?room={room}&pause=20", gateway: i % 2);
+                joiners.Add((client, int.Parse((await client.ReceiveText())["value ".Length..])));
+            }
+
+            return joiners;
+        });
+        for (var i = 1; i <= Publishes; i++)
+        {
+            await publisher.SendText("inc");
+            Assert.Equal($"value {i}", await publisher.ReceiveText());
+        }
+
+        foreach (var (client, read) in await joining)
+        {
+            await using (client)
+            {
+                var got = new List<int>();
+                while (read < Publishes && (got.Count == 0 || got[^1] < Publishes))
+                {
+                    got.Add(int.Parse((await client.ReceiveText())["value ".Length..]));
+                }
+
+                // In publish order, and every value after the one read (the one read itself may come too).
+                Assert.Equal(got.Order(), got);
+                Assert.Empty(Enumerable.Range(read + 1, Publishes - read).Except(got));
+            }
+        }
+    }
 }
 
 /// <summary>Pulling agents forget a topic after it is silent for the inactivity period; it must come back.</summary>

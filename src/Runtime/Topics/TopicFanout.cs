@@ -109,14 +109,15 @@ internal sealed class TopicFanout<TMember>(ITopicSubscriber bus, ILogger logger)
     // Under _lock. Returns the topic's entry when its last member left (its subscription is to be dropped).
     private Topic? Leave(string topic, TMember member)
     {
-        if (!_topics.TryGetValue(topic, out var entry) || !entry.Members.Remove(member))
-        {
-            return null;
-        }
-
+        // Also when the topic's entry is gone (its bus subscription failed): the member must not keep it.
         if (_joined.TryGetValue(member, out var joined) && joined.Remove(topic) && joined.Count == 0)
         {
             _joined.Remove(member);
+        }
+
+        if (!_topics.TryGetValue(topic, out var entry) || !entry.Members.Remove(member))
+        {
+            return null;
         }
 
         if (entry.Members.Count > 0)

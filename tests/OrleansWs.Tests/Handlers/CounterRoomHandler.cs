@@ -28,7 +28,14 @@ public sealed class CounterRoomHandler(IGrainFactory grains) : WebSocketHandler<
     {
         State.Room = peer.Query["room"] ?? "lobby";
         await peer.Subscribe(State.Room);
-        await peer.Send($"value {await Counter.Get()}");
+        var value = await Counter.Get();
+        if (int.TryParse(peer.Query["pause"], out var pause))
+        {
+            // A slow OnOpen (a test's): publishes made while it runs must still reach the peer.
+            await Task.Delay(pause);
+        }
+
+        await peer.Send($"value {value}");
     }
 
     public override async Task OnMessage(Peer peer, Message message)
