@@ -5,7 +5,7 @@ namespace OrleansWs.Gateway;
 
 /// <summary>
 /// One peer's socket, from the handshake to the grain's <c>OnClose</c>: its lifecycle and its close
-/// state machine. The parts it is made of each have a type of their own: the HTTP answers of the
+/// state machine (the opening, up to the 101, is in WebSocketConnection.Open.cs). The parts it is made of each have a type of their own: the HTTP answers of the
 /// handshake (<see cref="WebSocketHandshake"/>), the ordered batches to the grain
 /// (<see cref="InboundDispatcher"/>) and the byte-capped send queue with its one writer
 /// (<see cref="OutboundQueue"/>).
@@ -221,108 +221,6 @@ internal sealed partial class WebSocketConnection : IInboundTarget, ITopicMember
         }
     }
 
-    // The handshake: the grain connects the peer, OnOpen's subscriptions are made, the 101 goes out.
-    // Null when the request was answered otherwise (503, the handler's rejection) or the client left.
-    private async Task<(WebSocket Socket, PeerReply Reply)?> Open(HttpContext context, UpgradeRequest request)
-    {
-        ConnectResult connected;
-        var extensions = WebSocketHandshake.Extensions(context, _options);
-        try
-        {
-            var connect = new ConnectRequest(request, _runtime.Lease.Delivery, _runtime.Lease.Id, extensions);
-            connected = await ClusterRetry.WhenRejected(() => _grain.Connect(connect), cancellationToken: context.RequestAborted);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            Log.ConnectFailed(_logger, ex, PeerId);
-            // The grain may have opened the peer after all (the call timed out, not failed), and OnOpen may have
-            // subscribed it here: close it, and let go of its topics.
-            RequestClose(Ended);
-            _runtime.Topics.Release(this);
-            _ = TellGrainClosed(Dropped);
-            await WebSocketHandshake.Unavailable(context);
-            return null;
-        }
-
-        if (!connected.Answer.Accepted)
-        {
-            Log.UpgradeRejected(_logger, PeerId, connected.Answer.Status);
-            await WebSocketHandshake.Reject(context, connected.Answer);
-            return null;
-        }
-
-        Namespace = connected.Answer.Namespace;
-
-        try
-        {
-            // Subscriptions made in OnOpen are in place before the client sees the socket open (a grain of this
-            // version made them while OnOpen ran; the reply carries those of the version before).
-            await ApplyTopicChanges(connected.Reply.TopicChanges);
-            if (_close is { } closing)
-            {
-                // Closed before it opened: a topic fenced, or publishes overflowed the queue while OnOpen ran.
-                throw new InvalidOperationException($"The connection closed before its handshake: {closing.Code} '{closing.Reason}'.");
-            }
-        }
-        catch (Exception ex)
-        {
-            // The grain accepted: whatever failed (the cluster, or the client leaving), it hears of the end.
-            RequestClose(Ended);
-            _runtime.Topics.Release(this);
-            await TellGrainClosed(new CloseDetails(CloseCodes.InternalError, "topic subscription failed", WasClean: false));
-            if (ex is not OperationCanceledException)
-            {
-                await WebSocketHandshake.Unavailable(context);
-            }
-
-            return null;
-        }
-
-        try
-        {
-            // Compression only where the grain was told it is negotiated, so Peer.Extensions never says otherwise.
-            // Listed from before the 101 leaves: a client that has its handshake finds itself in a listing.
-            _isOpen = true;
-            var socket = await WebSocketHandshake.Accept(context, connected.Answer, _options, compress: extensions.Count > 0, PeerId);
-            MakeAbortable(socket);
-            return (socket, connected.Reply);
-        }
-        catch (Exception ex)
-        {
-            // Whatever failed (the client left, or the runtime refused the handshake), the peer opened in its
-            // grain: it must hear of the end, and the topics OnOpen joined must let go of it.
-            if (ex is IOException or OperationCanceledException or Microsoft.AspNetCore.Connections.ConnectionAbortedException)
-            {
-                Log.AcceptFailed(_logger, ex, PeerId);
-            }
-            else
-            {
-                Log.HandshakeFailed(_logger, ex, PeerId);
-            }
-
-            _isOpen = false;
-            RequestClose(Ended);
-            _runtime.Topics.Release(this);
-            await TellGrainClosed(Dropped);
-            if (!context.Response.HasStarted)
-            {
-                // No 101 went out: the client gets an answer, not an empty 200 with the handler's headers.
-                try
-                {
-                    context.Response.Headers.Clear();
-                    context.Response.StatusCode = StatusCodes.Status500InternalServerError;
-                    await context.Response.WriteAsync("The WebSocket handshake failed.\n", context.RequestAborted);
-                }
-                catch (Exception answer) when (IsSocketFailure(answer) || answer is InvalidOperationException)
-                {
-                    // The client is gone too.
-                }
-            }
-
-            return null;
-        }
-    }
-
     // The runtime sends its 1002/1007 close frame and then aborts the socket; ending the request at
     // once can tear the connection down before that frame leaves, and the client sees a reset
     // instead of the reason. Hold the connection until the client hangs up, within the close timeout.
@@ -335,26 +233,6 @@ internal sealed partial class WebSocketConnection : IInboundTarget, ITopicMember
         catch (OperationCanceledException)
         {
         }
-    }
-
-    private async Task<bool> SendOpeningFrames(WebSocket socket, PeerReply reply)
-    {
-        // OnOpen's frames go out ahead of anything that was queued while OnOpen ran.
-        try
-        {
-            foreach (var frame in reply.Frames)
-            {
-                await socket.SendAsync(frame.Data, frame.IsText ? WebSocketMessageType.Text : WebSocketMessageType.Binary, endOfMessage: true, CancellationToken.None);
-            }
-        }
-        catch (Exception ex) when (IsSocketFailure(ex))
-        {
-            Log.SocketFailed(_logger, ex, PeerId, socket.State);
-            return false;
-        }
-
-        ApplyClose(reply.Close);
-        return true;
     }
 
     private static readonly CloseDetails Dropped = new(CloseCodes.Abnormal, "", WasClean: false);
