@@ -39,28 +39,14 @@ internal sealed partial class WebSocketConnection
 
         Namespace = connected.Answer.Namespace;
 
-        try
+        // OnOpen's subscriptions were made while it ran, so they are in place before the 101 goes out.
+        if (_close is { } closing)
         {
-            // Subscriptions made in OnOpen are in place before the client sees the socket open (a grain of this
-            // version made them while OnOpen ran; the reply carries those of the version before).
-            await ApplyTopicChanges(connected.Reply.TopicChanges);
-            if (_close is { } closing)
-            {
-                // Closed before it opened: a topic fenced, or publishes overflowed the queue while OnOpen ran.
-                throw new InvalidOperationException($"The connection closed before its handshake: {closing.Code} '{closing.Reason}'.");
-            }
-        }
-        catch (Exception ex)
-        {
-            // The grain accepted: whatever failed (the cluster, or the client leaving), it hears of the end.
-            RequestClose(Ended);
+            // Closed before it opened (a topic fenced, or publishes overflowed the queue while OnOpen ran): the grain
+            // hears of the end, and the topics let go of the connection.
             _runtime.Topics.Release(this);
-            await TellGrainClosed(new CloseDetails(CloseCodes.InternalError, "topic subscription failed", WasClean: false));
-            if (ex is not OperationCanceledException)
-            {
-                await WebSocketHandshake.Unavailable(context);
-            }
-
+            await TellGrainClosed(new CloseDetails(closing.Code, closing.Reason, WasClean: false));
+            await WebSocketHandshake.Unavailable(context);
             return null;
         }
 

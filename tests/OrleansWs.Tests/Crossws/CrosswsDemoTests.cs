@@ -69,6 +69,15 @@ public sealed class CrosswsDemoTests(CrosswsDemoFixture fixture) : IClassFixture
         return (client, welcome["Welcome to the server ".Length..^1]);
     }
 
+    // Two peers of one room on the two gateways; the first hears the second join.
+    private async Task<(TestClient A, string AId, TestClient B, string BId)> JoinTwo(string room)
+    {
+        var (a, aId) = await Join(room, gateway: 0);
+        var (b, bId) = await Join(room, gateway: 1);
+        Assert.Equal($"{bId} joined!", await a.ReceiveText());
+        return (a, aId, b, bId);
+    }
+
     private async Task<string> Get(string pathAndQuery, int gateway = 0)
     {
         using var response = await _app.Probe(pathAndQuery, gateway, webSocket: false);
@@ -88,9 +97,7 @@ public sealed class CrosswsDemoTests(CrosswsDemoFixture fixture) : IClassFixture
         Assert.Equal("text/html", page.Content.Headers.ContentType!.MediaType);
 
         var room = "/" + WebSocketTestApp.UniqueName("room");
-        var (a, aId) = await Join(room, gateway: 0);
-        var (b, bId) = await Join(room, gateway: 1);
-        Assert.Equal($"{bId} joined!", await a.ReceiveText());
+        var (a, aId, b, bId) = await JoinTwo(room);
         Assert.Equal([aId, bId], await HttpPeers(room));
 
         Assert.Equal("published", await Get("/publish?topic=chat&message=" + Uri.EscapeDataString("from http"), gateway: 1));
@@ -112,9 +119,7 @@ public sealed class CrosswsDemoTests(CrosswsDemoFixture fixture) : IClassFixture
     public async Task A_peer_is_welcomed_first_and_the_room_hears_it_joined_but_it_does_not()
     {
         var room = "/" + WebSocketTestApp.UniqueName("room");
-        var (a, _) = await Join(room, gateway: 0);
-        var (b, bId) = await Join(room, gateway: 1);
-        Assert.Equal($"{bId} joined!", await a.ReceiveText());
+        var (_, _, b, _) = await JoinTwo(room);
         await b.SendText("ping");
         Assert.Equal("pong", await b.ReceiveText());
     }
@@ -143,9 +148,7 @@ public sealed class CrosswsDemoTests(CrosswsDemoFixture fixture) : IClassFixture
     public async Task Anything_else_is_echoed_to_the_sender_and_published_to_the_rest_of_its_namespace()
     {
         var room = "/" + WebSocketTestApp.UniqueName("room");
-        var (a, _) = await Join(room, gateway: 0);
-        var (b, bId) = await Join(room, gateway: 1);
-        Assert.Equal($"{bId} joined!", await a.ReceiveText());
+        var (a, _, b, _) = await JoinTwo(room);
         var (elsewhere, _) = await Join(room + "-other", gateway: 0);
 
         await a.SendText("hello");
@@ -162,9 +165,7 @@ public sealed class CrosswsDemoTests(CrosswsDemoFixture fixture) : IClassFixture
     public async Task Peers_lists_the_open_peers_of_the_namespace_on_every_gateway()
     {
         var room = "/" + WebSocketTestApp.UniqueName("room");
-        var (a, aId) = await Join(room, gateway: 0);
-        var (b, bId) = await Join(room, gateway: 1);
-        Assert.Equal($"{bId} joined!", await a.ReceiveText());
+        var (a, aId, b, bId) = await JoinTwo(room);
         var (other, otherId) = await Join(room + "/x", gateway: 1);
 
         await a.SendText("peers");
