@@ -149,6 +149,13 @@ public sealed class TestClient : IAsyncDisposable
     /// </summary>
     public string? PeerId => HandshakeHeaders.TryGetValue(PeerIdHeader, out var values) ? values.FirstOrDefault() : null;
 
+    /// <summary>
+    /// The next thing the client read, whatever it is: a <see cref="ReceivedMessage"/>, the server's close
+    /// (<see cref="ClosedByServer"/>) or the loss of the connection (<see cref="ConnectionLost"/>), for a test that
+    /// reads a stream up to its end.
+    /// </summary>
+    public Task<Received> ReceiveAny(TimeSpan? timeout = null) => Next(timeout, "anything");
+
     /// <summary>Asserts that nothing arrives within <paramref name="window"/>.</summary>
     public async Task ExpectNoMessage(TimeSpan window)
     {

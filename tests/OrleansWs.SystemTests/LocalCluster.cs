@@ -28,6 +28,8 @@ public class LocalCluster : IAsyncLifetime
 
     public Uri LoadBalancer => new($"ws://127.0.0.1:{_base + 80}");
 
+    public Uri LoadBalancerHttp => new($"http://127.0.0.1:{_base + 80}");
+
     public Uri Gateway(int i) => new($"ws://127.0.0.1:{_base + 60 + i}");
 
     public Uri GatewayHttp(int i) => new($"http://127.0.0.1:{_base + 60 + i}");
@@ -121,7 +123,8 @@ public class LocalCluster : IAsyncLifetime
         for (var attempt = 0; attempt < 50; attempt++)
         {
             var candidate = Random.Shared.Next(100, Math.Max(101, (ephemeralLow - 100) / 100)) * 100;
-            if (new[] { 0, 11, 12, 31, 32, 51, 52, 61, 62, 80 }.All(offset => IsFree(candidate + offset)))
+            // The store, up to three silos (each with a silo, a gateway and an HTTP port), three gateways and nginx.
+            if (new[] { 0, 11, 12, 13, 31, 32, 33, 51, 52, 53, 61, 62, 63, 80 }.All(offset => IsFree(candidate + offset)))
             {
                 return candidate;
             }
