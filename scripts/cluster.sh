@@ -158,7 +158,11 @@ stop() {
 }
 
 # A member of the current topology: start, stop and kill act on what up and scale made.
-member() { members | grep -qx "$1" || die "unknown component '$1'; this cluster has: $(members | paste -sd' ')"; echo "$1"; }
+member() {
+  local all; all=$(members)
+  grep -qx -- "$1" <<<"$all" || die "unknown component '$1'; this cluster has: $(paste -sd' ' <<<"$all")"
+  echo "$1"
+}
 
 scale() {
   local role=$1 n k

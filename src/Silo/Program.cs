@@ -16,6 +16,8 @@ builder.UseOrleans(silo =>
 {
     ClusterConfiguration.Configure(silo, builder.Configuration);
     silo.AddOrleansWs(options => options.Bind(builder.Configuration.GetSection("OrleansWs:Silo")));
+    // The demo's room counters, stored wherever peer state is.
+    silo.AddOrleansWsStorage(CounterGrain.Storage);
 });
 builder.Services.AddWebSocketGateway(builder.Configuration.GetSection("OrleansWs:Gateway"));
 
@@ -32,4 +34,5 @@ if (builder.Configuration.GetValue("OrleansWs:PeersApi", false))
 app.MapWebSocketHandler<EchoHandler>("/ws/echo");
 app.MapWebSocketHandler<ChatHandler>("/ws/chat");
 app.MapWebSocketHandler<RoomHandler>("/ws/room");
+app.MapWebSocketHandler<CounterHandler>("/ws/counter");
 app.Run();

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
 
 namespace OrleansWs.Testing;
 
@@ -11,6 +12,7 @@ public sealed class TestLogSink : ILoggerProvider
 {
     private readonly ConcurrentQueue<LogEntry> _entries = new();
     private long _sequence;
+    private long _firstFault = long.MaxValue;
 
     /// <summary>The entries so far, oldest first.</summary>
     public IReadOnlyList<LogEntry> Entries => [.. _entries];
@@ -18,11 +20,43 @@ public sealed class TestLogSink : ILoggerProvider
     /// <summary>A mark to pass to <see cref="ErrorsSince"/>.</summary>
     public long Mark() => Interlocked.Read(ref _sequence);
 
-    /// <summary>Errors and critical entries logged after <paramref name="mark"/>, except those whose EventName is allowed.</summary>
+    /// <summary>
+    /// Errors and critical entries logged after <paramref name="mark"/>, except those whose EventName is allowed and,
+    /// once the kit has killed a silo, those that <see cref="IsInjectedFaultError"/> says the kill explains.
+    /// </summary>
     public IReadOnlyList<LogEntry> ErrorsSince(long mark, params string[] allowedEventNames) =>
-        _entries.Where(e => e.Sequence > mark && e.Level >= LogLevel.Error && !allowedEventNames.Contains(e.EventName)).ToArray();
+        _entries.Where(e => e.Sequence > mark && e.Level >= LogLevel.Error && !allowedEventNames.Contains(e.EventName)
+            && !(e.Sequence > Interlocked.Read(ref _firstFault) && IsInjectedFaultError(e))).ToArray();
 
-    /// <summary>Throws when an error was logged after <paramref name="mark"/> whose EventName is not allowed.</summary>
+    /// <summary>
+    /// Whether an entry is one of the Errors that Orleans itself logs when a silo dies: a category of Orleans'
+    /// (<c>Orleans.*</c>, e.g. <c>Orleans.Messaging</c> SelectTargetFailed, or a stream provider's LogErrorRetrying), caused
+    /// by a <see cref="SiloUnavailableException"/>, another <see cref="OrleansMessageRejectionException"/> or a
+    /// <see cref="Orleans.Runtime.Messaging.ConnectionFailedException"/>. <see cref="ErrorsSince"/> leaves these out
+    /// once <see cref="WebSocketTestApp.KillSiloAsync"/> has run, and only then; OrleansWs' own errors are never left out.
+    /// </summary>
+    public static bool IsInjectedFaultError(LogEntry entry)
+    {
+        if (!entry.Category.StartsWith("Orleans.", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        for (var cause = entry.Exception; cause is not null; cause = cause.InnerException)
+        {
+            if (cause is OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    // From now on, the Errors a dead silo explains are expected.
+    internal void FaultInjected() => Interlocked.CompareExchange(ref _firstFault, Mark(), long.MaxValue);
+
+    /// <summary>Throws when an error was logged after <paramref name="mark"/> whose EventName is not allowed (see <see cref="ErrorsSince"/>).</summary>
     public void AssertNoErrorsSince(long mark, params string[] allowedEventNames)
     {
         var errors = ErrorsSince(mark, allowedEventNames);

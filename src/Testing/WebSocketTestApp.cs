@@ -179,8 +179,16 @@ public sealed class WebSocketTestApp : IAsyncDisposable
     /// <summary>Stops a silo gracefully: its grains deactivate, writing nothing they had not written.</summary>
     public Task StopSiloAsync(InProcessSiloHandle silo) => Cluster.StopSiloAsync(silo);
 
-    /// <summary>Kills a silo: its activations vanish; grains reactivate elsewhere from storage on their next call.</summary>
-    public Task KillSiloAsync(InProcessSiloHandle silo) => Cluster.KillSiloAsync(silo);
+    /// <summary>
+    /// Kills a silo: its activations vanish; grains reactivate elsewhere from storage on their next call. From then on
+    /// <see cref="TestLogSink.AssertNoErrorsSince"/> leaves out the Errors Orleans logs about the dead silo
+    /// (<see cref="TestLogSink.IsInjectedFaultError"/>).
+    /// </summary>
+    public Task KillSiloAsync(InProcessSiloHandle silo)
+    {
+        Logs.FaultInjected();
+        return Cluster.KillSiloAsync(silo);
+    }
 
     /// <summary>The silo that hosts the peer's grain right now, or <see langword="null"/> when it has no activation.</summary>
     public InProcessSiloHandle? SiloOf(string peerId) => SiloOf(PeerIds.ToGrainId(peerId));

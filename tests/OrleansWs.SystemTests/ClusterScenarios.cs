@@ -41,6 +41,26 @@ public abstract class ClusterScenarios(LocalCluster cluster, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task A_room_grain_called_from_hooks_is_shared_across_gateways_and_kept_in_the_store()
+    {
+        // src/Silo stores the demo's counters with silo.AddOrleansWsStorage("rooms"): in the cluster's store.
+        var room = Room();
+        await using var a = await cluster.Connect(cluster.Gateway(1), $"/ws/counter?room={room}");
+        Assert.Equal("value 0", await a.ReceiveText());
+        await using var b = await cluster.Connect(cluster.Gateway(2), $"/ws/counter?room={room}");
+        Assert.Equal("value 0", await b.ReceiveText());
+        Assert.Equal(0, await cluster.StoredRecords("counter", room));
+
+        await a.SendText("inc");
+        Assert.Equal("value 1", await a.ReceiveText());
+        Assert.Equal("value 1", await b.ReceiveText());
+        await b.SendText("inc");
+        Assert.Equal("value 2", await b.ReceiveText());
+        Assert.Equal("value 2", await a.ReceiveText());
+        Assert.Equal(1, await cluster.StoredRecords("counter", room));
+    }
+
+    [Fact]
     public async Task A_send_by_peer_id_reaches_the_peer_on_another_gateway()
     {
         var (far, farId) = await cluster.ConnectAndIdentify(() => cluster.Connect(cluster.Gateway(2), $"/ws/chat?room={Room()}"));

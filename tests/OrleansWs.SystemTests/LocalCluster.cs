@@ -112,6 +112,22 @@ public class LocalCluster : IAsyncLifetime
         }
     }
 
+    /// <summary>How many records of state <paramref name="stateName"/> the store holds for grains whose key contains <paramref name="key"/>.</summary>
+    public virtual async Task<int> StoredRecords(string stateName, string key)
+    {
+        // Orleans' Redis storage keys a record "{ServiceId}/state/{grain id}/{state name}".
+        var start = new ProcessStartInfo("redis-cli") { RedirectStandardOutput = true };
+        foreach (var arg in new[] { "-p", StorePort.ToString(), "--scan", "--pattern", $"*{key}*/{stateName}" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var keys = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return keys.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
+    }
+
     public async Task<HttpStatusCode> TopicsStatus(int gateway, string peerId) =>
         (await Http.GetAsync(new Uri(GatewayHttp(gateway), $"/api/peer/topics?id={Uri.EscapeDataString(peerId)}"))).StatusCode;
 

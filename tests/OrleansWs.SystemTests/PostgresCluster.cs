@@ -7,6 +7,11 @@ public sealed class PostgresCluster : LocalCluster
 {
     public override string Store => "postgres";
 
+    /// <inheritdoc />
+    public override async Task<int> StoredRecords(string stateName, string key) => (int)await Scalar<long>(
+        "SELECT count(*) FROM ows_grain_state WHERE grain_type = @state AND id_string LIKE '%' || @key || '%' AND payload IS NOT NULL",
+        ("state", stateName), ("key", key));
+
     /// <summary>The value of the first column of the first row of <paramref name="sql"/>.</summary>
     public async Task<T> Scalar<T>(string sql, params (string Name, object Value)[] parameters)
     {

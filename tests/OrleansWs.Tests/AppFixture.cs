@@ -1,4 +1,5 @@
 using OrleansWs.Gateway.Hosting;
+using OrleansWs.Hosting;
 using OrleansWs.Silo.Demo;
 using OrleansWs.Testing;
 using OrleansWs.Tests.Handlers;
@@ -33,6 +34,8 @@ public class AppFixture : IAsyncLifetime
                 e.MapWebSocketHandler<RoomHandler>("/ws/room");
                 e.MapWebSocketHandler<CounterRoomHandler>("/ws/counter");
             };
+            // As src/Silo does: the demo's room counters are stored with peer state (here the kit's shared storage).
+            o.ConfigureSilo = silo => silo.AddOrleansWsStorage(CounterGrain.Storage);
             o.ConfigureGatewayOptions = g =>
             {
                 g.MaxMessageSize = MaxMessageSize;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using OrleansWs.Gateway;
+using OrleansWs.Silo.Demo;
 using OrleansWs.Testing;
 using OrleansWs.Tests.Handlers;
 
@@ -61,6 +62,56 @@ public sealed class FaultTests : IAsyncLifetime
         foreach (var (client, _) in peers.Skip(1))
         {
             Assert.Equal("after the kill", await client.ReceiveText());
+        }
+    }
+
+    [Fact]
+    public async Task A_room_grain_keeps_its_value_through_the_loss_of_the_silo_that_held_it()
+    {
+        // The counter's storage is added with silo.AddOrleansWsStorage, as src/Silo does: here it is the kit's
+        // shared storage, which outlives a silo as Redis or PostgreSQL would.
+        var room = WebSocketTestApp.UniqueName("room");
+        await using var ann = await _app.Connect($"/ws/counter?room={room}", gateway: 0);
+        Assert.Equal("value 0", await ann.ReceiveText());
+        for (var i = 1; i <= 3; i++)
+        {
+            await ann.SendText("inc");
+            Assert.Equal($"value {i}", await ann.ReceiveText());
+        }
+
+        var counter = _app.Cluster.Client.GetGrain<ICounterGrain>(room).GetGrainId();
+        await _app.KillSiloAsync(_app.SiloOf(counter)!);
+        await _app.WaitForClusterToSettle(afterKill: true);
+        await ann.SendText("inc");
+        Assert.Equal("value 4", await ann.ReceiveText());
+    }
+
+    [Fact]
+    public async Task Listings_are_whole_once_the_cluster_has_settled_after_the_silo_holding_the_gateway_list_dies()
+    {
+        var mark = _app.Logs.Mark();
+        var room = WebSocketTestApp.UniqueName("room");
+        var clients = new List<TestClient>();
+        for (var i = 0; i < 6; i++)
+        {
+            clients.Add(await _app.Connect($"/ws/chat?room={room}", gateway: i % 2));
+        }
+
+        var ids = clients.Select(c => c.PeerId!).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(ids, (await _app.GetOpenPeers("/ws/chat")).Intersect(ids));
+
+        // The gateway list is written when a gateway joins; the activation that comes back elsewhere reads it, rather
+        // than wait for every gateway's next renewal (a third of the lease) to hear of it again.
+        var registry = _app.Cluster.Client.GetGrain<OrleansWs.Internal.IGatewayRegistryGrain>(0).GetGrainId();
+        await _app.KillSiloAsync(_app.SiloOf(registry)!);
+        await _app.WaitForClusterToSettle(afterKill: true);
+        Assert.Equal(ids, (await _app.GetOpenPeers("/ws/chat")).Intersect(ids));
+
+        // What Orleans logs about the dead silo is expected after a kill; nothing else is.
+        _app.Logs.AssertNoErrorsSince(mark);
+        foreach (var client in clients)
+        {
+            await client.DisposeAsync();
         }
     }
 

@@ -52,7 +52,7 @@ public sealed class HandlerHarnessTests
     {
         var counter = new FakeCounter();
         var grains = new FakeGrainFactory().Add<ICounterGrain>("r1", counter);
-        var room = new HandlerHarness<CounterRoomHandler, CounterRoomState>("counter-room", create: () => new CounterRoomHandler(grains));
+        var room = new HandlerHarness<CounterHandler, ChatState>("counter", create: () => new CounterHandler(grains));
 
         var opened = await room.Connect("/ws/counter?room=r1");
         Assert.Equal(["value 0"], opened.Reply.Frames.Select(f => f.Text()));
@@ -62,13 +62,13 @@ public sealed class HandlerHarnessTests
         Assert.Equal("value 1", room.Published.Single().Message.Text());
 
         // A grain the test gave no fake for: the hook fails (OnError, 1011), saying which fake to add.
-        CounterRoomHandler? made = null;
-        var missing = new HandlerHarness<CounterRoomHandler, CounterRoomState>("counter-room", create: () => made = new CounterRoomHandler(grains));
+        CounterHandler? made = null;
+        var missing = new HandlerHarness<CounterHandler, ChatState>("counter", create: () => made = new CounterHandler(grains));
         Assert.Same(made, missing.Handler);
         var failed = await missing.Connect("/ws/counter?room=other");
         Assert.Equal(1011, failed.Reply.Close!.Code);
 
-        var error = Assert.Throws<InvalidOperationException>(() => new HandlerHarness<CounterRoomHandler, CounterRoomState>());
+        var error = Assert.Throws<InvalidOperationException>(() => new HandlerHarness<CounterHandler, ChatState>());
         Assert.Contains("create:", error.Message);
     }
 
@@ -79,6 +79,8 @@ public sealed class HandlerHarnessTests
         public Task<int> Get() => Task.FromResult(Value);
 
         public Task<int> Add(int delta) => Task.FromResult(Value += delta);
+
+        public Task<int> Reset() => Task.FromResult(Value = 0);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using OrleansWs.Internal;
+using OrleansWs.Silo.Demo;
 using OrleansWs.Testing;
 using OrleansWs.Tests.Handlers;
 

@@ -27,6 +27,7 @@ if (routes.Count == 0)
     routes["/ws/echo"] = "echo";
     routes["/ws/chat"] = "chat";
     routes["/ws/room"] = "room";
+    routes["/ws/counter"] = "counter";
 }
 
 foreach (var (path, handlerType) in routes)

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Hosting;
+using Orleans.Providers;
 using Orleans.Providers.Streams.Common;
 using Orleans.Runtime;
 using Orleans.Runtime.Providers;
@@ -31,6 +32,30 @@ public static class OrleansWsSiloBuilderExtensions
 
     private const int TopicDeliveryBatch = 256;
 
+    /// <summary>
+    /// Stores the grain state named <paramref name="name"/> (a grain's <c>[PersistentState("room", "rooms")]</c>) in the
+    /// store that holds peer state, whatever the host chose for it: memory when embedded, Redis or PostgreSQL when
+    /// scaled, the test kit's shared storage (which survives a silo kill) in tests. One call in the code every host
+    /// shares covers all three. Orleans' default name needs no call: <c>[PersistentState("room")]</c> already goes to
+    /// that store. State is written with the Orleans serializer, so state types are <c>[GenerateSerializer]</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty, or one of <see cref="OrleansWsStorage"/>'s own names.</exception>
+    public static ISiloBuilder AddOrleansWsStorage(this ISiloBuilder builder, string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (name is OrleansWsStorage.PeerState or OrleansWsStorage.PubSub)
+        {
+            throw new ArgumentException($"'{name}' is a storage the host registers for OrleansWs itself; name your grains' storage differently.", nameof(name));
+        }
+
+        builder.Services.AddKeyedSingleton(name, PeerStateStore);
+        return builder;
+    }
+
+    private static IGrainStorage PeerStateStore(IServiceProvider services, object? _) =>
+        services.GetKeyedService<IGrainStorage>(OrleansWsStorage.PeerState)
+        ?? throw new InvalidOperationException($"No grain storage named '{OrleansWsStorage.PeerState}' is registered: the host registers peer state's store (e.g. silo.AddMemoryGrainStorage(OrleansWsStorage.PeerState)).");
+
     /// <summary>Adds OrleansWs to the silo, configuring its options through an options builder.</summary>
     public static ISiloBuilder AddOrleansWs(this ISiloBuilder builder, Action<OptionsBuilder<OrleansWsSiloOptions>> configureOptions)
     {
@@ -45,6 +70,10 @@ public static class OrleansWsSiloBuilderExtensions
         {
             builder.Services.TryAddKeyedSingleton<IGrainStorageSerializer>(storage, (sp, _) => new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>()));
         }
+
+        // Orleans' default storage name ([PersistentState("x")] without one) is peer state's store, unless the host
+        // registers a default of its own (before this call, or after it: the last registration wins).
+        builder.Services.TryAddKeyedSingleton(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME, PeerStateStore);
 
         // The topic seam: one implementation serves both roles.
         builder.Services.TryAddSingleton<StreamTopicBus>();
