@@ -66,10 +66,24 @@ public sealed class TestLogSink : ILoggerProvider
         }
     }
 
-    /// <summary>The errors logged so far whose message names <paramref name="subject"/> (e.g. a peer id), one per line with its exception's message.</summary>
+    /// <summary>
+    /// The errors logged so far whose message names <paramref name="subject"/> (e.g. a peer id), one per line with its
+    /// exception's message and those of its inner exceptions (where the cause usually is).
+    /// </summary>
     public string DescribeErrorsAbout(string subject) => string.Join("\n", _entries
         .Where(e => e.Level >= LogLevel.Error && e.Message.Contains(subject, StringComparison.Ordinal))
-        .Select(e => $"[{e.Level}] {e.EventName}: {e.Message}{(e.Exception is { } ex ? $" ({ex.GetType().Name}: {ex.Message})" : "")}"));
+        .Select(e => $"[{e.Level}] {e.EventName}: {e.Message}{Causes(e.Exception)}"));
+
+    private static string Causes(Exception? exception)
+    {
+        var causes = new List<string>();
+        for (var cause = exception; cause is not null; cause = cause.InnerException)
+        {
+            causes.Add($"{cause.GetType().Name}: {cause.Message}");
+        }
+
+        return causes.Count == 0 ? "" : $" ({string.Join(" <- ", causes)})";
+    }
 
     ILogger ILoggerProvider.CreateLogger(string categoryName) => new Logger(this, categoryName);
 

@@ -1,3 +1,4 @@
+using OrleansWs.Gateway.Hosting;
 using OrleansWs.Internal;
 using OrleansWs.Silo.Demo;
 using OrleansWs.Testing;
@@ -90,5 +91,21 @@ public sealed class KitTests(AppFixture fixture) : IClassFixture<AppFixture>
 
         var counter = _app.Cluster.Client.GetGrain<ICounterGrain>(room).GetGrainId();
         Assert.NotNull(_app.SiloOf(counter));
+    }
+}
+
+/// <summary>A room grain whose storage the app forgot to register.</summary>
+public sealed class MissingStorageTests
+{
+    [Fact]
+    public async Task A_hook_whose_grain_has_no_storage_closes_with_1011_and_the_failure_names_the_storage()
+    {
+        await using var app = await WebSocketTestApp.StartAsync(o =>
+            o.MapEndpoints = e => e.MapWebSocketHandler<CounterHandler>("/ws/counter"));  // no AddOrleansWsStorage("rooms")
+        await using var client = await app.Connect("/ws/counter?room=r");
+
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => client.ReceiveText());
+        Assert.Contains("close 1011 'handler error'", failure.Message);
+        Assert.Contains($"No storage provider named \"{CounterGrain.Storage}\"", failure.Message);
     }
 }
