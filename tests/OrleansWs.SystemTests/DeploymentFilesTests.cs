@@ -5,7 +5,7 @@ namespace OrleansWs.SystemTests;
 /// <summary>Docker does not run here, so the compose file is kept honest against the script that does run.</summary>
 public sealed partial class DeploymentFilesTests
 {
-    private static readonly string Root = FindRoot();
+    private static readonly string Root = LocalCluster.FindRoot();
 
     [Fact]
     public void Compose_and_cluster_script_use_the_same_configuration_names()
@@ -95,15 +95,4 @@ public sealed partial class DeploymentFilesTests
 
     [GeneratedRegex(@"OrleansWs__[A-Za-z_]+")]
     private static partial Regex NamePattern();
-
-    private static string FindRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "OrleansWs.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir!.FullName;
-    }
 }

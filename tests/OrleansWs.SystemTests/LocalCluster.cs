@@ -175,7 +175,8 @@ public class LocalCluster : IAsyncLifetime
         }
     }
 
-    private static string FindRoot()
+    /// <summary>The repository this test runs from.</summary>
+    internal static string FindRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "OrleansWs.sln")))

@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Xunit.Abstractions;
+
+namespace OrleansWs.SystemTests;
+
+/// <summary>
+/// docs/getting-started.md, followed to the letter: every file it shows is written into an empty folder, with this
+/// repository as the clone it references, then its build and test commands run there.
+/// </summary>
+public sealed partial class GettingStartedTests(ITestOutputHelper output)
+{
+    private static readonly string Root = LocalCluster.FindRoot();
+
+    [Fact]
+    public async Task The_getting_started_page_builds_and_its_tests_pass()
+    {
+        var files = Files(File.ReadAllText(Path.Combine(Root, "docs", "getting-started.md")));
+        Assert.Equal(
+            new[] { "CounterRooms/CounterRooms.csproj", "CounterRooms/Rooms.cs", "CounterRooms/CounterRoomsApp.cs", "CounterRooms/Program.cs",
+                "CounterRooms.Tests/CounterRooms.Tests.csproj", "CounterRooms.Tests/RoomTests.cs" },
+            files.Keys.ToArray());
+
+        // The page's handler and composition are the sample's, which the sample tests run on two silos.
+        var sample = Path.Combine(Root, "tests", "OrleansWs.Sample.Tests", "CounterRooms");
+        Assert.Equal(File.ReadAllText(Path.Combine(sample, "Rooms.cs")).TrimEnd(), files["CounterRooms/Rooms.cs"].TrimEnd());
+        Assert.Equal(File.ReadAllText(Path.Combine(sample, "CounterRoomsApp.cs")).TrimEnd(), files["CounterRooms/CounterRoomsApp.cs"].TrimEnd());
+
+        var work = Directory.CreateTempSubdirectory("orleansws-getting-started-");
+        try
+        {
+            // One substitution: where the clone is (the page puts it beside the app, as OrleansWs/).
+            var app = Path.Combine(work.FullName, "counter-rooms");
+            foreach (var (path, text) in files)
+            {
+                var file = Path.Combine(app, path);
+                Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+                var clone = Path.GetRelativePath(Path.GetDirectoryName(file)!, Root).Replace('\\', '/') + "/";
+                await File.WriteAllTextAsync(file, text.Replace("../../OrleansWs/", clone, StringComparison.Ordinal));
+            }
+
+            // The repository's projects are already built (this test project depends on them), so the app's commands
+            // build only the app's own projects and leave the repository's outputs alone.
+            await Dotnet(app, ["build", "CounterRooms", "-p:BuildProjectReferences=false"]);
+            var tests = await Dotnet(app, ["test", "CounterRooms.Tests", "-p:BuildProjectReferences=false"]);
+            Assert.Contains("Passed!  - Failed:     0, Passed:     2", tests);
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
+    }
+
+    // "### `path`" followed by a fenced block: the file at that path of the app folder.
+    private static Dictionary<string, string> Files(string page) =>
+        FileBlock().Matches(page).ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value + "\n");
+
+    [GeneratedRegex(@"^### `([^`]+)`\s*\n+```\w*\n(.*?)\n```", RegexOptions.Multiline | RegexOptions.Singleline)]
+    private static partial Regex FileBlock();
+
+    private async Task<string> Dotnet(string directory, string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        try
+        {
+            await process.WaitForExitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"dotnet {string.Join(' ', args)} took over 5 minutes.");
+        }
+
+        var text = await stdout + await stderr;
+        output.WriteLine($"$ dotnet {string.Join(' ', args)}\n{text}");
+        Assert.True(process.ExitCode == 0, $"dotnet {string.Join(' ', args)} failed ({process.ExitCode}):\n{text}");
+        return text;
+    }
+}
