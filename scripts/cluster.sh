@@ -167,6 +167,7 @@ member() {
 scale() {
   local role=$1 n k
   n=$(count "$2")
+  alive "$STORE" || die "the cluster is not up (no $STORE in $RUN); start it with: up --gateways N --silos M"
   case $role in
     gateway)
       if [ "$n" -gt "$GATEWAYS" ]; then
@@ -221,6 +222,8 @@ case ${1:-} in
              $(ls "$RUN" | sed -n 's/^\(silo[0-9]*\)\.pid$/\1/p' | sort -rV) redis postgres; do
       stop "$f" >/dev/null
     done
+    # The next up starts from its own counts (default 2 and 2), not from this cluster's.
+    rm -f "$RUN/topology"
     ;;
   status)
     for n in $(members); do

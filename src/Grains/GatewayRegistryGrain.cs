@@ -1,4 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Orleans.Storage;
 using OrleansWs.Hosting;
 using OrleansWs.Internal;
 
@@ -8,58 +10,73 @@ namespace OrleansWs;
 /// The live gateways. Which gateways there are is written to grain storage whenever one joins or leaves (not on
 /// renewals), so an activation lost with its silo comes back knowing all of them: listings stay complete after a silo
 /// dies, and a gateway that died meanwhile still has its peers closed. Each gateway it read back gets a whole lease
-/// from the moment it was read: a live one renews well within it, a dead one expires at its end.
+/// from the moment it was read: a live one renews well within it, a dead one expires at its end. When the stored list
+/// cannot be read (the store is down), the activation keeps its list in memory only and rebuilds it from renewals
+/// instead of failing them, which would fence every gateway.
 /// </summary>
-internal sealed partial class GatewayRegistryGrain(
-    [PersistentState("gateways", OrleansWsStorage.PeerState)] IPersistentState<GatewayRegistryState> registered,
-    ILogger<GatewayRegistryGrain> logger) : Grain, IGatewayRegistryGrain
+internal sealed partial class GatewayRegistryGrain(ILogger<GatewayRegistryGrain> logger) : Grain, IGatewayRegistryGrain
 {
     // Leases are checked this often, so a dead gateway's peers hear of it within lease + this.
     private static readonly TimeSpan CheckPeriod = TimeSpan.FromMilliseconds(500);
     private readonly Dictionary<Guid, DateTime> _expiresUtc = [];
+    private PeerState<GatewayRegistryState> _stored = null!;
+    private bool _storing;
+    private Task _writing = Task.CompletedTask;
 
-    private Dictionary<Guid, GatewayRegistration> Gateways => registered.State.Gateways;
+    private Dictionary<Guid, GatewayRegistration> Gateways => _stored.State.Gateways;
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        var now = DateTime.UtcNow;
-        foreach (var (gatewayId, registration) in Gateways)
+        var storage = ServiceProvider.GetRequiredKeyedService<IGrainStorage>(OrleansWsStorage.PeerState);
+        _stored = new PeerState<GatewayRegistryState>(storage, this.GetGrainId(), logger, "gateways");
+        try
         {
-            _expiresUtc[gatewayId] = now + registration.Lease;
+            await _stored.ReadStateAsync();
+            _storing = true;
+            var now = DateTime.UtcNow;
+            foreach (var (gatewayId, registration) in Gateways)
+            {
+                _expiresUtc[gatewayId] = now + registration.Lease;
+            }
+        }
+        catch (OrleansException ex)
+        {
+            _stored.State = new GatewayRegistryState();
+            LogRegistryUnread(ex);
         }
 
         this.RegisterGrainTimer(ExpireLeases, new GrainTimerCreationOptions(CheckPeriod, CheckPeriod) { Interleave = true });
-        return Task.CompletedTask;
     }
 
     public async Task Renew(Guid gatewayId, IGatewayDelivery delivery, TimeSpan lease)
     {
-        _expiresUtc[gatewayId] = DateTime.UtcNow + lease;
         var registration = new GatewayRegistration(delivery, lease);
-        if (Gateways.TryGetValue(gatewayId, out var known) && known == registration)
-        {
-            return;
-        }
-
-        // A renewal returns once the gateway is on record: a failed write fails the renewal, which the gateway repeats.
+        var known = Gateways.GetValueOrDefault(gatewayId);
         Gateways[gatewayId] = registration;
-        try
+        if (_storing && known != registration)
         {
-            await registered.WriteStateAsync();
-        }
-        catch
-        {
-            if (known is null)
+            // A renewal that adds a gateway returns once it is on record: a failed write fails it (the gateway renews
+            // again), and the gateway is not live until it is stored.
+            try
             {
-                Gateways.Remove(gatewayId);
+                await Write();
             }
-            else
+            catch
             {
-                Gateways[gatewayId] = known;
-            }
+                if (known is null)
+                {
+                    Gateways.Remove(gatewayId);
+                }
+                else
+                {
+                    Gateways[gatewayId] = known;
+                }
 
-            throw;
+                throw;
+            }
         }
+
+        _expiresUtc[gatewayId] = DateTime.UtcNow + lease;
     }
 
     public async Task Remove(Guid gatewayId)
@@ -76,7 +93,11 @@ internal sealed partial class GatewayRegistryGrain(
     public Task<IReadOnlyList<IGatewayDelivery>> GetLive()
     {
         var now = DateTime.UtcNow;
-        return Task.FromResult<IReadOnlyList<IGatewayDelivery>>(_expiresUtc.Where(g => g.Value >= now).Select(g => Gateways[g.Key].Delivery).ToArray());
+        return Task.FromResult<IReadOnlyList<IGatewayDelivery>>(_expiresUtc
+            .Where(g => g.Value >= now)
+            .Select(g => Gateways.GetValueOrDefault(g.Key)?.Delivery)
+            .OfType<IGatewayDelivery>()
+            .ToArray());
     }
 
     private async Task ExpireLeases()
@@ -96,22 +117,47 @@ internal sealed partial class GatewayRegistryGrain(
 
         await Save();
 
-        // Each expired gateway's own list closes its peers, in parallel.
-        await Task.WhenAll(expired.Select(Expire));
+        // The timer interleaves with calls: a gateway that renewed while its departure was written is live, and keeps
+        // its peers. The others' own lists close their peers, in parallel.
+        await Task.WhenAll(expired.Where(id => !_expiresUtc.ContainsKey(id)).Select(Expire));
     }
 
     // A departure that could not be written comes back with the next activation and expires again one lease later;
-    // expiring a gateway twice closes nothing twice, since its list is empty after the first.
+    // expiring a gateway twice closes nothing twice, since its list is empty after the first. The next activation
+    // reads the record afresh, which a write that failed (perhaps after it landed) leaves this one unsure of.
     private async Task Save()
+    {
+        if (!_storing)
+        {
+            return;
+        }
+
+        try
+        {
+            await Write();
+        }
+        catch (OrleansException ex)
+        {
+            LogRegistryWriteFailed(ex);
+            DeactivateOnIdle();
+        }
+    }
+
+    // One write at a time, each of the whole list: interleaved callers must not write with the same ETag.
+    private Task Write() => _writing = WriteAfter(_writing);
+
+    private async Task WriteAfter(Task previous)
     {
         try
         {
-            await registered.WriteStateAsync();
+            await previous;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (OrleansException)
         {
-            LogRegistryWriteFailed(ex);
+            // Its caller has seen it.
         }
+
+        await _stored.WriteStateAsync();
     }
 
     private async Task Expire(Guid gatewayId)
@@ -131,6 +177,9 @@ internal sealed partial class GatewayRegistryGrain(
 
     [LoggerMessage(EventId = 123, EventName = "RegistryWriteFailed", Level = LogLevel.Warning, Message = "Writing the list of gateways failed; a gateway that left may come back with the next activation and expire again.")]
     private partial void LogRegistryWriteFailed(Exception exception);
+
+    [LoggerMessage(EventId = 124, EventName = "RegistryUnread", Level = LogLevel.Warning, Message = "The stored list of gateways could not be read; this activation keeps the list in memory and rebuilds it from renewals.")]
+    private partial void LogRegistryUnread(Exception exception);
 }
 
 /// <summary>The gateways the cluster knows of, as written to storage.</summary>

@@ -12,7 +12,8 @@ namespace OrleansWs;
 /// reads before that call runs. Writing a new peer without reading still cannot overwrite one that
 /// exists: the write carries no ETag, which the storage providers accept only for a record that is not there.
 /// </summary>
-internal sealed partial class PeerState<T>(IGrainStorage storage, GrainId grainId, ILogger logger) : IPersistentState<T> where T : new()
+internal sealed partial class PeerState<T>(IGrainStorage storage, GrainId grainId, ILogger logger, string stateName = OrleansWsStorage.PeerRecordStateName)
+    : IPersistentState<T> where T : new()
 {
     private readonly GrainState<T> _state = new(new T());
 
@@ -38,7 +39,7 @@ internal sealed partial class PeerState<T>(IGrainStorage storage, GrainId grainI
     {
         try
         {
-            await operation(OrleansWsStorage.PeerRecordStateName, grainId, _state);
+            await operation(stateName, grainId, _state);
         }
         catch (Exception ex)
         {

@@ -12,7 +12,10 @@ public sealed class TestLogSink : ILoggerProvider
 {
     private readonly ConcurrentQueue<LogEntry> _entries = new();
     private long _sequence;
-    private long _firstFault = long.MaxValue;
+    private readonly ConcurrentQueue<(long Sequence, DateTime Time)> _faults = new();
+
+    /// <summary>How long after a silo kill the Errors Orleans logs about the dead silo are expected. 30 s.</summary>
+    public static readonly TimeSpan InjectedFaultWindow = TimeSpan.FromSeconds(30);
 
     /// <summary>The entries so far, oldest first.</summary>
     public IReadOnlyList<LogEntry> Entries => [.. _entries];
@@ -21,19 +24,20 @@ public sealed class TestLogSink : ILoggerProvider
     public long Mark() => Interlocked.Read(ref _sequence);
 
     /// <summary>
-    /// Errors and critical entries logged after <paramref name="mark"/>, except those whose EventName is allowed and,
-    /// once the kit has killed a silo, those that <see cref="IsInjectedFaultError"/> says the kill explains.
+    /// Errors and critical entries logged after <paramref name="mark"/>, except those whose EventName is allowed and
+    /// those that <see cref="IsInjectedFaultError"/> says a silo kill of the kit explains, logged within
+    /// <see cref="InjectedFaultWindow"/> after it.
     /// </summary>
     public IReadOnlyList<LogEntry> ErrorsSince(long mark, params string[] allowedEventNames) =>
         _entries.Where(e => e.Sequence > mark && e.Level >= LogLevel.Error && !allowedEventNames.Contains(e.EventName)
-            && !(e.Sequence > Interlocked.Read(ref _firstFault) && IsInjectedFaultError(e))).ToArray();
+            && !(IsInjectedFaultError(e) && _faults.Any(f => f.Sequence < e.Sequence && e.Time - f.Time <= InjectedFaultWindow))).ToArray();
 
     /// <summary>
     /// Whether an entry is one of the Errors that Orleans itself logs when a silo dies: a category of Orleans'
     /// (<c>Orleans.*</c>, e.g. <c>Orleans.Messaging</c> SelectTargetFailed, or a stream provider's LogErrorRetrying), caused
-    /// by a <see cref="SiloUnavailableException"/>, another <see cref="OrleansMessageRejectionException"/> or a
-    /// <see cref="Orleans.Runtime.Messaging.ConnectionFailedException"/>. <see cref="ErrorsSince"/> leaves these out
-    /// once <see cref="WebSocketTestApp.KillSiloAsync"/> has run, and only then; OrleansWs' own errors are never left out.
+    /// by a <see cref="SiloUnavailableException"/> or a <see cref="Orleans.Runtime.Messaging.ConnectionFailedException"/>.
+    /// <see cref="ErrorsSince"/> leaves these out after <see cref="WebSocketTestApp.KillSiloAsync"/>, and only then;
+    /// OrleansWs' own errors are never left out.
     /// </summary>
     public static bool IsInjectedFaultError(LogEntry entry)
     {
@@ -44,7 +48,7 @@ public sealed class TestLogSink : ILoggerProvider
 
         for (var cause = entry.Exception; cause is not null; cause = cause.InnerException)
         {
-            if (cause is OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException)
+            if (cause is SiloUnavailableException or Orleans.Runtime.Messaging.ConnectionFailedException)
             {
                 return true;
             }
@@ -53,8 +57,8 @@ public sealed class TestLogSink : ILoggerProvider
         return false;
     }
 
-    // From now on, the Errors a dead silo explains are expected.
-    internal void FaultInjected() => Interlocked.CompareExchange(ref _firstFault, Mark(), long.MaxValue);
+    // From now on, for a while, the Errors a dead silo explains are expected.
+    internal void FaultInjected() => _faults.Enqueue((Mark(), DateTime.UtcNow));
 
     /// <summary>Throws when an error was logged after <paramref name="mark"/> whose EventName is not allowed (see <see cref="ErrorsSince"/>).</summary>
     public void AssertNoErrorsSince(long mark, params string[] allowedEventNames)
@@ -94,6 +98,9 @@ public sealed class TestLogSink : ILoggerProvider
     /// <summary>One log line.</summary>
     public sealed record LogEntry(long Sequence, LogLevel Level, string Category, string? EventName, string Message, Exception? Exception)
     {
+        /// <summary>When it was logged (UTC).</summary>
+        public DateTime Time { get; init; } = DateTime.UtcNow;
+
         /// <inheritdoc />
         public override string ToString() => $"[{Level}] {Category} {EventName}: {Message}{(Exception is null ? "" : "\n" + Exception)}";
     }

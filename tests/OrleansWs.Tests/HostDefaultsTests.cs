@@ -1,8 +1,11 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Storage;
 using OrleansWs.Gateway.Hosting;
+using OrleansWs.Hosting;
 
 namespace OrleansWs.Tests;
 
@@ -38,5 +41,30 @@ public sealed class HostDefaultsTests
             .AddLogging(logging => logging.AddConfiguration(config.GetSection("Logging")))
             .BuildServiceProvider();
         Assert.Equal(captured, services.GetRequiredService<IOptions<LoggerFilterOptions>>().Value.CaptureScopes);
+    }
+}
+
+public sealed class GrainStorageRegistrationTests
+{
+    [Fact]
+    public void A_grain_storage_added_with_AddOrleansWsStorage_is_the_peer_state_store_itself()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering();
+            silo.AddMemoryGrainStorage(OrleansWsStorage.PeerState);
+            silo.AddOrleansWs();
+            silo.AddOrleansWsStorage("rooms");
+
+            // Its own names, and a name the silo already has, are refused: one store, registered once.
+            Assert.Throws<ArgumentException>(() => silo.AddOrleansWsStorage(OrleansWsStorage.PeerState));
+            Assert.Throws<ArgumentException>(() => silo.AddOrleansWsStorage("rooms"));
+            silo.AddMemoryGrainStorage("mine");
+            Assert.Throws<ArgumentException>(() => silo.AddOrleansWsStorage("mine"));
+        });
+        using var host = builder.Build();
+        var peers = host.Services.GetRequiredKeyedService<IGrainStorage>(OrleansWsStorage.PeerState);
+        Assert.Same(peers, host.Services.GetRequiredKeyedService<IGrainStorage>("rooms"));
     }
 }

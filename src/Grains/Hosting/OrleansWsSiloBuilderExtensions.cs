@@ -3,7 +3,6 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Hosting;
-using Orleans.Providers;
 using Orleans.Providers.Streams.Common;
 using Orleans.Runtime;
 using Orleans.Runtime.Providers;
@@ -36,16 +35,22 @@ public static class OrleansWsSiloBuilderExtensions
     /// Stores the grain state named <paramref name="name"/> (a grain's <c>[PersistentState("room", "rooms")]</c>) in the
     /// store that holds peer state, whatever the host chose for it: memory when embedded, Redis or PostgreSQL when
     /// scaled, the test kit's shared storage (which survives a silo kill) in tests. One call in the code every host
-    /// shares covers all three. Orleans' default name needs no call: <c>[PersistentState("room")]</c> already goes to
-    /// that store. State is written with the Orleans serializer, so state types are <c>[GenerateSerializer]</c>.
+    /// shares covers all three. State is written with the Orleans serializer, so state types are <c>[GenerateSerializer]</c>.
     /// </summary>
-    /// <exception cref="ArgumentException"><paramref name="name"/> is empty, or one of <see cref="OrleansWsStorage"/>'s own names.</exception>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty, one of <see cref="OrleansWsStorage"/>'s own
+    /// names, or a storage the silo already has.</exception>
     public static ISiloBuilder AddOrleansWsStorage(this ISiloBuilder builder, string name)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         if (name is OrleansWsStorage.PeerState or OrleansWsStorage.PubSub)
         {
             throw new ArgumentException($"'{name}' is a storage the host registers for OrleansWs itself; name your grains' storage differently.", nameof(name));
+        }
+
+        // A provider registered under the name would be left half replaced: its lifecycle hook resolves the name too.
+        if (builder.Services.Any(d => d.IsKeyedService && d.ServiceType == typeof(IGrainStorage) && Equals(d.ServiceKey, name)))
+        {
+            throw new ArgumentException($"The silo already has a grain storage named '{name}'; register it once, with AddOrleansWsStorage or with a provider of your own.", nameof(name));
         }
 
         builder.Services.AddKeyedSingleton(name, PeerStateStore);
@@ -71,9 +76,6 @@ public static class OrleansWsSiloBuilderExtensions
             builder.Services.TryAddKeyedSingleton<IGrainStorageSerializer>(storage, (sp, _) => new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>()));
         }
 
-        // Orleans' default storage name ([PersistentState("x")] without one) is peer state's store, unless the host
-        // registers a default of its own (before this call, or after it: the last registration wins).
-        builder.Services.TryAddKeyedSingleton(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME, PeerStateStore);
 
         // The topic seam: one implementation serves both roles.
         builder.Services.TryAddSingleton<StreamTopicBus>();
