@@ -25,6 +25,9 @@ public abstract partial class WebSocketHandler<TState>
     [LoggerMessage(EventId = 104, EventName = "CloseHookFailed", Level = LogLevel.Error, Message = "OnClose of peer {PeerId} threw; its state is cleared anyway.")]
     private partial void LogErrorCloseHookFailed(Exception exception, string peerId);
 
+    [LoggerMessage(EventId = 113, EventName = "CloseEffectsFailed", Level = LogLevel.Error, Message = "An effect of OnClose of peer {PeerId} on the cluster failed (a publish, or a send or close to another peer); the close completes anyway.")]
+    private partial void LogErrorCloseEffectsFailed(Exception exception, string peerId);
+
     [LoggerMessage(EventId = 105, EventName = "PeerNotOpen", Level = LogLevel.Warning, Message = "{Count} messages arrived for a peer that is not open (its state was lost); the connection is closed with 1011.")]
     private partial void LogWarningNotOpen(int count);
 

@@ -198,8 +198,17 @@ public abstract partial class WebSocketHandler<TState>
                 _effects = null;
             }
 
-            // The socket is gone: of OnClose's effects only those on the cluster remain, and leave as any hook's.
-            await ReleaseClusterEffects(effects);
+            // The socket is gone: of OnClose's effects only those on the cluster remain, and leave as any hook's. One that
+            // fails (a publish the topic refused) must not keep the peer open: it is logged and the close goes on.
+            try
+            {
+                await ReleaseClusterEffects(effects);
+            }
+            catch (Exception ex)
+            {
+                LogErrorCloseEffectsFailed(ex, Record.PeerId!);
+            }
+
             var (gatewayId, peerId) = (Record.GatewayId, Record.PeerId!);
             try
             {

@@ -51,8 +51,9 @@ internal static class ClusterConfiguration
                 foreach (var name in new[] { OrleansWsStorage.PeerState, OrleansWsStorage.PubSub })
                 {
                     // Redis storage does not look up the serializer registered under its name (AddOrleansWs does that); pass it.
+                    // A cleared record is deleted: Redis would otherwise keep an empty hash for every peer that ever closed.
                     silo.AddRedisGrainStorage(name, (OptionsBuilder<RedisStorageOptions> ob) => ob.Configure<IServiceProvider>((o, services) =>
-                        (o.ConfigurationOptions, o.GrainStorageSerializer) = (redis, services.GetRequiredKeyedService<IGrainStorageSerializer>(name))));
+                        (o.ConfigurationOptions, o.GrainStorageSerializer, o.DeleteStateOnClear) = (redis, services.GetRequiredKeyedService<IGrainStorageSerializer>(name), true)));
                 }
 
                 ConfigureScaled(silo, config, siloPort, gatewayPort, clusterId, serviceId);

@@ -6,6 +6,35 @@ namespace OrleansWs.SystemTests;
 [Collection(nameof(LocalCluster))]
 public sealed class RedisClusterTests(LocalCluster cluster, ITestOutputHelper output) : ClusterScenarios(cluster, output);
 
+/// <summary>What lands in Redis.</summary>
+[Collection(nameof(LocalCluster))]
+public sealed class RedisStoreTests(LocalCluster cluster)
+{
+    [Fact]
+    public async Task A_peer_key_lives_exactly_as_long_as_the_peer()
+    {
+        var (client, peerId) = await cluster.ConnectAndIdentify(
+            () => cluster.Connect(cluster.LoadBalancer, $"/ws/chat?room={Testing.WebSocketTestApp.UniqueName("room")}"));
+        var key = peerId[(peerId.IndexOf('/') + 1)..];
+        await WaitForKeys(1, key);
+
+        // Closed: OnClose ran and the runtime cleared the state, which deletes the key rather than leave an empty hash.
+        await client.DisposeAsync();
+        await WaitForKeys(0, key);
+    }
+
+    private async Task WaitForKeys(int expected, string key)
+    {
+        var deadline = DateTime.UtcNow + LocalCluster.Timeout;
+        int keys;
+        while ((keys = await cluster.StoredRecords("peer", key)) != expected)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"Redis holds {keys} keys of peer {key}, expected {expected}.");
+            await Task.Delay(100);
+        }
+    }
+}
+
 /// <summary>The same scenarios with membership and peer state in PostgreSQL, and what lands in its tables.</summary>
 [Collection(nameof(PostgresCluster))]
 public sealed class PostgresClusterTests(PostgresCluster cluster, ITestOutputHelper output) : ClusterScenarios(cluster, output)

@@ -152,12 +152,15 @@ public sealed class RecordingHandler : WebSocketHandler<RecordingState>
         }
     }
 
-    public override Task OnClose(Peer peer, CloseDetails details)
+    public override async Task OnClose(Peer peer, CloseDetails details)
     {
         // Under a key of its own, so the peer's hook sequence stays open, message, close.
         HookLog.Record(peer.Id + "/readyState", "close", peer.ReadyState);
         HookLog.Record(peer.Id, "close", details);
-        return Task.CompletedTask;
+        if (peer.Query["closePublish"] is { } topic)
+        {
+            await peer.Publish(topic, "bye");
+        }
     }
 
     public override Task OnError(Peer peer, Exception error)
