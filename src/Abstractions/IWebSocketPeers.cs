@@ -38,9 +38,10 @@ public interface IWebSocketPeers
     /// <summary>
     /// The ids of the open peers whose namespace is <paramref name="namespace"/> (by default their upgrade
     /// path, e.g. <c>/ws/chat</c>) on every live gateway, oldest connection first (ids are time-ordered).
-    /// Asks each gateway once; a gateway that does not answer within 2 s is left out (and logged).
+    /// Asks each gateway once; a gateway that does not answer within 2 s is left out (and logged), and the listing
+    /// says so (<see cref="PeerListing.IsComplete"/>).
     /// </summary>
-    Task<IReadOnlyList<string>> GetPeers(string @namespace);
+    Task<PeerListing> GetPeers(string @namespace);
 
     /// <summary>The topics of the peer <paramref name="peerId"/>, or <see langword="null"/> when it is not open.</summary>
     Task<IReadOnlyList<string>?> GetTopics(string peerId);

@@ -209,7 +209,7 @@ public sealed class Peer
     /// The ids of the open peers of this peer's <see cref="Namespace"/> on every gateway, oldest first (this peer
     /// included once its handshake completed): crossws' <c>peer.peers</c>. One call per gateway.
     /// </summary>
-    public async Task<IReadOnlyList<string>> GetPeers()
+    public async Task<PeerListing> GetPeers()
     {
         var peers = await _peers.GetPeers(Namespace);
         if (_effects.SocketClosed || peers.Contains(Id))
@@ -221,7 +221,7 @@ public sealed class Peer
         // crossws counts it from the open hook on.
         var withSelf = new List<string>(peers) { Id };
         withSelf.Sort(StringComparer.Ordinal);
-        return withSelf;
+        return new PeerListing(withSelf, peers.UnansweredGateways);
     }
 
     /// <inheritdoc />

@@ -128,7 +128,7 @@ internal sealed class PeerEffects(string peerId, HandlerHost host)
 
         public Task<bool> Terminate(string peerId) => CloseOrTerminate(peerId, CloseCodes.Abnormal, "terminated", terminate: true);
 
-        public Task<IReadOnlyList<string>> GetPeers(string @namespace) => host.Peers.GetPeers(@namespace);
+        public Task<PeerListing> GetPeers(string @namespace) => host.Peers.GetPeers(@namespace);
 
         public Task<IReadOnlyList<string>?> GetTopics(string peerId) => host.Peers.GetTopics(peerId);
 

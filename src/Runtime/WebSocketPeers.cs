@@ -47,17 +47,18 @@ internal sealed partial class WebSocketPeers : IWebSocketPeers
     public Task<IReadOnlyList<string>?> GetTopics(string peerId) => Peer(peerId).GetTopics();
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<string>> GetPeers(string @namespace)
+    public async Task<PeerListing> GetPeers(string @namespace)
     {
         ArgumentException.ThrowIfNullOrEmpty(@namespace);
         var gateways = await _client.GetGrain<IGatewayRegistryGrain>(0).GetLive();
         var answers = await Task.WhenAll(gateways.Select(g => AskGateway(g, @namespace)));
-        var all = answers.SelectMany(a => a).ToList();
+        var all = answers.SelectMany(a => a ?? []).ToList();
         all.Sort(StringComparer.Ordinal);
-        return all;
+        return new PeerListing(all, answers.Count(a => a is null));
     }
 
-    private async Task<IReadOnlyList<string>> AskGateway(IGatewayDelivery gateway, string @namespace)
+    // Null when the gateway did not answer: one that died but whose lease has not yet run out, or one too slow.
+    private async Task<IReadOnlyList<string>?> AskGateway(IGatewayDelivery gateway, string @namespace)
     {
         try
         {
@@ -65,14 +66,13 @@ internal sealed partial class WebSocketPeers : IWebSocketPeers
         }
         catch (Exception ex) when (ex is TimeoutException or OrleansException)
         {
-            // A gateway that died but whose lease has not yet run out holds no open peers.
             LogGatewayUnreachable(ex);
-            return [];
+            return null;
         }
     }
 
     private IPeerGrain Peer(string peerId) => _client.GetGrain<IPeerGrain>(PeerIds.ToGrainId(peerId));
 
-    [LoggerMessage(EventId = 1, EventName = "GatewayUnreachable", Level = LogLevel.Warning, Message = "A gateway did not answer a peer listing; its peers are left out.")]
+    [LoggerMessage(EventId = 1, EventName = "GatewayUnreachable", Level = LogLevel.Warning, Message = "A gateway did not answer a peer listing; its peers are left out and the listing says it is not whole.")]
     private partial void LogGatewayUnreachable(Exception exception);
 }

@@ -186,7 +186,7 @@ public sealed class HandlerHarness<THandler, TState>
         public Task<bool> Terminate(string peerId) => Close(peerId, CloseCodes.Abnormal, "terminated");
 
         /// <inheritdoc />
-        public Task<IReadOnlyList<string>> GetPeers(string @namespace)
+        public Task<PeerListing> GetPeers(string @namespace)
         {
             var peers = OpenPeers.ToList();
             if (harness.StateStored && harness.Namespace == @namespace && !peers.Contains(harness.PeerId))
@@ -195,7 +195,7 @@ public sealed class HandlerHarness<THandler, TState>
             }
 
             peers.Sort(StringComparer.Ordinal);
-            return Task.FromResult<IReadOnlyList<string>>(peers);
+            return Task.FromResult(new PeerListing(peers));
         }
 
         /// <inheritdoc />

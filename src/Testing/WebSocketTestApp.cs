@@ -146,7 +146,7 @@ public sealed partial class WebSocketTestApp : IAsyncDisposable
     /// The open peers of a namespace on every gateway, oldest first. A peer is listed once its <see cref="Connect"/>
     /// returned (the gateway lists it before the 101 leaves).
     /// </summary>
-    public Task<IReadOnlyList<string>> GetOpenPeers(string @namespace) => Peers.GetPeers(@namespace);
+    public Task<PeerListing> GetOpenPeers(string @namespace) => Peers.GetPeers(@namespace);
 
     /// <summary>A name no other test uses (rooms, topics, nicknames), so tests sharing an app never meet.</summary>
     public static string UniqueName(string prefix = "t") => $"{prefix}-{Guid.NewGuid():N}";

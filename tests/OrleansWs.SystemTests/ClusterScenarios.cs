@@ -87,6 +87,10 @@ public abstract class ClusterScenarios(LocalCluster cluster, ITestOutputHelper o
         {
             await Assert.ThrowsAnyAsync<Exception>(() => doomed.Receive());
 
+            // Within the lease the dead gateway still counts as live; the listing cannot reach it and says so.
+            using var listing = await cluster.Http.GetAsync(new Uri(cluster.GatewayHttp(1), "/api/peers?namespace=/ws/chat"));
+            Assert.Equal(["1"], listing.Headers.GetValues("OrleansWs-Unanswered-Gateways"));
+
             // OnClose ran and cleared the peer: the cluster no longer knows it.
             while (await cluster.TopicsStatus(1, doomedId) != HttpStatusCode.NotFound)
             {

@@ -155,6 +155,25 @@ public sealed class FaultTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_listing_says_it_is_not_whole_while_a_dead_gateway_still_holds_its_lease()
+    {
+        var doomed = await _app.StartGatewayAsync();     // the default lease: 15 s
+        await using var there = await _app.Connect("/ws/rec", gateway: doomed.Index);
+        await using var here = await _app.Connect("/ws/rec", gateway: 0);
+        var whole = await _app.GetOpenPeers("/ws/rec");
+        Assert.True(whole.IsComplete);
+        Assert.Contains(there.PeerId, whole);
+
+        // Until the lease runs out the cluster counts the dead gateway as live: it cannot answer, and the listing says so.
+        await _app.KillGatewayAsync(doomed.Index);
+        var partial = await _app.GetOpenPeers("/ws/rec");
+        Assert.False(partial.IsComplete);
+        Assert.Equal(1, partial.UnansweredGateways);
+        Assert.Contains(here.PeerId, partial);
+        Assert.DoesNotContain(there.PeerId, partial);
+    }
+
+    [Fact]
     public async Task Killing_a_gateway_drops_its_sockets_and_leaves_the_other_gateway_alone()
     {
         var room = WebSocketTestApp.UniqueName("room");

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Mvc;
 using OrleansWs.Internal;
 
@@ -6,6 +7,12 @@ namespace OrleansWs.Gateway.Hosting;
 /// <summary>Health endpoints and an HTTP face for <see cref="IWebSocketPeers"/>.</summary>
 public static class GatewayEndpointsExtensions
 {
+    /// <summary>
+    /// The header of a <c>GET peers</c> answer that is not whole: how many live gateways did not answer
+    /// (<see cref="PeerListing.UnansweredGateways"/>). Absent when every gateway answered.
+    /// </summary>
+    public const string PartialListingHeader = "OrleansWs-Unanswered-Gateways";
+
     /// <summary>
     /// Maps <c>/healthz</c> (the process is up: 200) and <c>/readyz</c> (200 while this gateway holds
     /// its lease in the cluster and is not stopping, else 503 with the reason). Load balancers route on
@@ -29,9 +36,22 @@ public static class GatewayEndpointsExtensions
     public static RouteGroupBuilder MapWebSocketPeersApi(this IEndpointRouteBuilder endpoints, string prefix = "/api")
     {
         var api = endpoints.MapGroup(prefix);
-        api.MapGet("/peers", async (string @namespace, IWebSocketPeers peers) => @namespace.Length == 0
-            ? Results.BadRequest("namespace is required, e.g. ?namespace=/ws/chat\n")
-            : Results.Ok(await peers.GetPeers(@namespace)));
+        api.MapGet("/peers", async (string @namespace, IWebSocketPeers peers, HttpResponse response) =>
+        {
+            if (@namespace.Length == 0)
+            {
+                return Results.BadRequest("namespace is required, e.g. ?namespace=/ws/chat\n");
+            }
+
+            var listing = await peers.GetPeers(@namespace);
+            if (!listing.IsComplete)
+            {
+                // The body stays a JSON array of ids; a listing that is not whole says so beside it.
+                response.Headers[PartialListingHeader] = listing.UnansweredGateways.ToString(CultureInfo.InvariantCulture);
+            }
+
+            return Results.Ok(listing.ToArray());
+        });
         api.MapGet("/peer/topics", async (string id, IWebSocketPeers peers) =>
             await Checked(id, async () => await peers.GetTopics(id) is { } topics ? Results.Ok(topics) : NotOpen(id)));
         api.MapPost("/peer/send", async (string id, [FromBody] string text, IWebSocketPeers peers) =>
