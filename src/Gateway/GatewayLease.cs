@@ -24,6 +24,10 @@ internal sealed class GatewayLease : IHostedService, IAsyncDisposable
     private long _lastRenewalTicks;
     private bool _lost;
 
+    // Set once by Abandon, never cleared: a renewal already in flight that succeeds afterwards must not make the
+    // lease look held again (it clears _lost), or the dead gateway would tell the grains of its sockets' drop.
+    private volatile bool _abandoned;
+
     public GatewayLease(IClusterClient client, ConnectionRegistry connections, IOptions<WebSocketGatewayOptions> options, ILogger<GatewayLease> logger)
     {
         _client = client;
@@ -49,7 +53,7 @@ internal sealed class GatewayLease : IHostedService, IAsyncDisposable
     /// grains, which would otherwise reopen the state of peers the cluster already closed. It clears
     /// when a renewal succeeds again (a new lease, for new connections).
     /// </summary>
-    public bool Lost => Volatile.Read(ref _lost);
+    public bool Lost => _abandoned || Volatile.Read(ref _lost);
 
     /// <summary>Holds its lease (renewed within the last lease period) and is not stopping: ready for traffic.</summary>
     public bool IsReady =>
@@ -89,6 +93,7 @@ internal sealed class GatewayLease : IHostedService, IAsyncDisposable
     /// </summary>
     public void Abandon()
     {
+        _abandoned = true;
         Volatile.Write(ref _lost, true);
         _stopping.Cancel();
         DeleteDelivery();

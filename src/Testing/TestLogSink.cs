@@ -34,9 +34,12 @@ public sealed class TestLogSink : ILoggerProvider
 
     /// <summary>
     /// Whether an entry is one of the Errors that Orleans itself logs when a silo dies: a category of Orleans'
-    /// (<c>Orleans.*</c>, e.g. <c>Orleans.Messaging</c> SelectTargetFailed, or a stream provider's LogErrorRetrying), caused
-    /// by a <see cref="SiloUnavailableException"/> or a <see cref="Orleans.Runtime.Messaging.ConnectionFailedException"/>.
-    /// <see cref="ErrorsSince"/> leaves these out after <see cref="WebSocketTestApp.KillSiloAsync"/>, and only then;
+    /// (<c>Orleans.*</c>), caused by an <see cref="OrleansMessageRejectionException"/> (a
+    /// <see cref="SiloUnavailableException"/>, or "Silo stopping" from the dying silo: e.g. <c>Orleans.Messaging</c>
+    /// SelectTargetFailed or a stream provider's LogErrorRetrying) or a
+    /// <see cref="Orleans.Runtime.Messaging.ConnectionFailedException"/>, or an <see cref="ObjectDisposedException"/> in
+    /// <c>Orleans.Runtime.Messaging.*</c> (a connection torn down with the silo). <see cref="ErrorsSince"/> leaves these
+    /// out within <see cref="InjectedFaultWindow"/> after <see cref="WebSocketTestApp.KillSiloAsync"/>, and only then;
     /// OrleansWs' own errors are never left out.
     /// </summary>
     public static bool IsInjectedFaultError(LogEntry entry)
@@ -48,7 +51,8 @@ public sealed class TestLogSink : ILoggerProvider
 
         for (var cause = entry.Exception; cause is not null; cause = cause.InnerException)
         {
-            if (cause is SiloUnavailableException or Orleans.Runtime.Messaging.ConnectionFailedException)
+            if (cause is OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException
+                || (cause is ObjectDisposedException && entry.Category.StartsWith("Orleans.Runtime.Messaging.", StringComparison.Ordinal)))
             {
                 return true;
             }
