@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Net.Sockets;
@@ -53,35 +52,14 @@ public class LocalCluster : IAsyncLifetime
     /// <summary>Runs <c>scripts/cluster.sh</c> with <paramref name="args"/> against this cluster.</summary>
     public async Task<string> Script(TimeSpan limit, params string[] args)
     {
-        var start = new ProcessStartInfo(Path.Combine(_root, "scripts", "cluster.sh")) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args)
+        var environment = new Dictionary<string, string> { ["OWS_PORT_BASE"] = _base.ToString(), ["OWS_RUN_DIR"] = _runDir, ["OWS_STORE"] = Store };
+        var run = await ProcessRun.Run(Path.Combine(_root, "scripts", "cluster.sh"), args, limit, environment: environment);
+        if (run.ExitCode != 0)
         {
-            start.ArgumentList.Add(arg);
+            throw new InvalidOperationException($"cluster.sh {string.Join(' ', args)} failed ({run.ExitCode}):\n{run.Output}\n{run.Errors}");
         }
 
-        start.Environment["OWS_PORT_BASE"] = _base.ToString();
-        start.Environment["OWS_RUN_DIR"] = _runDir;
-        start.Environment["OWS_STORE"] = Store;
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(limit);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"cluster.sh {string.Join(' ', args)} took over {limit}.");
-        }
-
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"cluster.sh {string.Join(' ', args)} failed ({process.ExitCode}):\n{await output}\n{await errors}");
-        }
-
-        return await output;
+        return run.Output;
     }
 
     public Task<TestClient> Connect(Uri server, string pathAndQuery) => TestClient.ConnectAsync(new Uri(server, pathAndQuery), Timeout);
@@ -116,15 +94,7 @@ public class LocalCluster : IAsyncLifetime
     public virtual async Task<int> StoredRecords(string stateName, string key)
     {
         // Orleans' Redis storage keys a record "{ServiceId}/state/{grain id}/{state name}".
-        var start = new ProcessStartInfo("redis-cli") { RedirectStandardOutput = true };
-        foreach (var arg in new[] { "-p", StorePort.ToString(), "--scan", "--pattern", $"*{key}*/{stateName}" })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var keys = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
+        var keys = (await ProcessRun.Run("redis-cli", ["-p", StorePort.ToString(), "--scan", "--pattern", $"*{key}*/{stateName}"], Timeout)).Output;
         return keys.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
     }
 
