@@ -8,4 +8,13 @@ namespace OrleansWs;
 public sealed record CloseDetails(
     [property: Id(0)] int Code,
     [property: Id(1)] string Reason,
-    [property: Id(2)] bool WasClean);
+    [property: Id(2)] bool WasClean)
+{
+    /// <summary>
+    /// Which run of <c>OnClose</c> this is for the peer: 1, unless the silo running the hook died before the close
+    /// completed and another silo runs it again with the same details (make a hook with effects outside the peer
+    /// idempotent by keying them on the peer id and this). Counted only for a handler that overrides <c>OnClose</c>
+    /// or <c>OnError</c>.
+    /// </summary>
+    [Id(3)] public int Attempt { get; init; } = 1;
+}

@@ -37,6 +37,7 @@ internal sealed class InboundDispatcher(IInboundTarget target, WebSocketGatewayO
     private long _receivedBytes;
     private int _dispatching;
     private bool _failed;
+    private int _lost;
     private int _aborted;
     private Task _dispatch = Task.CompletedTask;
     private TaskCompletionSource? _room;
@@ -79,6 +80,9 @@ internal sealed class InboundDispatcher(IInboundTarget target, WebSocketGatewayO
         }
     }
 
+    /// <summary>Messages read after a delivery failed, which never reached the target; final once <see cref="Drained"/> completed.</summary>
+    public int Lost => _lost;
+
     /// <summary>Completes when the last dispatch started has ended. After the reader's last <see cref="Start"/>, everything queued has been delivered or dropped then.</summary>
     public Task Drained => _dispatch;
 
@@ -105,6 +109,10 @@ internal sealed class InboundDispatcher(IInboundTarget target, WebSocketGatewayO
                 if (!_failed && target.Accepting)
                 {
                     _failed = !await target.Deliver(batch);
+                }
+                else if (_failed)
+                {
+                    _lost += batch.Length;
                 }
             }
 

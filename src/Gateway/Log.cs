@@ -32,11 +32,17 @@ internal static partial class Log
     [LoggerMessage(8, LogLevel.Information, "Peer {PeerId} fell {QueuedBytes} bytes behind; closing with {Code} and dropping its queue.", EventName = "SlowPeer")]
     public static partial void SlowPeer(ILogger logger, string peerId, long queuedBytes, int code);
 
-    [LoggerMessage(9, LogLevel.Error, "A call to the grain of peer {PeerId} failed; closing it with 1011.", EventName = "GrainCallFailed")]
-    public static partial void GrainCallFailed(ILogger logger, Exception exception, string peerId);
+    [LoggerMessage(9, LogLevel.Error, "A call to the grain of peer {PeerId} with {Count} messages failed; they may have run. Closing the peer with 1011.", EventName = "GrainCallFailed")]
+    public static partial void GrainCallFailed(ILogger logger, Exception exception, string peerId, int count);
 
-    [LoggerMessage(10, LogLevel.Error, "Telling the grain of peer {PeerId} that it closed failed; its OnClose did not run.", EventName = "ClosedCallFailed")]
+    [LoggerMessage(25, LogLevel.Error, "{Count} messages of peer {PeerId} read after its failed grain call were never delivered.", EventName = "MessagesLost")]
+    public static partial void MessagesLost(ILogger logger, string peerId, int count);
+
+    [LoggerMessage(10, LogLevel.Error, "Telling the grain of peer {PeerId} that it closed failed, and kept failing for a lease; it stays listed under this gateway, and closes when the gateway stops or dies.", EventName = "ClosedCallFailed")]
     public static partial void ClosedCallFailed(ILogger logger, Exception exception, string peerId);
+
+    [LoggerMessage(24, LogLevel.Warning, "Telling the grain of peer {PeerId} that it closed failed; asking again in {Delay} (a close is idempotent).", EventName = "ClosedCallRetried")]
+    public static partial void ClosedCallRetried(ILogger logger, Exception exception, string peerId, TimeSpan delay);
 
     [LoggerMessage(11, LogLevel.Debug, "The socket of peer {PeerId} failed (state {State}).", EventName = "SocketFailed")]
     public static partial void SocketFailed(ILogger logger, Exception exception, string peerId, System.Net.WebSockets.WebSocketState state);

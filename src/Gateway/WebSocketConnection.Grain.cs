@@ -27,28 +27,49 @@ internal sealed partial class WebSocketConnection
         }
         catch (Exception ex)
         {
-            Log.GrainCallFailed(_logger, ex, PeerId);
+            Log.GrainCallFailed(_logger, ex, PeerId, batch.Length);
             BeginClose(CloseCodes.InternalError, "server error");
             return false;
         }
     }
 
+    // A close is idempotent in the grain (one that ran finds the record gone), so any failure is asked again, within
+    // a lease: past it, or once this gateway stops or loses its lease, the cluster closes the peer from the gateway's
+    // list instead.
     private async Task TellGrainClosed(CloseDetails details, bool socketError = false)
     {
-        // The cluster closed this peer itself when the lease ran out.
-        if (_runtime.Lease.Lost)
+        var deadline = long.MaxValue;
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (!_runtime.Lease.Lost)
         {
-            return;
+            try
+            {
+                await ClusterRetry.WhenRejected(() => socketError ? _grain.ClosedByError(details) : _grain.Closed(details));
+                return;
+            }
+            catch (Exception ex) when (Retry(ref deadline, delay))
+            {
+                Log.ClosedCallRetried(_logger, ex, PeerId, delay);
+                await Task.Delay(delay);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
+            }
+            catch (Exception ex)
+            {
+                Log.ClosedCallFailed(_logger, ex, PeerId);
+                return;
+            }
+        }
+    }
+
+    // Asked again for a lease from the first failure (which may have taken the whole grain-call timeout to come).
+    private bool Retry(ref long deadline, TimeSpan delay)
+    {
+        if (deadline == long.MaxValue)
+        {
+            deadline = Environment.TickCount64 + (long)_options.Lease.TotalMilliseconds;
         }
 
-        try
-        {
-            await ClusterRetry.WhenRejected(() => socketError ? _grain.ClosedByError(details) : _grain.Closed(details));
-        }
-        catch (Exception ex)
-        {
-            Log.ClosedCallFailed(_logger, ex, PeerId);
-        }
+        return Environment.TickCount64 + (long)delay.TotalMilliseconds < deadline && !_runtime.Lease.Stopping;
     }
 
     /// <summary>Applies a call's reply, or effects a grain delivered on its own: topic changes, then frames, then a close.</summary>

@@ -201,6 +201,11 @@ internal sealed partial class WebSocketConnection : IInboundTarget, ITopicMember
                 }
 
                 await _inbound.Drained;
+                if (_inbound.Lost > 0)
+                {
+                    Log.MessagesLost(_logger, PeerId, _inbound.Lost);
+                }
+
                 await TellGrainClosed(closed, _socketError);
                 if (closed is { WasClean: false, Code: CloseCodes.ProtocolError or CloseCodes.InvalidPayload })
                 {

@@ -96,6 +96,16 @@ public sealed class WebSocketGatewayOptions
     [RegularExpression("^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")]
     public string? PeerIdHeader { get; set; }
 
+    /// <summary>
+    /// How long the gateway waits for a call to a peer's grain (a connect, a batch of messages, a close) before it takes
+    /// the call as failed: the peer is closed with 1011, its later messages are dropped (both logged, with counts), and
+    /// a close is asked again. The standalone gateway sets its Orleans client's response timeout to this. It must
+    /// outlast the longest single wait the runtime puts inside a hook (a subscribe: 14 s), so only a hook that waits
+    /// longer in total, or a silo that died mid-call, reaches it. Default: 20 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan GrainCallTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
     /// <summary>How long this gateway's registration in the cluster lasts without renewal. Default: 15 s.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan Lease { get; set; } = TimeSpan.FromSeconds(15);
@@ -105,4 +115,14 @@ public sealed class WebSocketGatewayOptions
 [OptionsValidator]
 internal sealed partial class WebSocketGatewayOptionsValidator : IValidateOptions<WebSocketGatewayOptions>
 {
+}
+
+/// <summary>Validates the timeouts of <see cref="WebSocketGatewayOptions"/> against the waits of the runtime they contain.</summary>
+internal sealed class WebSocketGatewayTimeoutsValidator : IValidateOptions<WebSocketGatewayOptions>
+{
+    public ValidateOptionsResult Validate(string? name, WebSocketGatewayOptions options) =>
+        options.GrainCallTimeout <= Internal.RuntimeTimeouts.LongestHookWait
+            ? ValidateOptionsResult.Fail(
+                $"{nameof(WebSocketGatewayOptions.GrainCallTimeout)} ({options.GrainCallTimeout}) must be longer than the longest single wait the runtime puts inside a hook ({Internal.RuntimeTimeouts.LongestHookWait}: a subscribe), or a subscribe in progress fails the whole call.")
+            : ValidateOptionsResult.Success;
 }

@@ -1,71 +1,164 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
+using Orleans.Storage;
+using OrleansWs.Hosting;
 using OrleansWs.Internal;
 
 namespace OrleansWs;
 
 /// <summary>
-/// One gateway's open peers, in memory. If this activation is lost together with its gateway (two
-/// faults at once), those peers' grains are not told; a single fault of either is covered. Kept
-/// alive while its gateway lives, however quiet its peers are: losing the list would lose the guard.
+/// A share of one gateway's open peers, in grain storage: an activation lost with its silo comes back with the list,
+/// so a gateway that dies later still has every one of its peers closed. Writes are grouped: every change made while a
+/// write is in flight goes in the next one, so a burst of connects costs a few writes, not one each. Reentrant for that
+/// reason; one write runs at a time, each of the whole bucket.
 /// </summary>
-[KeepAlive]
+[Reentrant]
 internal sealed partial class GatewayPeersGrain(ILogger<GatewayPeersGrain> logger) : Grain, IGatewayPeersGrain
 {
-    private readonly HashSet<string> _peers = new(StringComparer.Ordinal);
-    private bool _ended;
+    // Removals wait at most this long for a write of their own: a closed peer still listed costs only a skipped call.
+    private static readonly TimeSpan RemovalFlush = TimeSpan.FromSeconds(1);
+    private PeerState<GatewayPeersState> _stored = null!;
+    private Task _writing = Task.CompletedTask;
+    private Task? _nextWrite;
+    private bool _removed;
+    private bool _closing;
+
+    private HashSet<string> Peers => _stored.State.Peers;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var storage = ServiceProvider.GetRequiredKeyedService<IGrainStorage>(OrleansWsStorage.PeerState);
+        _stored = new PeerState<GatewayPeersState>(storage, this.GetGrainId(), logger, OrleansWsStorage.GatewayPeersStateName);
+        // A list that cannot be read fails the activation, and with it every connect through this gateway's bucket:
+        // a peer that could not be listed must not open.
+        await _stored.ReadStateAsync();
+        this.RegisterGrainTimer(FlushRemovals, new GrainTimerCreationOptions(RemovalFlush, RemovalFlush) { Interleave = true });
+    }
 
     public Task Add(string peerId)
     {
-        if (_ended)
+        if (_closing)
         {
-            // The gateway is gone: a peer opening on it now must not be listed where no expiry will find it.
-            throw new InvalidOperationException($"Gateway {this.GetPrimaryKey()} has left the cluster.");
+            // The gateway is gone: a peer opening on it now must not be listed where no close will find it.
+            throw new InvalidOperationException($"Gateway {this.GetPrimaryKey(out _)} has left the cluster.");
         }
 
-        _peers.Add(peerId);
-        return Task.CompletedTask;
+        return Peers.Add(peerId) ? Write() : Written();
     }
 
     public Task Remove(string peerId)
     {
-        _peers.Remove(peerId);
+        _removed |= Peers.Remove(peerId);
         return Task.CompletedTask;
     }
 
-    public Task Forget()
+    public async Task<bool> Close(CloseDetails details)
     {
-        _ended = true;
-        _peers.Clear();
-        DeactivateOnIdle();
-        return Task.CompletedTask;
-    }
+        _closing = true;
+        var gatewayId = this.GetPrimaryKey(out _);
+        var peers = Peers.ToArray();
+        if (peers.Length > 0)
+        {
+            LogClosing(gatewayId, peers.Length, details.Code);
+        }
 
-    public async Task<int> Expire()
-    {
-        var gatewayId = this.GetPrimaryKey();
-        var peers = _peers.ToArray();
-        _peers.Clear();
-        _ended = true;
-        LogExpiring(gatewayId, peers.Length);
         // In parallel: one slow peer grain must not hold up the others' OnClose.
-        await Task.WhenAll(peers.Select(async peerId =>
+        var told = await Task.WhenAll(peers.Select(async peerId =>
         {
             try
             {
-                await GrainFactory.GetGrain<IPeerGrain>(PeerIds.ToGrainId(peerId)).GatewayLost(gatewayId);
+                await GrainFactory.GetGrain<IPeerGrain>(PeerIds.ToGrainId(peerId)).GatewayGone(gatewayId, details);
+                return peerId;
             }
             catch (Exception ex) when (ex is OrleansException or TimeoutException)
             {
                 LogPeerNotTold(ex, peerId);
+                return null;
             }
         }));
+        foreach (var peerId in told)
+        {
+            if (peerId is not null)
+            {
+                Peers.Remove(peerId);
+            }
+        }
+
+        if (Peers.Count > 0)
+        {
+            // Asked again by the registry: those left are still on record.
+            await Write();
+            return false;
+        }
+
+        await Settled(_writing);
+        await _stored.ClearStateAsync();
         DeactivateOnIdle();
-        return peers.Length;
+        return true;
     }
 
-    [LoggerMessage(EventId = 120, EventName = "GatewayExpired", Level = LogLevel.Warning, Message = "Gateway {GatewayId} lost its lease; closing its {Count} peers with 1006.")]
-    private partial void LogExpiring(Guid gatewayId, int count);
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_removed && !_closing)
+        {
+            await Settled(Write());
+        }
+    }
 
-    [LoggerMessage(EventId = 121, EventName = "PeerNotTold", Level = LogLevel.Error, Message = "Peer {PeerId} of an expired gateway could not be closed.")]
+    private static async Task Settled(Task write)
+    {
+        try
+        {
+            await write;
+        }
+        catch (OrleansException)
+        {
+            // Its callers have seen it.
+        }
+    }
+
+    private Task FlushRemovals() => _removed && _nextWrite is null ? Write() : Task.CompletedTask;
+
+    // Completes once what is in the list now is stored: the write after the one in flight, shared by every caller until it starts.
+    private Task Write() => _nextWrite ??= WriteAfter(_writing);
+
+    // An Add of a peer already listed: on record once the writes in flight have landed.
+    private Task Written() => _nextWrite ?? _writing;
+
+    private async Task WriteAfter(Task previous)
+    {
+        await Settled(previous);
+
+        // Yielded first, so that the caller's assignment of _nextWrite is in place before it is cleared here.
+        await Task.Yield();
+        _nextWrite = null;
+        _removed = false;
+        var write = _stored.WriteStateAsync();
+        _writing = write;
+        try
+        {
+            await write;
+        }
+        catch (OrleansException)
+        {
+            // The stored ETag is unknown now: the next activation reads the record afresh.
+            _removed = true;
+            DeactivateOnIdle();
+            throw;
+        }
+    }
+
+    [LoggerMessage(EventId = 120, EventName = "GatewayPeersClosing", Level = LogLevel.Warning, Message = "Gateway {GatewayId} is gone; closing {Count} of its peers with {Code}.")]
+    private partial void LogClosing(Guid gatewayId, int count, int code);
+
+    [LoggerMessage(EventId = 121, EventName = "PeerNotTold", Level = LogLevel.Warning, Message = "Peer {PeerId} of a gone gateway could not be closed yet; it stays listed and is tried again.")]
     private partial void LogPeerNotTold(Exception exception, string peerId);
+}
+
+/// <summary>A bucket of a gateway's open peers, as written to storage.</summary>
+[GenerateSerializer]
+internal sealed class GatewayPeersState
+{
+    [Id(0)] public HashSet<string> Peers { get; set; } = [];
 }

@@ -12,7 +12,8 @@ namespace OrleansWs;
 /// dies, and a gateway that died meanwhile still has its peers closed. Each gateway it read back gets a whole lease
 /// from the moment it was read: a live one renews well within it, a dead one expires at its end. When the stored list
 /// cannot be read (the store is down), the activation keeps its list in memory only and rebuilds it from renewals
-/// instead of failing them, which would fence every gateway.
+/// instead of failing them, which would fence every gateway. A gateway that expired or left stays on record as departed
+/// until each peer its lists still hold has been closed, so a silo death in the middle only delays those closes.
 /// </summary>
 internal sealed partial class GatewayRegistryGrain(ILogger<GatewayRegistryGrain> logger) : Grain, IGatewayRegistryGrain
 {
@@ -23,12 +24,17 @@ internal sealed partial class GatewayRegistryGrain(ILogger<GatewayRegistryGrain>
     private bool _storing;
     private Task _writing = Task.CompletedTask;
 
+    // Departed gateways whose lists are being closed now.
+    private readonly HashSet<Guid> _closing = [];
+
     private Dictionary<Guid, GatewayRegistration> Gateways => _stored.State.Gateways;
+
+    private Dictionary<Guid, CloseDetails> Departed => _stored.State.Departed;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var storage = ServiceProvider.GetRequiredKeyedService<IGrainStorage>(OrleansWsStorage.PeerState);
-        _stored = new PeerState<GatewayRegistryState>(storage, this.GetGrainId(), logger, "gateways");
+        _stored = new PeerState<GatewayRegistryState>(storage, this.GetGrainId(), logger, OrleansWsStorage.GatewayRegistryStateName);
         try
         {
             await _stored.ReadStateAsync();
@@ -50,6 +56,12 @@ internal sealed partial class GatewayRegistryGrain(ILogger<GatewayRegistryGrain>
 
     public async Task Renew(Guid gatewayId, IGatewayDelivery delivery, TimeSpan lease)
     {
+        if (Departed.ContainsKey(gatewayId))
+        {
+            // Its peers are being closed as gone: a new lease now would have new peers closed with them.
+            throw new InvalidOperationException($"Gateway {gatewayId} lost its lease; its peers are still being closed.");
+        }
+
         var registration = new GatewayRegistration(delivery, lease);
         var known = Gateways.GetValueOrDefault(gatewayId);
         Gateways[gatewayId] = registration;
@@ -82,12 +94,12 @@ internal sealed partial class GatewayRegistryGrain(ILogger<GatewayRegistryGrain>
     public async Task Remove(Guid gatewayId)
     {
         _expiresUtc.Remove(gatewayId);
-        if (Gateways.Remove(gatewayId))
-        {
-            await Save();
-        }
-
-        await GrainFactory.GetGrain<IGatewayPeersGrain>(gatewayId).Forget();
+        Gateways.Remove(gatewayId);
+        // Its sockets were closed with 1001 and their grains told, but a close still in flight (or lost with a silo)
+        // leaves a peer listed: those close here, as the gateway said.
+        Departed.TryAdd(gatewayId, Stopped);
+        await Save();
+        CloseDeparted();
     }
 
     public Task<IReadOnlyList<IGatewayDelivery>> GetLive()
@@ -104,27 +116,57 @@ internal sealed partial class GatewayRegistryGrain(ILogger<GatewayRegistryGrain>
     {
         var now = DateTime.UtcNow;
         var expired = _expiresUtc.Where(g => g.Value < now).Select(g => g.Key).ToList();
-        if (expired.Count == 0)
-        {
-            return;
-        }
-
         foreach (var gatewayId in expired)
         {
             _expiresUtc.Remove(gatewayId);
             Gateways.Remove(gatewayId);
+            Departed.TryAdd(gatewayId, Lost);
         }
 
-        await Save();
+        if (expired.Count > 0)
+        {
+            await Save();
+        }
 
-        // The timer interleaves with calls: a gateway that renewed while its departure was written is live, and keeps
-        // its peers. The others' own lists close their peers, in parallel.
-        await Task.WhenAll(expired.Where(id => !_expiresUtc.ContainsKey(id)).Select(Expire));
+        CloseDeparted();
     }
 
-    // A departure that could not be written comes back with the next activation and expires again one lease later;
-    // expiring a gateway twice closes nothing twice, since its list is empty after the first. The next activation
-    // reads the record afresh, which a write that failed (perhaps after it landed) leaves this one unsure of.
+    // Each departed gateway's lists close their peers, in parallel; one whose peers could not all be told yet is tried
+    // again on the next check, and stays departed (on record) until every peer has been.
+    private void CloseDeparted()
+    {
+        foreach (var (gatewayId, details) in Departed)
+        {
+            if (_closing.Add(gatewayId))
+            {
+                _ = CloseLists(gatewayId, details);
+            }
+        }
+    }
+
+    private async Task CloseLists(Guid gatewayId, CloseDetails details)
+    {
+        try
+        {
+            var closed = await Task.WhenAll(GatewayPeerLists.All(GrainFactory, gatewayId).Select(list => list.Close(details)));
+            if (closed.All(done => done) && Departed.Remove(gatewayId))
+            {
+                await Save();
+            }
+        }
+        catch (Exception ex) when (ex is OrleansException or TimeoutException)
+        {
+            LogCloseFailed(ex, gatewayId);
+        }
+        finally
+        {
+            _closing.Remove(gatewayId);
+        }
+    }
+
+    // A change that could not be written comes back with the next activation: a departure is then closed again, which
+    // closes nothing twice (its lists are empty, or skip closed peers). The next activation reads the record afresh,
+    // which a write that failed (perhaps after it landed) leaves this one unsure of.
     private async Task Save()
     {
         if (!_storing)
@@ -160,20 +202,12 @@ internal sealed partial class GatewayRegistryGrain(ILogger<GatewayRegistryGrain>
         await _stored.WriteStateAsync();
     }
 
-    private async Task Expire(Guid gatewayId)
-    {
-        try
-        {
-            await GrainFactory.GetGrain<IGatewayPeersGrain>(gatewayId).Expire();
-        }
-        catch (Exception ex) when (ex is OrleansException or TimeoutException)
-        {
-            LogExpireFailed(ex, gatewayId);
-        }
-    }
+    private static readonly CloseDetails Lost = new(CloseCodes.Abnormal, "gateway lost", WasClean: false);
 
-    [LoggerMessage(EventId = 122, EventName = "ExpireFailed", Level = LogLevel.Error, Message = "Closing the peers of expired gateway {GatewayId} failed.")]
-    private partial void LogExpireFailed(Exception exception, Guid gatewayId);
+    private static readonly CloseDetails Stopped = new(CloseCodes.GoingAway, "gateway stopped", WasClean: false);
+
+    [LoggerMessage(EventId = 122, EventName = "GatewayCloseFailed", Level = LogLevel.Warning, Message = "Closing the peers of gone gateway {GatewayId} failed; tried again within a second.")]
+    private partial void LogCloseFailed(Exception exception, Guid gatewayId);
 
     [LoggerMessage(EventId = 123, EventName = "RegistryWriteFailed", Level = LogLevel.Warning, Message = "Writing the list of gateways failed; a gateway that left may come back with the next activation and expire again.")]
     private partial void LogRegistryWriteFailed(Exception exception);
@@ -187,6 +221,9 @@ internal sealed partial class GatewayRegistryGrain(ILogger<GatewayRegistryGrain>
 internal sealed class GatewayRegistryState
 {
     [Id(0)] public Dictionary<Guid, GatewayRegistration> Gateways { get; set; } = [];
+
+    /// <summary>Gateways that expired or left, with how their peers close, until every one of those peers has.</summary>
+    [Id(1)] public Dictionary<Guid, CloseDetails> Departed { get; set; } = [];
 }
 
 /// <summary>How the cluster reaches a gateway, and the lease it renews.</summary>

@@ -118,7 +118,7 @@ public sealed class Peer
     /// reply, and the wait returns <see langword="true"/> at once (publishes to topics it subscribed wait behind them).
     /// </remarks>
     public Task<bool> WaitForDrain(long threshold = 0, TimeSpan? timeout = null) =>
-        _socket.WaitForDrain(_effects, threshold, timeout ?? TimeSpan.FromSeconds(5));
+        _socket.WaitForDrain(_effects, threshold, timeout ?? RuntimeTimeouts.DrainDefault);
 
     /// <summary>Sends a message to this peer.</summary>
     public Task Send(Message message)

@@ -44,6 +44,15 @@ public sealed class PeerRecord<TState> where TState : class, new()
     /// reads back as the type it was whatever serializer the storage uses; <see langword="null"/> for none.
     /// </summary>
     [Id(10)] public byte[]? Context { get; set; }
+
+    /// <summary>
+    /// How the peer's connection ended, once its close began (written before <c>OnClose</c> runs, for a handler that
+    /// has one): a peer with this is closing, not open, and a close that another silo finishes runs the hook with it.
+    /// </summary>
+    [Id(11)] public CloseDetails? Closing { get; set; }
+
+    /// <summary>How many runs of <c>OnClose</c> have begun (see <see cref="CloseDetails.Attempt"/>).</summary>
+    [Id(12)] public int CloseAttempts { get; set; }
 }
 
 /// <summary>What a <see cref="Peer"/> reads of its grain's record, whatever the handler's state type.</summary>

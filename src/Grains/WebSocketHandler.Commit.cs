@@ -104,7 +104,7 @@ public abstract partial class WebSocketHandler<TState>
     private Task<bool> ApplyOnGateway(PeerReply effects) => Record.Gateway!.Apply(Record.PeerId!, effects).WaitAsync(GatewayAnswerLimit);
 
     // A gateway that does not answer within this is taken as gone (its lease runs out on its own).
-    private static readonly TimeSpan GatewayAnswerLimit = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan GatewayAnswerLimit = RuntimeTimeouts.GatewayAnswer;
 
     async Task<long> IPeerSocket.GetBufferedAmount()
     {
@@ -183,6 +183,6 @@ public abstract partial class WebSocketHandler<TState>
         }
     }
 
-    // Longer than the gateway's own bounds for a join (its retries for the topic's position, the join marker).
-    private static readonly TimeSpan TopicChangeLimit = TimeSpan.FromSeconds(30);
+    // Longer than the gateway's own bound for a join (its join marker), by a gateway answer either side.
+    private static readonly TimeSpan TopicChangeLimit = RuntimeTimeouts.TopicChange;
 }

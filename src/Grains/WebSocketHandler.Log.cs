@@ -31,8 +31,8 @@ public abstract partial class WebSocketHandler<TState>
     [LoggerMessage(EventId = 105, EventName = "PeerNotOpen", Level = LogLevel.Warning, Message = "{Count} messages arrived for a peer that is not open (its state was lost); the connection is closed with 1011.")]
     private partial void LogWarningNotOpen(int count);
 
-    [LoggerMessage(EventId = 106, EventName = "GatewayLost", Level = LogLevel.Warning, Message = "The gateway {GatewayId} of peer {PeerId} lost its lease; closing the peer with 1006.")]
-    private partial void LogWarningGatewayLost(string peerId, Guid gatewayId);
+    [LoggerMessage(EventId = 106, EventName = "GatewayGone", Level = LogLevel.Warning, Message = "The gateway {GatewayId} of peer {PeerId} is gone (lease lost, or stopped); closing the peer with {Code}.")]
+    private partial void LogWarningGatewayGone(string peerId, Guid gatewayId, int code);
 
     [LoggerMessage(EventId = 107, EventName = "UntrackFailed", Level = LogLevel.Warning, Message = "Removing closed peer {PeerId} from its gateway's list failed.")]
     private partial void LogWarningUntrackFailed(Exception exception, string peerId);

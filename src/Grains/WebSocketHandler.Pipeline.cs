@@ -21,8 +21,14 @@ public abstract partial class WebSocketHandler<TState>
 
     private PeerRecord<TState> Record => _record.State;
 
-    // Open from the moment Connect accepts until Closed, so interleaved sends during OnOpen reach the gateway.
-    private bool IsOpen => Record.Gateway is not null && Record.PeerId is not null;
+    // OnClose (and its effects) ran in this activation, and only the clear is left to do when a close is asked again.
+    private bool _closeHookRan;
+
+    // Connected from the moment Connect accepts until the close cleared the record.
+    private bool IsConnected => Record.Gateway is not null && Record.PeerId is not null;
+
+    // Open until the close began, so interleaved sends during OnOpen reach the gateway.
+    private bool IsOpen => IsConnected && Record.Closing is null;
 
     // Every call but Connect starts here: a peer whose grain was collected while idle reads its record
     // back. Connect only waits for a read that an interleaved call started: an activation made by
@@ -152,76 +158,48 @@ public abstract partial class WebSocketHandler<TState>
         await CloseAndForget(details, untrack: true, socketError: true);
     }
 
-    async Task IPeerGrain.GatewayLost(Guid gatewayId)
+    async Task IPeerGrain.GatewayGone(Guid gatewayId, CloseDetails details)
     {
         await Load();
-        if (!IsOpen || Record.GatewayId != gatewayId)
+        if (!IsConnected || Record.GatewayId != gatewayId)
         {
             ForgetIfUnused();
             return;
         }
 
-        LogWarningGatewayLost(Record.PeerId!, gatewayId);
-        // The gateway's list is being expired as we speak: no need to leave it.
-        await CloseAndForget(new CloseDetails(CloseCodes.Abnormal, "gateway lost", WasClean: false), untrack: false);
+        LogWarningGatewayGone(Record.PeerId!, gatewayId, details.Code);
+        // The gateway's list is being closed as we speak: no need to leave it.
+        await CloseAndForget(details, untrack: false);
     }
 
+    // Idempotent: a close asked again (its caller did not hear the answer, or another path closes the peer too) finds
+    // the record cleared and does nothing, or finishes what the last one began. OnClose runs again only in a new
+    // activation that finds the close begun in the record: the silo that ran it died first.
     private async Task CloseAndForget(CloseDetails details, bool untrack, bool socketError = false)
     {
-        if (!IsOpen)
+        if (!IsConnected)
         {
-            _host.Deactivate();
+            ForgetIfUnused();
             return;
         }
 
         _callsInFlight++;
         try
         {
-            var effects = new PeerEffects(Record.PeerId!, _host) { SocketClosed = true };
-            var peer = CreatePeer(effects, bufferedAmount: 0);
-            _effects = effects;
-            try
-            {
-                if (socketError)
-                {
-                    await ReportSocketError(peer, details);
-                }
-
-                await OnClose(peer, details);
-            }
-            catch (Exception ex)
-            {
-                LogErrorCloseHookFailed(ex, Record.PeerId!);
-            }
-            finally
-            {
-                _effects = null;
-            }
-
-            // The socket is gone: of OnClose's effects only those on the cluster remain, and leave as any hook's. One that
-            // fails (a publish the topic refused) must not keep the peer open: it is logged and the close goes on.
-            try
-            {
-                await ReleaseClusterEffects(effects);
-            }
-            catch (Exception ex)
-            {
-                LogErrorCloseEffectsFailed(ex, Record.PeerId!);
-            }
-
             var (gatewayId, peerId) = (Record.GatewayId, Record.PeerId!);
-            try
+            if (!_closeHookRan)
             {
-                await ClusterRetry.WhenRejected(_record.ClearStateAsync);
+                await RunClose(await BeginClose(details), socketError);
+                _closeHookRan = true;
             }
-            finally
-            {
-                // OnClose has run: whatever storage says, this activation never runs it again.
-                _record.State = new();
-                _writtenState = null;
-                _context = null;
-                _host.Deactivate();
-            }
+
+            // A clear that fails throws to the caller, who asks again: this activation then only clears.
+            await ClusterRetry.WhenRejected(_record.ClearStateAsync);
+            _closeHookRan = false;
+            _record.State = new();
+            _writtenState = null;
+            _context = null;
+            _host.Deactivate();
 
             try
             {
@@ -232,13 +210,74 @@ public abstract partial class WebSocketHandler<TState>
             }
             catch (Exception ex) when (ex is OrleansException or TimeoutException)
             {
-                // The gateway's list keeps a closed peer; its expiry finds the peer gone and skips it.
+                // The gateway's list keeps a closed peer; its close finds the peer gone and skips it.
                 LogWarningUntrackFailed(ex, peerId);
             }
         }
         finally
         {
             _callsInFlight--;
+        }
+    }
+
+    // The close on record before OnClose runs, for a handler that has one: what another silo needs to run it again
+    // with the same details and the next attempt number. A write that fails throws before anything ran.
+    private async Task<CloseDetails> BeginClose(CloseDetails details)
+    {
+        if (!HasCloseHook)
+        {
+            return details;
+        }
+
+        var previous = Record.Closing;
+        var begun = previous ?? details;
+        var attempt = Record.CloseAttempts + 1;
+        (Record.Closing, Record.CloseAttempts) = (begun, attempt);
+        try
+        {
+            await ClusterRetry.WhenRejected(_record.WriteStateAsync);
+        }
+        catch
+        {
+            (Record.Closing, Record.CloseAttempts) = (previous, attempt - 1);
+            throw;
+        }
+
+        return begun with { Attempt = attempt };
+    }
+
+    private async Task RunClose(CloseDetails details, bool socketError)
+    {
+        var effects = new PeerEffects(Record.PeerId!, _host) { SocketClosed = true };
+        var peer = CreatePeer(effects, bufferedAmount: 0);
+        _effects = effects;
+        try
+        {
+            if (socketError)
+            {
+                await ReportSocketError(peer, details);
+            }
+
+            await OnClose(peer, details);
+        }
+        catch (Exception ex)
+        {
+            LogErrorCloseHookFailed(ex, Record.PeerId!);
+        }
+        finally
+        {
+            _effects = null;
+        }
+
+        // The socket is gone: of OnClose's effects only those on the cluster remain, and leave as any hook's. One that
+        // fails (a publish the topic refused) must not keep the peer open: it is logged and the close goes on.
+        try
+        {
+            await ReleaseClusterEffects(effects);
+        }
+        catch (Exception ex)
+        {
+            LogErrorCloseEffectsFailed(ex, Record.PeerId!);
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Reflection;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -69,11 +70,18 @@ public abstract partial class WebSocketHandler<TState> : Grain, IPeerGrain, IPee
             barrier.PublishQueued(topic, messages, options, queuedTimeout);
 
         public override Task TrackPeer(Guid gatewayId, string peerId, bool open) => open
-            ? grain.GrainFactory.GetGrain<IGatewayPeersGrain>(gatewayId).Add(peerId)
-            : grain.GrainFactory.GetGrain<IGatewayPeersGrain>(gatewayId).Remove(peerId);
+            ? GatewayPeerLists.For(grain.GrainFactory, gatewayId, peerId).Add(peerId)
+            : GatewayPeerLists.For(grain.GrainFactory, gatewayId, peerId).Remove(peerId);
 
         public override void Deactivate() => grain.DeactivateOnIdle();
     }
+
+    // Whether this handler type overrides OnClose: only then is a close put on record before it runs (one write), so
+    // that a silo that finishes it for a dead one knows it began (CloseDetails.Attempt).
+    private static readonly ConcurrentDictionary<Type, bool> CloseHooks = new();
+
+    private bool HasCloseHook => CloseHooks.GetOrAdd(GetType(), static type =>
+        type.GetMethod(nameof(OnClose), [typeof(Peer), typeof(CloseDetails)])!.DeclaringType != typeof(WebSocketHandler<TState>));
 
     private BadProviderConfigException NoStorage(string name) => new(
         $"No grain storage named '{name}' is registered for peers of {GetType().FullName}: add one (e.g. AddMemoryGrainStorage(\"{name}\")) or name another with [PeerStorage].");

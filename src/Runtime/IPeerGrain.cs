@@ -9,7 +9,9 @@ namespace OrleansWs.Internal;
 /// <remarks>
 /// Guarantees: the gateway calls <see cref="Connect"/> once, then <see cref="Receive"/> with the
 /// peer's messages strictly in the order the socket delivered them (never two calls at once), then
-/// <see cref="Closed"/> (or <see cref="ClosedByError"/>) exactly once. Effects of a call (frames for this peer, a
+/// <see cref="Closed"/> (or <see cref="ClosedByError"/>) until one call of them has completed: a close is idempotent,
+/// so a gateway repeats one whose answer it did not get. <c>OnClose</c> runs once per peer, again only when the silo
+/// running it died first (its <see cref="CloseDetails.Attempt"/> then counts up). Effects of a call (frames for this peer, a
 /// close) come back in its result, after the peer's state has been written; a hook's subscribes and unsubscribes reach
 /// the gateway while it runs (<see cref="IGatewayDelivery.Apply"/>), each in place when the hook's call returns.
 /// </remarks>
@@ -32,10 +34,11 @@ public interface IPeerGrain : IWebSocketHandler
     Task ClosedByError(CloseDetails details);
 
     /// <summary>
-    /// The gateway <paramref name="gatewayId"/> lost its lease (it died): if this peer's socket was
-    /// there, runs <c>OnClose</c> with 1006 and forgets the peer.
+    /// The gateway <paramref name="gatewayId"/> is gone: it lost its lease (it died; <paramref name="details"/> is 1006)
+    /// or stopped (1001) with this peer still listed. If this peer's socket was there, runs <c>OnClose</c> with
+    /// <paramref name="details"/> and forgets the peer; a peer already closed answers at once.
     /// </summary>
-    Task GatewayLost(Guid gatewayId);
+    Task GatewayGone(Guid gatewayId, CloseDetails details);
 
     /// <summary>Sends a message to this peer from anywhere; <see langword="false"/> when the peer is not open.</summary>
     [AlwaysInterleave]

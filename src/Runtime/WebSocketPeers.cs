@@ -7,7 +7,7 @@ namespace OrleansWs.Internal;
 /// <summary>The cluster implementation of <see cref="IWebSocketPeers"/>, over an Orleans client or a silo's own.</summary>
 internal sealed partial class WebSocketPeers : IWebSocketPeers
 {
-    private static readonly TimeSpan GatewayQueryTimeout = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan GatewayQueryTimeout = RuntimeTimeouts.GatewayAnswer;
     private readonly IClusterClient _client;
     private readonly ITopicPublisher _topics;
     private readonly ILogger<WebSocketPeers> _logger;

@@ -83,8 +83,12 @@ public sealed partial class WebSocketTestApp : IAsyncDisposable
             silo.AddOrleansWs(o => options.ConfigureSiloOptions?.Invoke(o));
             options.ConfigureSilo?.Invoke(silo);
         });
+        // The kit's gateways share one client: its response timeout is the grain-call timeout ConfigureGatewayOptions gives.
+        var gatewayOptions = new WebSocketGatewayOptions();
+        options.ConfigureGatewayOptions?.Invoke(gatewayOptions);
         builder.ConfigureClient(client =>
         {
+            client.Configure<ClientMessagingOptions>(m => m.ResponseTimeout = gatewayOptions.GrainCallTimeout);
             client.AddOrleansWs();
             client.Configure<GatewayOptions>(g => g.GatewayListRefreshPeriod = TimeSpan.FromSeconds(1));
         });

@@ -35,9 +35,11 @@ internal static class ClusterClientConfiguration
                 throw ClusterSettings.UnknownMode(other, "'static', 'redis' or 'postgres'");
         }
 
-        // Notice a dead silo quickly, and never wait Orleans' default 30 s on a call to one.
+        // Notice a dead silo quickly. A call in flight to a silo that died is answered by nothing: the gateway's
+        // grain-call timeout ends it (a client is not told of the death as silos are).
         client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(2));
-        client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(5));
+        var callTimeout = config.GetSection("OrleansWs:Gateway").Get<WebSocketGatewayOptions>()?.GrainCallTimeout ?? new WebSocketGatewayOptions().GrainCallTimeout;
+        client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = callTimeout);
         return client;
     }
 }

@@ -30,6 +30,7 @@ public static class GatewayServiceCollectionExtensions
         var options = services.AddOptions<WebSocketGatewayOptions>().ValidateOnStart();
         configureOptions(options);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WebSocketGatewayOptions>, WebSocketGatewayOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WebSocketGatewayOptions>, WebSocketGatewayTimeoutsValidator>());
         // The topic seam: one implementation serves both roles.
         services.TryAddSingleton<StreamTopicBus>();
         services.TryAddSingleton<ITopicPublisher>(sp => sp.GetRequiredService<StreamTopicBus>());

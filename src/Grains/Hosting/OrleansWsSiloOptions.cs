@@ -35,7 +35,7 @@ public sealed class OrleansWsSiloOptions
     /// How long a hook's effects wait for the gateways subscribed to a topic it published to to queue that
     /// publish, before its reply (and anything it did later) is released. A gateway that has not queued it
     /// by then is fenced for the topic: its subscribers of it are closed with 1013, so that one slow gateway
-    /// never stalls a room for the others. Default: 2 s.
+    /// never stalls a room for the others. Default: 2 s, the bound of any other answer a grain waits for from a gateway.
     /// </summary>
-    public TimeSpan PublishQueuedTimeout { get; set; } = TimeSpan.FromSeconds(2);
+    public TimeSpan PublishQueuedTimeout { get; set; } = Internal.RuntimeTimeouts.GatewayAnswer;
 }

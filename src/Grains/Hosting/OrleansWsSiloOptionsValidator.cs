@@ -5,11 +5,20 @@ using Orleans.Runtime;
 namespace OrleansWs.Hosting;
 
 /// <summary>Fails silo startup on settings that cannot work, naming the option.</summary>
-internal sealed class OrleansWsSiloOptionsValidator(IOptions<OrleansWsSiloOptions> options) : IConfigurationValidator
+internal sealed class OrleansWsSiloOptionsValidator(IOptions<OrleansWsSiloOptions> options, IOptions<Orleans.Configuration.SiloMessagingOptions> messaging) : IConfigurationValidator
 {
     public void ValidateConfiguration()
     {
         var o = options.Value;
+        // A co-hosted gateway's grain calls are bounded by the silo's response timeout, as a standalone gateway's by its
+        // GrainCallTimeout: it must outlast the runtime's longest wait inside a hook, plus a publish's wait for its gateways.
+        var longest = Internal.RuntimeTimeouts.LongestHookWait + o.PublishQueuedTimeout;
+        if (messaging.Value.ResponseTimeout <= longest)
+        {
+            throw new OrleansConfigurationException(
+                $"SiloMessagingOptions.ResponseTimeout ({messaging.Value.ResponseTimeout}) must be longer than the runtime's longest wait inside a hook plus {nameof(o.PublishQueuedTimeout)} ({longest}).");
+        }
+
         if (o.TopicPollingPeriod <= TimeSpan.Zero || o.TopicPollingPeriod > TimeSpan.FromSeconds(10))
         {
             throw new OrleansConfigurationException(

@@ -11,4 +11,9 @@ public static class OrleansWsStorage
 
     // The state name peer records have always been stored under: part of every record's storage key.
     internal const string PeerRecordStateName = "peer";
+
+    // The cluster's gateways (GatewayRegistryGrain) and each gateway's open peers (GatewayPeersGrain), in the peer store.
+    internal const string GatewayRegistryStateName = "gateways";
+
+    internal const string GatewayPeersStateName = "gatewaypeers";
 }

@@ -146,7 +146,7 @@ internal sealed partial class StreamTopicBus : ITopicPublisher, ITopicSubscriber
     }
 
     // How long a new subscription waits to be in place before its join fails.
-    private static readonly TimeSpan MarkerLimit = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan MarkerLimit = RuntimeTimeouts.TopicJoin;
 
     Task ITopicBarrierObserver.Fenced(StreamId stream, Guid subscriber)
     {

@@ -157,6 +157,12 @@ public sealed class RecordingHandler : WebSocketHandler<RecordingState>
         // Under a key of its own, so the peer's hook sequence stays open, message, close.
         HookLog.Record(peer.Id + "/readyState", "close", peer.ReadyState);
         HookLog.Record(peer.Id, "close", details);
+        if (peer.Query["holdClose"] is not null && details.Attempt == 1)
+        {
+            // Held until the test kills this silo: the close is then finished elsewhere.
+            await HookLog.Gate(peer.Id + "/close").Task;
+        }
+
         if (peer.Query["closePublish"] is { } topic)
         {
             await peer.Publish(topic, "bye");

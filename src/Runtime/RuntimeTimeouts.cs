@@ -1,0 +1,24 @@
+namespace OrleansWs.Internal;
+
+/// <summary>
+/// The waits the runtime puts inside a hook call, derived from one another so that an outer bound always outlasts the
+/// inner ones it contains (docs/failure-model.md says what each one costs when it fires). The gateway's grain-call
+/// timeout (<c>WebSocketGatewayOptions.GrainCallTimeout</c>) must outlast <see cref="LongestHookWait"/>.
+/// </summary>
+internal static class RuntimeTimeouts
+{
+    /// <summary>A gateway's answer to a grain (queueing a send, a listing, a buffered amount): one later than this is taken as gone.</summary>
+    public static readonly TimeSpan GatewayAnswer = TimeSpan.FromSeconds(2);
+
+    /// <summary><c>Peer.WaitForDrain</c>'s default wait.</summary>
+    public static readonly TimeSpan DrainDefault = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a new topic subscription waits for its join marker before the subscribe fails.</summary>
+    public static readonly TimeSpan TopicJoin = TimeSpan.FromSeconds(10);
+
+    /// <summary>A hook's subscribe waits this long for its gateway: the join, and a gateway answer either side of it.</summary>
+    public static readonly TimeSpan TopicChange = TopicJoin + 2 * GatewayAnswer;
+
+    /// <summary>The longest single wait of the runtime inside a hook: a subscribe, or a default drain and its answer.</summary>
+    public static readonly TimeSpan LongestHookWait = TopicChange > DrainDefault + GatewayAnswer ? TopicChange : DrainDefault + GatewayAnswer;
+}
