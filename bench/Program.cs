@@ -13,6 +13,7 @@ using OrleansWs.Bench;
 //   soak:   echo, a chat room and connection churn held for minutes; per-window latency, memory and
 //           CPU, and their drift from the first window to the last.
 //   crowd:  C idle peers in one room until M broadcasts reached them all (bench/crowd.sh: 30,000 peers).
+//   chaos:  traffic through scripts/chaos.sh's cluster while faults hit silos and gateways; checks the failure model.
 //   chart:  an SVG of a --json results file (throughput, CPU per message, latency per target).
 return args switch
 {
@@ -22,6 +23,7 @@ return args switch
     ["connect", .. var rest] => await ConnectScenario.Run(Arguments.Parse(rest)),
     ["soak", .. var rest] => await SoakScenario.Run(Arguments.Parse(rest)),
     ["crowd", .. var rest] => await CrowdScenario.Run(Arguments.Parse(rest)),
+    ["chaos", .. var rest] => await OrleansWs.Bench.Chaos.ChaosScenario.Run(Arguments.Parse(rest)),
     ["chart", var file, var svg] => Chart.Write(file, svg),
     ["report", var file] => Report.Print(file),
     _ => Usage(),

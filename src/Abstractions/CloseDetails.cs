@@ -13,8 +13,7 @@ public sealed record CloseDetails(
     /// <summary>
     /// Which run of <c>OnClose</c> this is for the peer: 1, unless the silo running the hook died before the close
     /// completed and another silo runs it again with the same details (make a hook with effects outside the peer
-    /// idempotent by keying them on the peer id and this). Counted only for a handler that overrides <c>OnClose</c>
-    /// or <c>OnError</c>.
+    /// idempotent by keying them on the peer id and this). Counted only for a handler that overrides <c>OnClose</c>.
     /// </summary>
     [Id(3)] public int Attempt { get; init; } = 1;
 }

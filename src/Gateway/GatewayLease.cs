@@ -38,8 +38,18 @@ internal sealed class GatewayLease : IHostedService, IAsyncDisposable
         _deliveryTarget = new GatewayDelivery(connections);
     }
 
-    /// <summary>This gateway's identity in the cluster.</summary>
-    public Guid Id { get; } = Guid.NewGuid();
+    // Ids this gateway held before a lost lease, which the cluster is told to close (their peers) once it answers again.
+    private readonly List<Guid> _fenced = [];
+
+    /// <summary>
+    /// This gateway's identity in the cluster: new after a lost lease, so that peers listed under the old one are
+    /// closed as gone (the gateway closed their sockets with 1012 without telling their grains), and new peers are
+    /// listed under a lease the cluster knows to be live.
+    /// </summary>
+    public Guid Id => Volatile.Read(ref _id).Value;
+
+    // Swapped whole, so a connection never reads half of an old id and half of a new one.
+    private System.Runtime.CompilerServices.StrongBox<Guid> _id = new(Guid.NewGuid());
 
     /// <summary>The path through which the cluster reaches this gateway's sockets.</summary>
     public IGatewayDelivery Delivery => _delivery ?? throw new InvalidOperationException("The gateway has not started.");
@@ -78,7 +88,13 @@ internal sealed class GatewayLease : IHostedService, IAsyncDisposable
 
         try
         {
-            await _client.GetGrain<IGatewayRegistryGrain>(0).Remove(Id).WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
+            var registry = _client.GetGrain<IGatewayRegistryGrain>(0);
+            foreach (var old in _fenced)
+            {
+                await registry.Depart(old).WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
+            }
+
+            await registry.Remove(Id).WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
         }
         catch (Exception ex) when (ex is TimeoutException or OrleansException or OperationCanceledException)
         {
@@ -135,7 +151,15 @@ internal sealed class GatewayLease : IHostedService, IAsyncDisposable
     {
         try
         {
-            await _client.GetGrain<IGatewayRegistryGrain>(0).Renew(Id, Delivery, _options.Lease).WaitAsync(_options.Lease / 3);
+            var registry = _client.GetGrain<IGatewayRegistryGrain>(0);
+            foreach (var old in _fenced.ToArray())
+            {
+                // Before the new lease: the cluster may not have expired the old one itself (its renewals were late, not lost).
+                await registry.Depart(old).WaitAsync(_options.Lease / 3);
+                _fenced.Remove(old);
+            }
+
+            await registry.Renew(Id, Delivery, _options.Lease).WaitAsync(_options.Lease / 3);
             Interlocked.Exchange(ref _lastRenewalTicks, Environment.TickCount64);
             Volatile.Write(ref _lost, false);
         }
@@ -154,6 +178,12 @@ internal sealed class GatewayLease : IHostedService, IAsyncDisposable
         var last = Interlocked.Read(ref _lastRenewalTicks);
         if (last != 0 && Environment.TickCount64 - last > _options.Lease.TotalMilliseconds)
         {
+            if (!Volatile.Read(ref _lost))
+            {
+                _fenced.Add(Id);
+                Volatile.Write(ref _id, new(Guid.NewGuid()));
+            }
+
             Volatile.Write(ref _lost, true);
             if (_connections.Count > 0)
             {

@@ -35,10 +35,13 @@ internal static partial class Log
     [LoggerMessage(9, LogLevel.Error, "A call to the grain of peer {PeerId} with {Count} messages failed; they may have run. Closing the peer with 1011.", EventName = "GrainCallFailed")]
     public static partial void GrainCallFailed(ILogger logger, Exception exception, string peerId, int count);
 
+    [LoggerMessage(26, LogLevel.Warning, "Refused peer {PeerId}: this gateway has lost its lease and holds none yet; answered 503.", EventName = "RefusedWithoutLease")]
+    public static partial void RefusedWithoutLease(ILogger logger, string peerId);
+
     [LoggerMessage(25, LogLevel.Error, "{Count} messages of peer {PeerId} read after its failed grain call were never delivered.", EventName = "MessagesLost")]
     public static partial void MessagesLost(ILogger logger, string peerId, int count);
 
-    [LoggerMessage(10, LogLevel.Error, "Telling the grain of peer {PeerId} that it closed failed, and kept failing for a lease; it stays listed under this gateway, and closes when the gateway stops or dies.", EventName = "ClosedCallFailed")]
+    [LoggerMessage(10, LogLevel.Warning, "Telling the grain of peer {PeerId} that it closed failed while this gateway stopped; it stays listed under this gateway, and the cluster closes it (1001).", EventName = "ClosedCallFailed")]
     public static partial void ClosedCallFailed(ILogger logger, Exception exception, string peerId);
 
     [LoggerMessage(24, LogLevel.Warning, "Telling the grain of peer {PeerId} that it closed failed; asking again in {Delay} (a close is idempotent).", EventName = "ClosedCallRetried")]

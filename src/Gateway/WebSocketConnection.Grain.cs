@@ -33,12 +33,11 @@ internal sealed partial class WebSocketConnection
         }
     }
 
-    // A close is idempotent in the grain (one that ran finds the record gone), so any failure is asked again, within
-    // a lease: past it, or once this gateway stops or loses its lease, the cluster closes the peer from the gateway's
+    // A close is idempotent in the grain (one that ran finds the record gone), so any failure is asked again, for as
+    // long as this gateway holds its lease: once it stops or loses it, the cluster closes the peer from the gateway's
     // list instead.
     private async Task TellGrainClosed(CloseDetails details, bool socketError = false)
     {
-        var deadline = long.MaxValue;
         var delay = TimeSpan.FromMilliseconds(100);
         while (!_runtime.Lease.Lost)
         {
@@ -47,11 +46,11 @@ internal sealed partial class WebSocketConnection
                 await ClusterRetry.WhenRejected(() => socketError ? _grain.ClosedByError(details) : _grain.Closed(details));
                 return;
             }
-            catch (Exception ex) when (Retry(ref deadline, delay))
+            catch (Exception ex) when (!_runtime.Lease.Stopping)
             {
                 Log.ClosedCallRetried(_logger, ex, PeerId, delay);
                 await Task.Delay(delay);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
             }
             catch (Exception ex)
             {
@@ -59,17 +58,6 @@ internal sealed partial class WebSocketConnection
                 return;
             }
         }
-    }
-
-    // Asked again for a lease from the first failure (which may have taken the whole grain-call timeout to come).
-    private bool Retry(ref long deadline, TimeSpan delay)
-    {
-        if (deadline == long.MaxValue)
-        {
-            deadline = Environment.TickCount64 + (long)_options.Lease.TotalMilliseconds;
-        }
-
-        return Environment.TickCount64 + (long)delay.TotalMilliseconds < deadline && !_runtime.Lease.Stopping;
     }
 
     /// <summary>Applies a call's reply, or effects a grain delivered on its own: topic changes, then frames, then a close.</summary>

@@ -11,6 +11,14 @@ internal sealed partial class WebSocketConnection
     // Null when the request was answered otherwise (503, the handler's rejection) or the client left.
     private async Task<(WebSocket Socket, PeerReply Reply)?> Open(HttpContext context, UpgradeRequest request)
     {
+        if (_runtime.Lease.Lost)
+        {
+            // No lease the cluster knows of: a peer opened now would be listed under no live gateway.
+            Log.RefusedWithoutLease(_logger, PeerId);
+            await WebSocketHandshake.Unavailable(context);
+            return null;
+        }
+
         ConnectResult connected;
         var extensions = WebSocketHandshake.Extensions(context, _options);
         try

@@ -100,8 +100,8 @@ public sealed class WebSocketGatewayOptions
     /// How long the gateway waits for a call to a peer's grain (a connect, a batch of messages, a close) before it takes
     /// the call as failed: the peer is closed with 1011, its later messages are dropped (both logged, with counts), and
     /// a close is asked again. The standalone gateway sets its Orleans client's response timeout to this. It must
-    /// outlast the longest single wait the runtime puts inside a hook (a subscribe: 14 s), so only a hook that waits
-    /// longer in total, or a silo that died mid-call, reaches it. Default: 20 s.
+    /// outlast the longest wait the runtime puts inside a call (16 s: a subscribe, and a publish's wait for its gateways),
+    /// so only a hook that waits longer in total, or a silo that died mid-call, reaches it. Default: 20 s.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan GrainCallTimeout { get; set; } = TimeSpan.FromSeconds(20);
@@ -121,8 +121,8 @@ internal sealed partial class WebSocketGatewayOptionsValidator : IValidateOption
 internal sealed class WebSocketGatewayTimeoutsValidator : IValidateOptions<WebSocketGatewayOptions>
 {
     public ValidateOptionsResult Validate(string? name, WebSocketGatewayOptions options) =>
-        options.GrainCallTimeout <= Internal.RuntimeTimeouts.LongestHookWait
+        options.GrainCallTimeout <= Internal.RuntimeTimeouts.LongestCallWait
             ? ValidateOptionsResult.Fail(
-                $"{nameof(WebSocketGatewayOptions.GrainCallTimeout)} ({options.GrainCallTimeout}) must be longer than the longest single wait the runtime puts inside a hook ({Internal.RuntimeTimeouts.LongestHookWait}: a subscribe), or a subscribe in progress fails the whole call.")
+                $"{nameof(WebSocketGatewayOptions.GrainCallTimeout)} ({options.GrainCallTimeout}) must be longer than the longest wait the runtime puts inside a call ({Internal.RuntimeTimeouts.LongestCallWait}: a subscribe, and a publish's wait for its gateways), or a subscribe in progress fails the whole call.")
             : ValidateOptionsResult.Success;
 }

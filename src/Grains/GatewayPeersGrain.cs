@@ -24,7 +24,9 @@ internal sealed partial class GatewayPeersGrain(ILogger<GatewayPeersGrain> logge
     private bool _removed;
     private bool _closing;
 
-    private HashSet<string> Peers => _stored.State.Peers;
+    // The live list, which calls change while a write is in flight: each write stores a copy (a storage provider may
+    // serialize off this activation's thread).
+    private HashSet<string> Peers { get; set; } = [];
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -33,6 +35,7 @@ internal sealed partial class GatewayPeersGrain(ILogger<GatewayPeersGrain> logge
         // A list that cannot be read fails the activation, and with it every connect through this gateway's bucket:
         // a peer that could not be listed must not open.
         await _stored.ReadStateAsync();
+        Peers = [.. _stored.State.Peers];
         this.RegisterGrainTimer(FlushRemovals, new GrainTimerCreationOptions(RemovalFlush, RemovalFlush) { Interleave = true });
     }
 
@@ -93,8 +96,16 @@ internal sealed partial class GatewayPeersGrain(ILogger<GatewayPeersGrain> logge
         }
 
         await Settled(_writing);
-        await _stored.ClearStateAsync();
-        DeactivateOnIdle();
+        try
+        {
+            await _stored.ClearStateAsync();
+        }
+        finally
+        {
+            // Cleared, or unsure of the stored ETag: either way the next call reads afresh.
+            DeactivateOnIdle();
+        }
+
         return true;
     }
 
@@ -134,6 +145,7 @@ internal sealed partial class GatewayPeersGrain(ILogger<GatewayPeersGrain> logge
         await Task.Yield();
         _nextWrite = null;
         _removed = false;
+        _stored.State = new GatewayPeersState { Peers = [.. Peers] };
         var write = _stored.WriteStateAsync();
         _writing = write;
         try

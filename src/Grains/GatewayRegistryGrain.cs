@@ -14,7 +14,9 @@ namespace OrleansWs;
 /// cannot be read (the store is down), the activation keeps its list in memory only and rebuilds it from renewals
 /// instead of failing them, which would fence every gateway. A gateway that expired or left stays on record as departed
 /// until each peer its lists still hold has been closed, so a silo death in the middle only delays those closes.
+/// Reentrant, so that renewals never queue behind a slow write (a renewal that waits out its lease fences a gateway).
 /// </summary>
+[Orleans.Concurrency.Reentrant]
 internal sealed partial class GatewayRegistryGrain(ILogger<GatewayRegistryGrain> logger) : Grain, IGatewayRegistryGrain
 {
     // Leases are checked this often, so a dead gateway's peers hear of it within lease + this.
@@ -27,9 +29,14 @@ internal sealed partial class GatewayRegistryGrain(ILogger<GatewayRegistryGrain>
     // Departed gateways whose lists are being closed now.
     private readonly HashSet<Guid> _closing = [];
 
-    private Dictionary<Guid, GatewayRegistration> Gateways => _stored.State.Gateways;
+    // The live lists, which calls change while a write is in flight (the grain is reentrant): each write stores a copy.
+    private Dictionary<Guid, GatewayRegistration> Gateways { get; set; } = [];
 
-    private Dictionary<Guid, CloseDetails> Departed => _stored.State.Departed;
+    private Dictionary<Guid, CloseDetails> Departed { get; set; } = [];
+
+    // When the lease check last ran: a check that comes late (this silo stalled) must not expire gateways whose
+    // renewals were held up with it.
+    private DateTime _lastCheckUtc = DateTime.UtcNow;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -38,6 +45,7 @@ internal sealed partial class GatewayRegistryGrain(ILogger<GatewayRegistryGrain>
         try
         {
             await _stored.ReadStateAsync();
+            (Gateways, Departed) = (new(_stored.State.Gateways), new(_stored.State.Departed));
             _storing = true;
             var now = DateTime.UtcNow;
             foreach (var (gatewayId, registration) in Gateways)
@@ -47,7 +55,6 @@ internal sealed partial class GatewayRegistryGrain(ILogger<GatewayRegistryGrain>
         }
         catch (OrleansException ex)
         {
-            _stored.State = new GatewayRegistryState();
             LogRegistryUnread(ex);
         }
 
@@ -84,6 +91,8 @@ internal sealed partial class GatewayRegistryGrain(ILogger<GatewayRegistryGrain>
                     Gateways[gatewayId] = known;
                 }
 
+                // The stored ETag is unknown after a failed write: the next activation reads the record afresh.
+                DeactivateOnIdle();
                 throw;
             }
         }
@@ -102,6 +111,15 @@ internal sealed partial class GatewayRegistryGrain(ILogger<GatewayRegistryGrain>
         CloseDeparted();
     }
 
+    public async Task Depart(Guid gatewayId)
+    {
+        _expiresUtc.Remove(gatewayId);
+        Gateways.Remove(gatewayId);
+        Departed.TryAdd(gatewayId, Lost);
+        await Save();
+        CloseDeparted();
+    }
+
     public Task<IReadOnlyList<IGatewayDelivery>> GetLive()
     {
         var now = DateTime.UtcNow;
@@ -115,6 +133,18 @@ internal sealed partial class GatewayRegistryGrain(ILogger<GatewayRegistryGrain>
     private async Task ExpireLeases()
     {
         var now = DateTime.UtcNow;
+        var stalled = now - _lastCheckUtc - CheckPeriod;
+        _lastCheckUtc = now;
+        if (stalled > CheckPeriod)
+        {
+            // This activation did not run for a while: renewals that arrived meanwhile are still queued. Every lease
+            // gets the lost time back before anything expires.
+            foreach (var gatewayId in _expiresUtc.Keys.ToList())
+            {
+                _expiresUtc[gatewayId] += stalled;
+            }
+        }
+
         var expired = _expiresUtc.Where(g => g.Value < now).Select(g => g.Key).ToList();
         foreach (var gatewayId in expired)
         {
@@ -199,6 +229,7 @@ internal sealed partial class GatewayRegistryGrain(ILogger<GatewayRegistryGrain>
             // Its caller has seen it.
         }
 
+        _stored.State = new GatewayRegistryState { Gateways = new(Gateways), Departed = new(Departed) };
         await _stored.WriteStateAsync();
     }
 

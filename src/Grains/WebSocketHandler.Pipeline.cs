@@ -46,6 +46,8 @@ public abstract partial class WebSocketHandler<TState>
         async Task Read()
         {
             await _record.ReadStateAsync();
+            // A close whose clear failed is finished once the record is gone (the clear landed after all).
+            _closeHookRan &= _record.RecordExists;
             if (_record.RecordExists)
             {
                 _writtenState = _host.Serializer.SerializeToArray(Record.State);
@@ -193,8 +195,18 @@ public abstract partial class WebSocketHandler<TState>
                 _closeHookRan = true;
             }
 
-            // A clear that fails throws to the caller, who asks again: this activation then only clears.
-            await ClusterRetry.WhenRejected(_record.ClearStateAsync);
+            // A clear that fails throws to the caller, who asks again: this activation then only clears, after reading
+            // the record afresh (a clear that timed out may have landed, and its ETag is stale either way).
+            try
+            {
+                await ClusterRetry.WhenRejected(_record.ClearStateAsync);
+            }
+            catch
+            {
+                _loaded = null;
+                throw;
+            }
+
             _closeHookRan = false;
             _record.State = new();
             _writtenState = null;
@@ -240,6 +252,7 @@ public abstract partial class WebSocketHandler<TState>
         catch
         {
             (Record.Closing, Record.CloseAttempts) = (previous, attempt - 1);
+            _loaded = null;
             throw;
         }
 
@@ -475,9 +488,10 @@ public abstract partial class WebSocketHandler<TState>
 
     private void ForgetIfUnused()
     {
-        // A call for a peer that is gone (or never was) must not leave an activation behind,
-        // unless that call raced with a connect or close of this very activation.
-        if (_callsInFlight == 0)
+        // A call for a peer that is gone (or never was) must not leave an activation behind, unless that call raced
+        // with a connect or close of this very activation, or a close ran its hook here and has its clear to finish:
+        // another activation would run OnClose again.
+        if (_callsInFlight == 0 && !_closeHookRan)
         {
             _host.Deactivate();
         }

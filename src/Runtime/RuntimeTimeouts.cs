@@ -2,8 +2,8 @@ namespace OrleansWs.Internal;
 
 /// <summary>
 /// The waits the runtime puts inside a hook call, derived from one another so that an outer bound always outlasts the
-/// inner ones it contains (docs/failure-model.md says what each one costs when it fires). The gateway's grain-call
-/// timeout (<c>WebSocketGatewayOptions.GrainCallTimeout</c>) must outlast <see cref="LongestHookWait"/>.
+/// inner ones it contains (docs/architecture.md "Timeouts" says what each one costs when it fires). The gateway's grain-call
+/// timeout (<c>WebSocketGatewayOptions.GrainCallTimeout</c>) must outlast <see cref="LongestCallWait"/>.
 /// </summary>
 internal static class RuntimeTimeouts
 {
@@ -21,4 +21,10 @@ internal static class RuntimeTimeouts
 
     /// <summary>The longest single wait of the runtime inside a hook: a subscribe, or a default drain and its answer.</summary>
     public static readonly TimeSpan LongestHookWait = TopicChange > DrainDefault + GatewayAnswer ? TopicChange : DrainDefault + GatewayAnswer;
+
+    /// <summary>
+    /// What a grain call from a gateway must outlast: the longest single wait inside a hook, and a publish's wait for
+    /// its gateways to queue it at its default (<c>PublishQueuedTimeout</c>, a gateway answer).
+    /// </summary>
+    public static readonly TimeSpan LongestCallWait = LongestHookWait + GatewayAnswer;
 }

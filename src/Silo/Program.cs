@@ -1,6 +1,7 @@
 using OrleansWs.Gateway.Hosting;
 using OrleansWs.Hosting;
 using OrleansWs.Silo;
+using OrleansWs.Silo.Chaos;
 using OrleansWs.Silo.Demo;
 
 // Embedded OrleansWs: one process hosts a silo (localhost clustering, memory storage and streams)
@@ -20,6 +21,13 @@ builder.UseOrleans(silo =>
     silo.AddOrleansWsStorage(CounterGrain.Storage);
 });
 builder.Services.AddWebSocketGateway(builder.Configuration.GetSection("OrleansWs:Gateway"));
+// The chaos run's ledger handler (scripts/chaos.sh), only when it names a Redis for the ledger.
+var ledger = builder.Configuration["OrleansWs:Ledger:Redis"];
+if (ledger is not null)
+{
+    builder.Services.AddSingleton<StackExchange.Redis.IConnectionMultiplexer>(_ => StackExchange.Redis.ConnectionMultiplexer.Connect(ledger));
+    builder.Services.AddSingleton<Ledger>();
+}
 
 var app = builder.Build();
 app.UseDefaultFiles();
@@ -35,4 +43,9 @@ app.MapWebSocketHandler<EchoHandler>("/ws/echo");
 app.MapWebSocketHandler<ChatHandler>("/ws/chat");
 app.MapWebSocketHandler<RoomHandler>("/ws/room");
 app.MapWebSocketHandler<CounterHandler>("/ws/counter");
+if (ledger is not null)
+{
+    app.MapWebSocketHandler<LedgerHandler>("/ws/ledger");
+}
+
 app.Run();

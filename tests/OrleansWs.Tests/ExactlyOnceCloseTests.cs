@@ -19,7 +19,7 @@ public sealed class ExactlyOnceCloseTests : IAsyncLifetime
             options.ConfigureGatewayOptions = g =>
             {
                 gateways?.Invoke(g);
-                g.GrainCallTimeout = TimeSpan.FromSeconds(15);
+                g.GrainCallTimeout = TimeSpan.FromSeconds(17);
             };
         }
     }

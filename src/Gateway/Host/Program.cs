@@ -28,6 +28,11 @@ if (routes.Count == 0)
     routes["/ws/chat"] = "chat";
     routes["/ws/room"] = "room";
     routes["/ws/counter"] = "counter";
+    if (config["OrleansWs:Ledger:Redis"] is not null)
+    {
+        // The chaos run's ledger handler (scripts/chaos.sh).
+        routes["/ws/ledger"] = "ledger";
+    }
 }
 
 foreach (var (path, handlerType) in routes)

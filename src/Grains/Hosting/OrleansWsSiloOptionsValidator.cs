@@ -12,7 +12,7 @@ internal sealed class OrleansWsSiloOptionsValidator(IOptions<OrleansWsSiloOption
         var o = options.Value;
         // A co-hosted gateway's grain calls are bounded by the silo's response timeout, as a standalone gateway's by its
         // GrainCallTimeout: it must outlast the runtime's longest wait inside a hook, plus a publish's wait for its gateways.
-        var longest = Internal.RuntimeTimeouts.LongestHookWait + o.PublishQueuedTimeout;
+        var longest = Internal.RuntimeTimeouts.LongestHookWait + (o.PublishQueuedTimeout > Internal.RuntimeTimeouts.GatewayAnswer ? o.PublishQueuedTimeout : Internal.RuntimeTimeouts.GatewayAnswer);
         if (messaging.Value.ResponseTimeout <= longest)
         {
             throw new OrleansConfigurationException(
