@@ -103,7 +103,7 @@ public class LocalCluster : IAsyncLifetime
 
     // A base whose ports are free now and stay below the kernel's ephemeral range: a port inside it can be
     // handed to any outgoing connection between this check and the moment a silo binds it (seen in CI).
-    private static int FreePortBase()
+    internal static int FreePortBase()
     {
         var ephemeralLow = EphemeralPortsStart();
         for (var attempt = 0; attempt < 50; attempt++)
