@@ -3,9 +3,15 @@ using System.Diagnostics;
 namespace OrleansWs.Bench.Chaos;
 
 /// <summary>A fault and its repair: when it was injected, when a new client was first served after it, when the process was back.</summary>
-internal sealed record Fault(string Kind, string Target, DateTime Injected, DateTime? FirstServed, DateTime Restarted, DateTime? Recovered)
+/// <remarks>
+/// A SIGTERM's process may take a while to go (a silo hands its grains over): <see cref="Down"/> is when it had, and
+/// new clients are counted from then.
+/// </remarks>
+internal sealed record Fault(string Kind, string Target, DateTime Injected, DateTime Down, DateTime? FirstServed, DateTime Restarted, DateTime? Recovered)
 {
-    public TimeSpan? ServedAfter => FirstServed - Injected;
+    public TimeSpan? ServedAfter => FirstServed - Down;
+
+    public TimeSpan StopTook => Down - Injected;
 
     public TimeSpan? RecoveredAfter => Recovered - Restarted;
 
@@ -38,14 +44,15 @@ internal sealed class ChaosFaults(string clusterScript, int silos, int gateways,
         var injected = DateTime.UtcNow;
         Console.WriteLine($"{injected:HH:mm:ss.fff} fault {Done.Count + 1}: {kind} {target}");
         await Cluster(kind.EndsWith("kill", StringComparison.Ordinal) ? "kill" : "stop", target);
+        var down = DateTime.UtcNow;
         var served = await ServedWithin(load, TimeSpan.FromSeconds(60));
         await Task.Delay(random.Next(0, 3000));
         await Cluster("start", target);
         var restarted = DateTime.UtcNow;
         var recovered = await ServedWithin(load, TimeSpan.FromSeconds(60));
-        var fault = new Fault(kind, target, injected, served, restarted, recovered);
+        var fault = new Fault(kind, target, injected, down, served, restarted, recovered);
         Done.Add(fault);
-        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff}   served {Seconds(fault.ServedAfter)} after it, again {Seconds(fault.RecoveredAfter)} after the restart");
+        Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff}   down {Seconds(fault.StopTook)} after it, a new client served {Seconds(fault.ServedAfter)} after that, again {Seconds(fault.RecoveredAfter)} after the restart");
     }
 
     private static string Seconds(TimeSpan? t) => t is { } v ? $"{v.TotalSeconds:0.0} s" : "never";

@@ -98,7 +98,10 @@ internal sealed partial class GatewayPeersGrain(ILogger<GatewayPeersGrain> logge
         await Settled(_writing);
         try
         {
-            await _stored.ClearStateAsync();
+            if (_stored.RecordExists)
+            {
+                await _stored.ClearStateAsync();
+            }
         }
         finally
         {

@@ -11,8 +11,8 @@ namespace OrleansWs;
 /// renewals), so an activation lost with its silo comes back knowing all of them: listings stay complete after a silo
 /// dies, and a gateway that died meanwhile still has its peers closed. Each gateway it read back gets a whole lease
 /// from the moment it was read: a live one renews well within it, a dead one expires at its end. When the stored list
-/// cannot be read (the store is down), the activation keeps its list in memory only and rebuilds it from renewals
-/// instead of failing them, which would fence every gateway. A gateway that expired or left stays on record as departed
+/// cannot be read (the store is down), the activation rebuilds its list from renewals instead of failing them, which
+/// would fence every gateway, and merges the stored one in once it can be read. A gateway that expired or left stays on record as departed
 /// until each peer its lists still hold has been closed, so a silo death in the middle only delays those closes.
 /// Reentrant, so that renewals never queue behind a slow write (a renewal that waits out its lease fences a gateway).
 /// </summary>
@@ -38,27 +38,58 @@ internal sealed partial class GatewayRegistryGrain(ILogger<GatewayRegistryGrain>
     // renewals were held up with it.
     private DateTime _lastCheckUtc = DateTime.UtcNow;
 
+    // While the stored list cannot be read, it is tried again every this many checks (5 s).
+    private const int UnreadRetryChecks = 10;
+    private int _checksUnread;
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var storage = ServiceProvider.GetRequiredKeyedService<IGrainStorage>(OrleansWsStorage.PeerState);
         _stored = new PeerState<GatewayRegistryState>(storage, this.GetGrainId(), logger, OrleansWsStorage.GatewayRegistryStateName);
+        if (!await ReadStored())
+        {
+            LogRegistryUnread();
+        }
+
+        this.RegisterGrainTimer(ExpireLeases, new GrainTimerCreationOptions(CheckPeriod, CheckPeriod) { Interleave = true });
+    }
+
+    // Merges the stored lists into the live ones: each gateway read back gets a whole lease from now (unless it renewed
+    // meanwhile), each departure is closed again. Tried at activation and, while the store cannot be read, on checks.
+    private async Task<bool> ReadStored()
+    {
         try
         {
             await _stored.ReadStateAsync();
-            (Gateways, Departed) = (new(_stored.State.Gateways), new(_stored.State.Departed));
-            _storing = true;
-            var now = DateTime.UtcNow;
-            foreach (var (gatewayId, registration) in Gateways)
+        }
+        catch (OrleansException)
+        {
+            return false;
+        }
+
+        var now = DateTime.UtcNow;
+        foreach (var (gatewayId, registration) in _stored.State.Gateways)
+        {
+            if (Gateways.TryAdd(gatewayId, registration))
             {
                 _expiresUtc[gatewayId] = now + registration.Lease;
             }
         }
-        catch (OrleansException ex)
+
+        foreach (var (gatewayId, details) in _stored.State.Departed)
         {
-            LogRegistryUnread(ex);
+            Departed.TryAdd(gatewayId, details);
         }
 
-        this.RegisterGrainTimer(ExpireLeases, new GrainTimerCreationOptions(CheckPeriod, CheckPeriod) { Interleave = true });
+        var joined = _storing;
+        _storing = true;
+        if (!joined && _stored.State.Gateways.Count != Gateways.Count)
+        {
+            // Gateways that joined while the store was unreadable are on record from now on.
+            await Save();
+        }
+
+        return true;
     }
 
     public async Task Renew(Guid gatewayId, IGatewayDelivery delivery, TimeSpan lease)
@@ -132,6 +163,11 @@ internal sealed partial class GatewayRegistryGrain(ILogger<GatewayRegistryGrain>
 
     private async Task ExpireLeases()
     {
+        if (!_storing && ++_checksUnread % UnreadRetryChecks == 0)
+        {
+            await ReadStored();
+        }
+
         var now = DateTime.UtcNow;
         var stalled = now - _lastCheckUtc - CheckPeriod;
         _lastCheckUtc = now;
@@ -243,8 +279,8 @@ internal sealed partial class GatewayRegistryGrain(ILogger<GatewayRegistryGrain>
     [LoggerMessage(EventId = 123, EventName = "RegistryWriteFailed", Level = LogLevel.Warning, Message = "Writing the list of gateways failed; a gateway that left may come back with the next activation and expire again.")]
     private partial void LogRegistryWriteFailed(Exception exception);
 
-    [LoggerMessage(EventId = 124, EventName = "RegistryUnread", Level = LogLevel.Warning, Message = "The stored list of gateways could not be read; this activation keeps the list in memory and rebuilds it from renewals.")]
-    private partial void LogRegistryUnread(Exception exception);
+    [LoggerMessage(EventId = 124, EventName = "RegistryUnread", Level = LogLevel.Warning, Message = "The stored list of gateways could not be read; this activation rebuilds the list from renewals and reads it again every 5 s until it can.")]
+    private partial void LogRegistryUnread();
 }
 
 /// <summary>The gateways the cluster knows of, as written to storage.</summary>
