@@ -20,7 +20,8 @@ internal sealed class ChaosChecks(string redis, string runDir, IReadOnlyList<Fau
 
     private const int HookFailed = 102;
 
-    private const string JoinTimedOut = "saw none of its join markers";
+    // The join's own bound (10 s, "saw none of its join markers"), or the hook's wait for the gateway around it (14 s).
+    private const string JoinTimedOut = "subscription to topic";
 
     private static readonly TimeSpan AfterRecovery = TimeSpan.FromSeconds(30);
 

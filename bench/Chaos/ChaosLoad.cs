@@ -84,23 +84,34 @@ internal sealed class ChaosLoad(Uri endpoint, int rooms, int subscribers, int ec
     }
 
     /// <summary>Opens a connection, reads its welcome and has one message echoed: whether a new client is served now.</summary>
-    public async Task<bool> Probe()
+    public async Task<bool> Probe() => await ShortConnection("probe", TimeSpan.Zero, TimeSpan.FromSeconds(5)) == true;
+
+    // A short connection: its welcome, one echo, a hold, a clean close. Whether the echo came back right; null when the
+    // server closed it first (a gateway stopping or fenced: no echo was owed), or it failed.
+    private async Task<bool?> ShortConnection(string kind, TimeSpan hold, TimeSpan limit)
     {
-        var connection = new Connection("probe", null);
+        var connection = new Connection(kind, null);
         Connections.Add(connection);
         try
         {
-            using var ws = await Open(connection, TimeSpan.FromSeconds(5));
-            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            await Send(ws, "eprobe", limit.Token);
-            var served = await ReceiveText(ws, limit.Token) == "eprobe";
+            using var ws = await Open(connection, limit);
+            using var bound = new CancellationTokenSource(limit);
+            await Send(ws, "e1", bound.Token);
+            if (await ReceiveText(ws, bound.Token) is not { } echo)
+            {
+                connection.CloseCode = (int?)ws.CloseStatus;
+                connection.Ended = DateTime.UtcNow;
+                return null;
+            }
+
+            await Task.Delay(hold);
             await CloseAndDrain(connection, ws);
-            return served;
+            return echo == "e1";
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
         {
             connection.Ended ??= DateTime.UtcNow;
-            return false;
+            return null;
         }
     }
 
@@ -193,32 +204,9 @@ internal sealed class ChaosLoad(Uri endpoint, int rooms, int subscribers, int ec
             var hold = TimeSpan.FromMilliseconds(random.Next(200, 2000));
             _churned.Add(Task.Run(async () =>
             {
-                var connection = new Connection("churn", null);
-                Connections.Add(connection);
-                try
+                if (await ShortConnection("churn", hold, TimeSpan.FromSeconds(10)) == false)
                 {
-                    using var ws = await Open(connection, TimeSpan.FromSeconds(10));
-                    using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-                    await Send(ws, "e1", limit.Token);
-                    if (await ReceiveText(ws, limit.Token) is not { } echo)
-                    {
-                        // Closed by the server first (a gateway stopping or fenced): no echo was owed.
-                        connection.CloseCode = (int?)ws.CloseStatus;
-                        connection.Ended = DateTime.UtcNow;
-                        return;
-                    }
-
-                    if (echo != "e1")
-                    {
-                        Interlocked.Increment(ref _echoErrors);
-                    }
-
-                    await Task.Delay(hold);
-                    await CloseAndDrain(connection, ws);
-                }
-                catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
-                {
-                    connection.Ended ??= DateTime.UtcNow;
+                    Interlocked.Increment(ref _echoErrors);
                 }
             }));
             await Delay(TimeSpan.FromMilliseconds(250));

@@ -95,6 +95,9 @@ internal sealed partial class GatewayPeersGrain(ILogger<GatewayPeersGrain> logge
             return false;
         }
 
+        // After every write already asked for (grouped removals included; none starts once closing), or a write would
+        // land after the delete with a stale ETag.
+        await Settled(_nextWrite ?? _writing);
         await Settled(_writing);
         try
         {
@@ -132,7 +135,7 @@ internal sealed partial class GatewayPeersGrain(ILogger<GatewayPeersGrain> logge
         }
     }
 
-    private Task FlushRemovals() => _removed && _nextWrite is null ? Write() : Task.CompletedTask;
+    private Task FlushRemovals() => _removed && !_closing && _nextWrite is null ? Write() : Task.CompletedTask;
 
     // Completes once what is in the list now is stored: the write after the one in flight, shared by every caller until it starts.
     private Task Write() => _nextWrite ??= WriteAfter(_writing);

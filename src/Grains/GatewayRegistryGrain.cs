@@ -131,22 +131,17 @@ internal sealed partial class GatewayRegistryGrain(ILogger<GatewayRegistryGrain>
         _expiresUtc[gatewayId] = DateTime.UtcNow + lease;
     }
 
-    public async Task Remove(Guid gatewayId)
-    {
-        _expiresUtc.Remove(gatewayId);
-        Gateways.Remove(gatewayId);
-        // Its sockets were closed with 1001 and their grains told, but a close still in flight (or lost with a silo)
-        // leaves a peer listed: those close here, as the gateway said.
-        Departed.TryAdd(gatewayId, Stopped);
-        await Save();
-        CloseDeparted();
-    }
+    // Its sockets were closed with 1001 and their grains told, but a close still in flight (or lost with a silo) leaves a
+    // peer listed: those close here, as the gateway said.
+    public Task Remove(Guid gatewayId) => Leave(gatewayId, Stopped);
 
-    public async Task Depart(Guid gatewayId)
+    public Task Depart(Guid gatewayId) => Leave(gatewayId, Lost);
+
+    private async Task Leave(Guid gatewayId, CloseDetails details)
     {
         _expiresUtc.Remove(gatewayId);
         Gateways.Remove(gatewayId);
-        Departed.TryAdd(gatewayId, Lost);
+        Departed.TryAdd(gatewayId, details);
         await Save();
         CloseDeparted();
     }

@@ -179,9 +179,17 @@ public abstract partial class WebSocketHandler<TState>
         {
             // The gateway may or may not hold the subscription: the peer cannot be promised either, so it closes.
             effects.RequestClose(CloseCodes.TryAgainLater, "topic subscription failed", terminate: false);
+            if (ex is TimeoutException && ex.Message == UnexplainedTimeout)
+            {
+                // WaitAsync's own: say which wait ran out.
+                throw new TimeoutException($"The gateway did not confirm the subscription to topic {topic} within {TopicChangeLimit.TotalSeconds} s.", ex);
+            }
+
             throw;
         }
     }
+
+    private static readonly string UnexplainedTimeout = new TimeoutException().Message;
 
     // Longer than the gateway's own bound for a join (its join marker), by a gateway answer either side.
     private static readonly TimeSpan TopicChangeLimit = RuntimeTimeouts.TopicChange;
