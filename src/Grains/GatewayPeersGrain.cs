@@ -16,7 +16,8 @@ namespace OrleansWs;
 [Reentrant]
 internal sealed partial class GatewayPeersGrain(ILogger<GatewayPeersGrain> logger) : Grain, IGatewayPeersGrain
 {
-    // Removals wait at most this long for a write of their own: a closed peer still listed costs only a skipped call.
+    // Removals wait at most this long for a write of their own; those not written when the activation goes (or dies)
+    // leave closed peers listed, which cost only a skipped call when the list is closed.
     private static readonly TimeSpan RemovalFlush = TimeSpan.FromSeconds(1);
     private PeerState<GatewayPeersState> _stored = null!;
     private Task _writing = Task.CompletedTask;
@@ -113,14 +114,6 @@ internal sealed partial class GatewayPeersGrain(ILogger<GatewayPeersGrain> logge
         }
 
         return true;
-    }
-
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
-    {
-        if (_removed && !_closing)
-        {
-            await Settled(Write());
-        }
     }
 
     private static async Task Settled(Task write)
