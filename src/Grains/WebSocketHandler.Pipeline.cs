@@ -3,7 +3,7 @@ using OrleansWs.Internal;
 namespace OrleansWs;
 
 // The hook pipeline: how gateway events become hook calls, one at a time. How their effects leave
-// the grain is in WebSocketHandler.Commit.cs.
+// the grain is in WebSocketHandler.Commit.cs; how a peer ends, in WebSocketHandler.Close.cs.
 public abstract partial class WebSocketHandler<TState>
 {
     private byte[]? _writtenState;
@@ -20,9 +20,6 @@ public abstract partial class WebSocketHandler<TState>
     private Task? _loaded;
 
     private PeerRecord<TState> Record => _record.State;
-
-    // OnClose (and its effects) ran in this activation, and only the clear is left to do when a close is asked again.
-    private bool _closeHookRan;
 
     // Connected from the moment Connect accepts until the close cleared the record.
     private bool IsConnected => Record.Gateway is not null && Record.PeerId is not null;
@@ -145,152 +142,6 @@ public abstract partial class WebSocketHandler<TState>
         finally
         {
             _callsInFlight--;
-        }
-    }
-
-    async Task IPeerGrain.Closed(CloseDetails details)
-    {
-        await Load();
-        await CloseAndForget(details, untrack: true);
-    }
-
-    async Task IPeerGrain.ClosedByError(CloseDetails details)
-    {
-        await Load();
-        await CloseAndForget(details, untrack: true, socketError: true);
-    }
-
-    async Task IPeerGrain.GatewayGone(Guid gatewayId, CloseDetails details)
-    {
-        await Load();
-        if (!IsConnected || Record.GatewayId != gatewayId)
-        {
-            ForgetIfUnused();
-            return;
-        }
-
-        LogWarningGatewayGone(Record.PeerId!, gatewayId, details.Code);
-        // The gateway's list is being closed as we speak: no need to leave it.
-        await CloseAndForget(details, untrack: false);
-    }
-
-    // Idempotent: a close asked again (its caller did not hear the answer, or another path closes the peer too) finds
-    // the record cleared and does nothing, or finishes what the last one began. OnClose runs again only in a new
-    // activation that finds the close begun in the record: the silo that ran it died first.
-    private async Task CloseAndForget(CloseDetails details, bool untrack, bool socketError = false)
-    {
-        if (!IsConnected)
-        {
-            ForgetIfUnused();
-            return;
-        }
-
-        _callsInFlight++;
-        try
-        {
-            var (gatewayId, peerId) = (Record.GatewayId, Record.PeerId!);
-            if (!_closeHookRan)
-            {
-                await RunClose(await BeginClose(details), socketError);
-                _closeHookRan = true;
-            }
-
-            // A clear that fails throws to the caller, who asks again: this activation then only clears, after reading
-            // the record afresh (a clear that timed out may have landed, and its ETag is stale either way).
-            try
-            {
-                await ClusterRetry.WhenRejected(_record.ClearStateAsync);
-            }
-            catch
-            {
-                _loaded = null;
-                throw;
-            }
-
-            _closeHookRan = false;
-            _record.State = new();
-            _writtenState = null;
-            _context = null;
-            _host.Deactivate();
-
-            try
-            {
-                if (untrack)
-                {
-                    await _host.TrackPeer(gatewayId, peerId, open: false);
-                }
-            }
-            catch (Exception ex) when (ex is OrleansException or TimeoutException)
-            {
-                // The gateway's list keeps a closed peer; its close finds the peer gone and skips it.
-                LogWarningUntrackFailed(ex, peerId);
-            }
-        }
-        finally
-        {
-            _callsInFlight--;
-        }
-    }
-
-    // The close on record before OnClose runs, for a handler that has one: what another silo needs to run it again
-    // with the same details and the next attempt number. A write that fails throws before anything ran.
-    private async Task<CloseDetails> BeginClose(CloseDetails details)
-    {
-        if (!HasCloseHook)
-        {
-            return details;
-        }
-
-        var previous = Record.Closing;
-        var begun = previous ?? details;
-        var attempt = Record.CloseAttempts + 1;
-        (Record.Closing, Record.CloseAttempts) = (begun, attempt);
-        try
-        {
-            await ClusterRetry.WhenRejected(_record.WriteStateAsync);
-        }
-        catch
-        {
-            (Record.Closing, Record.CloseAttempts) = (previous, attempt - 1);
-            _loaded = null;
-            throw;
-        }
-
-        return begun with { Attempt = attempt };
-    }
-
-    private async Task RunClose(CloseDetails details, bool socketError)
-    {
-        var effects = new PeerEffects(Record.PeerId!, _host) { SocketClosed = true };
-        var peer = CreatePeer(effects, bufferedAmount: 0);
-        _effects = effects;
-        try
-        {
-            if (socketError)
-            {
-                await ReportSocketError(peer, details);
-            }
-
-            await OnClose(peer, details);
-        }
-        catch (Exception ex)
-        {
-            LogErrorCloseHookFailed(ex, Record.PeerId!);
-        }
-        finally
-        {
-            _effects = null;
-        }
-
-        // The socket is gone: of OnClose's effects only those on the cluster remain, and leave as any hook's. One that
-        // fails (a publish the topic refused) must not keep the peer open: it is logged and the close goes on.
-        try
-        {
-            await ReleaseClusterEffects(effects);
-        }
-        catch (Exception ex)
-        {
-            LogErrorCloseEffectsFailed(ex, Record.PeerId!);
         }
     }
 
