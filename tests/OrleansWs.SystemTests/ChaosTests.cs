@@ -17,16 +17,22 @@ public sealed class ChaosTests
             ["OWS_PORT_BASE"] = LocalCluster.FreePortBase().ToString(),
             ["OWS_RUN_DIR"] = Path.Combine(Path.GetTempPath(), "orleansws-chaos-" + Guid.NewGuid().ToString("N")[..8]),
         };
+        var passed = false;
         try
         {
             var run = await ProcessRun.Run("bash", [Path.Combine(root, "scripts", "chaos.sh")], TimeSpan.FromMinutes(10), root, environment);
-            Assert.True(run.ExitCode == 0, $"chaos.sh exited {run.ExitCode}:\n{run.Output}\n{run.Errors}");
+            Assert.True(run.ExitCode == 0, $"chaos.sh exited {run.ExitCode} (logs in {environment["OWS_RUN_DIR"]}):\n{run.Output}\n{run.Errors}");
             Assert.Contains("chaos: every invariant held", run.Output);
+            passed = true;
         }
         finally
         {
-            // Whatever happened, no process of the run outlives the test.
+            // Whatever happened, no process of the run outlives the test; its logs are kept only when it failed.
             await ProcessRun.Run("bash", [Path.Combine(root, "scripts", "cluster.sh"), "down"], TimeSpan.FromMinutes(1), root, environment);
+            if (passed)
+            {
+                Directory.Delete(environment["OWS_RUN_DIR"], recursive: true);
+            }
         }
     }
 }
