@@ -34,6 +34,36 @@ internal static class ClusterSettings
         return redis;
     }
 
+    /// <summary>
+    /// <c>OrleansWs:Topics:Partitions</c>: how many partitions topics are spread over (default 4). Both hosts read
+    /// the one setting, since silos and gateways must agree.
+    /// </summary>
+    public static int TopicPartitions(IConfiguration config) => config.GetValue("OrleansWs:Topics:Partitions", 4);
+
+    /// <summary>
+    /// The Redis that holds the topic log: <c>OrleansWs:Topics:Redis</c>, else in <c>redis</c> mode the cluster's
+    /// Redis; <see langword="null"/> when topics stay in the process (the <c>localhost</c> mode). A <c>postgres</c> cluster
+    /// must name one: its silos share no memory, and PostgreSQL holds no log of ours.
+    /// </summary>
+    public static ConfigurationOptions? TopicsRedis(IConfiguration config, string mode)
+    {
+        if (config["OrleansWs:Topics:Redis"] is { Length: > 0 } topics)
+        {
+            var redis = Redis(config);
+            var own = ConfigurationOptions.Parse(topics);
+            (own.ConnectTimeout, own.AsyncTimeout, own.SyncTimeout, own.AbortOnConnectFail) = (redis.ConnectTimeout, redis.AsyncTimeout, redis.SyncTimeout, false);
+            return own;
+        }
+
+        return mode switch
+        {
+            "redis" => Redis(config),
+            "postgres" => throw new InvalidOperationException(
+                "OrleansWs:Cluster:Mode is 'postgres' but OrleansWs:Topics:Redis (the Redis that holds the topic log) is not set."),
+            _ => null,
+        };
+    }
+
     /// <summary><c>OrleansWs:Cluster:Postgres</c>, the Npgsql connection string of the <c>postgres</c> mode; a clear error when it is missing.</summary>
     public static string PostgresConnectionString(IConfiguration config) =>
         config["OrleansWs:Cluster:Postgres"] is { Length: > 0 } connectionString

@@ -30,7 +30,8 @@ internal static class ClusterConfiguration
     /// <c>OrleansWs:Cluster:Mode</c> = <c>localhost</c> (default: one process, memory storage, nothing
     /// external), <c>redis</c> (membership and peer state in <c>OrleansWs:Cluster:Redis</c>) or
     /// <c>postgres</c> (the same in the PostgreSQL database of <c>OrleansWs:Cluster:Postgres</c>, an Npgsql
-    /// connection string, through Orleans' ADO.NET providers).
+    /// connection string, through Orleans' ADO.NET providers). Topics ride the log of <see cref="ClusterSettings.TopicsRedis"/>:
+    /// the process's memory in <c>localhost</c> mode, Redis Streams otherwise.
     /// </summary>
     public static void Configure(ISiloBuilder silo, IConfiguration config)
     {
@@ -72,6 +73,11 @@ internal static class ClusterConfiguration
                 break;
             case var other:
                 throw ClusterSettings.UnknownMode(other, "'localhost', 'redis' or 'postgres'");
+        }
+
+        if (ClusterSettings.TopicsRedis(config, Mode(config)) is { } topics)
+        {
+            silo.AddOrleansWsRedisTopics(topics);
         }
     }
 

@@ -16,7 +16,8 @@ ClusterConfiguration.AddStorageSetup(builder.Services, builder.Configuration);
 builder.UseOrleans(silo =>
 {
     ClusterConfiguration.Configure(silo, builder.Configuration);
-    silo.AddOrleansWs(options => options.Bind(builder.Configuration.GetSection("OrleansWs:Silo")));
+    silo.AddOrleansWs(options => options.Bind(builder.Configuration.GetSection("OrleansWs:Silo"))
+        .Configure(o => o.TopicPartitions = ClusterSettings.TopicPartitions(builder.Configuration)));
     // The demo's room counters, stored wherever peer state is.
     silo.AddOrleansWsStorage(CounterGrain.Storage);
 });

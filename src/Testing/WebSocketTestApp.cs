@@ -65,8 +65,13 @@ public sealed partial class WebSocketTestApp : IAsyncDisposable
         builder.Options.ConfigureFileLogging = false;
         builder.ConfigureHost(host => host.Logging.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
         var store = new SharedGrainStorage.Store();
+        // One topic log for all the kit's silos, as a scaled cluster's Redis: it outlives a silo killed in a test.
+        var siloOptions = new OrleansWsSiloOptions();
+        options.ConfigureSiloOptions?.Invoke(siloOptions);
+        var topicLog = new MemoryTopicLog(siloOptions.LogLimits, TimeProvider.System);
         builder.ConfigureSilo((_, silo) =>
         {
+            silo.Services.AddSingleton<ITopicLog>(topicLog);
             foreach (var name in options.SharedStorage)
             {
                 silo.Services.AddGrainStorage(name, (sp, _) => new SharedGrainStorage(store, sp.GetRequiredService<Serializer>()));
@@ -89,7 +94,7 @@ public sealed partial class WebSocketTestApp : IAsyncDisposable
         builder.ConfigureClient(client =>
         {
             client.Configure<ClientMessagingOptions>(m => m.ResponseTimeout = gatewayOptions.GrainCallTimeout);
-            client.AddOrleansWs();
+            client.AddOrleansWs(siloOptions.TopicPartitions);
             client.Configure<GatewayOptions>(g => g.GatewayListRefreshPeriod = TimeSpan.FromSeconds(1));
         });
         var cluster = builder.Build();
@@ -98,7 +103,7 @@ public sealed partial class WebSocketTestApp : IAsyncDisposable
         {
             await cluster.DeployAsync();
             var services = cluster.Client.ServiceProvider;
-            app.Peers = new WebSocketPeers(cluster.Client, new StreamTopicBus(cluster.Client, services.GetRequiredService<ILogger<StreamTopicBus>>()), services.GetRequiredService<ILogger<WebSocketPeers>>());
+            app.Peers = new WebSocketPeers(cluster.Client, new StreamTopicBus(cluster.Client, services.GetRequiredService<ILogger<StreamTopicBus>>(), services.GetRequiredService<TopicPartitions>()), services.GetRequiredService<ILogger<WebSocketPeers>>());
             for (var i = 0; i < options.Gateways; i++)
             {
                 await app.StartGatewayAsync();

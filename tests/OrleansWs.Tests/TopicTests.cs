@@ -95,27 +95,6 @@ public sealed class TopicTests(AppFixture fixture) : IClassFixture<AppFixture>
     }
 
     [Fact]
-    public async Task A_topic_queue_read_waits_for_the_next_publish_and_returns_it_once()
-    {
-        var queue = _app.Cluster.Client.GetGrain<ITopicQueueGrain>("test/" + AppExtensions.NewTag());
-        var stream = StreamId.Create(OrleansWsNames.TopicNamespace, AppExtensions.NewTag());
-        Assert.Empty(await queue.Dequeue(10, TimeSpan.Zero, CancellationToken.None));
-
-        // The read is in the grain, waiting, when the publish comes: it returns with it, not at its limit.
-        var read = queue.Dequeue(10, TimeSpan.FromSeconds(30), CancellationToken.None);
-        await queue.Enqueue(stream, [new TopicEvent(Message.FromText("1"), null)]);
-        var first = await read.WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.Equal(["1"], first.Select(b => b.Events[0].Message.Text()));
-
-        await queue.Enqueue(stream, [new TopicEvent(Message.FromText("2"), null)]);
-        await queue.Enqueue(stream, [new TopicEvent(Message.FromText("3"), null)]);
-        var rest = await queue.Dequeue(10, TimeSpan.Zero, CancellationToken.None);
-        Assert.Equal(["2", "3"], rest.Select(b => b.Events[0].Message.Text()));
-        Assert.True(first[0].Token.SequenceNumber < rest[0].Token.SequenceNumber && rest[0].Token.SequenceNumber < rest[1].Token.SequenceNumber);
-        Assert.Empty(await queue.Dequeue(10, TimeSpan.Zero, CancellationToken.None));
-    }
-
-    [Fact]
     public async Task A_peer_gets_nothing_published_before_it_joined_even_while_that_is_still_on_its_way()
     {
         var room = AppExtensions.NewTag();

@@ -1,5 +1,6 @@
 using OrleansWs.Gateway.Host;
 using OrleansWs.Gateway.Hosting;
+using OrleansWs.Hosting;
 
 // A gateway on its own: an Orleans client that terminates WebSockets for the cluster's handlers.
 // It maps handlers by grain type name, so it needs none of their code.
@@ -9,7 +10,7 @@ builder.Configuration.AddWebSocketHostDefaults();
 builder.Services.AddBoundedShutdown(TimeSpan.FromSeconds(20));
 var config = builder.Configuration;
 
-builder.UseOrleansClient(client => client.UseConfiguredClustering(config).AddOrleansWs());
+builder.UseOrleansClient(client => client.UseConfiguredClustering(config).AddOrleansWs(ClusterSettings.TopicPartitions(config)));
 builder.Services.AddWebSocketGateway(builder.Configuration.GetSection("OrleansWs:Gateway"));
 
 var app = builder.Build();

@@ -80,9 +80,18 @@ public static class GatewayServiceCollectionExtensions
         return configuration;
     }
 
-    /// <summary>Gives an Orleans client what a gateway needs: the topic stream provider.</summary>
-    public static IClientBuilder AddOrleansWs(this IClientBuilder builder) =>
-        builder.AddPersistentStreams(OrleansWsNames.StreamProvider, TopicQueueAdapterFactory.Create, _ => { });
+    /// <summary>Gives an Orleans client what a gateway needs: the topic stream provider, with the default 4 topic partitions.</summary>
+    public static IClientBuilder AddOrleansWs(this IClientBuilder builder) => builder.AddOrleansWs(TopicPartitions.DefaultCount);
+
+    /// <summary>
+    /// Gives an Orleans client what a gateway needs: the topic stream provider, over <paramref name="topicPartitions"/>
+    /// partitions (the silos' <c>TopicPartitions</c>: every silo and gateway must use the same count).
+    /// </summary>
+    public static IClientBuilder AddOrleansWs(this IClientBuilder builder, int topicPartitions)
+    {
+        builder.Services.TryAddSingleton(new TopicPartitions(topicPartitions));
+        return builder.AddPersistentStreams(OrleansWsNames.StreamProvider, TopicQueueAdapterFactory.Create, _ => { });
+    }
 
     // WebSocket requests are only recognised behind the WebSockets middleware; putting it first
     // saves every application from having to remember it.

@@ -17,7 +17,8 @@ public static class OrleansWsSiloBuilderExtensions
 {
     /// <summary>
     /// Adds what peer grains need: <see cref="IWebSocketPeers"/> and the topic stream provider
-    /// (Orleans persistent streams named "OrleansWs" over in-memory queues that readers long-poll; see <see cref="TopicQueueAdapterFactory"/>).
+    /// (Orleans persistent streams named "OrleansWs" over partitions of the topic log, which readers long-poll; see
+    /// <see cref="TopicQueueAdapterFactory"/>). The log is held in this process unless the host adds another.
     /// The host still registers grain storage named "OrleansWs" (peer state) and "PubSubStore"
     /// (the topic streams' subscriptions); both are serialized with the Orleans serializer (a keyed
     /// <see cref="IGrainStorageSerializer"/> of that name, which providers that take it use).
@@ -77,8 +78,12 @@ public static class OrleansWsSiloBuilderExtensions
         }
 
 
-        // The topic seam: one implementation serves both roles.
+        // The topic seam: one implementation serves both roles, over the topic log (in this process unless the host
+        // registered another, e.g. AddOrleansWsRedisTopics).
+        builder.Services.TryAddSingleton(sp => new TopicPartitions(sp.GetRequiredService<IOptions<OrleansWsSiloOptions>>().Value.TopicPartitions));
+        builder.Services.TryAddSingleton<ITopicLog>(sp => new MemoryTopicLog(sp.GetRequiredService<IOptions<OrleansWsSiloOptions>>().Value.LogLimits, TimeProvider.System));
         builder.Services.TryAddSingleton<StreamTopicBus>();
+        builder.Services.TryAddSingleton<ITopicHistory>(sp => sp.GetRequiredService<StreamTopicBus>());
         builder.Services.TryAddSingleton<ITopicPublisher>(sp => sp.GetRequiredService<StreamTopicBus>());
         builder.Services.TryAddSingleton<ITopicSubscriber>(sp => sp.GetRequiredService<StreamTopicBus>());
         builder.Services.TryAddSingleton<ITopicBarrier>(sp => sp.GetRequiredService<StreamTopicBus>());

@@ -38,4 +38,23 @@ public sealed class OrleansWsSiloOptions
     /// never stalls a room for the others. Default: 2 s, the bound of any other answer a grain waits for from a gateway.
     /// </summary>
     public TimeSpan PublishQueuedTimeout { get; set; } = Internal.RuntimeTimeouts.GatewayAnswer;
+
+    /// <summary>
+    /// How many partitions topics are spread over: each is one Orleans stream queue, read by one pulling agent in the
+    /// cluster, and the agents spread over the silos. Every silo and gateway must use the same count (a gateway is
+    /// given it by <c>AddOrleansWs(topicPartitions)</c> on its Orleans client); changing it needs the whole cluster
+    /// stopped. Default: 4.
+    /// </summary>
+    public int TopicPartitions { get; set; } = Internal.TopicPartitions.DefaultCount;
+
+    /// <summary>The most publishes the topic log keeps per partition; older ones are trimmed. Default: 100,000.</summary>
+    public int TopicPartitionLength { get; set; } = Internal.TopicLogLimits.Default.PartitionLength;
+
+    /// <summary>The most publishes each topic's history keeps, for a gateway catching up and a peer resuming. Default: 1,000.</summary>
+    public int TopicHistoryCount { get; set; } = Internal.TopicLogLimits.Default.HistoryCount;
+
+    /// <summary>How long each topic's history keeps a publish. Default: 10 minutes.</summary>
+    public TimeSpan TopicHistoryAge { get; set; } = Internal.TopicLogLimits.Default.HistoryAge;
+
+    internal Internal.TopicLogLimits LogLimits => new(TopicPartitionLength, TopicHistoryCount, TopicHistoryAge);
 }

@@ -45,6 +45,24 @@ internal sealed class OrleansWsSiloOptionsValidator(IOptions<OrleansWsSiloOption
                 $"{nameof(OrleansWsSiloOptions)}.{nameof(o.PublishQueuedTimeout)} must be between 50 ms and 10 s; it is {o.PublishQueuedTimeout}.");
         }
 
+        if (o.TopicPartitions is < 1 or > 1024)
+        {
+            throw new OrleansConfigurationException(
+                $"{nameof(OrleansWsSiloOptions)}.{nameof(o.TopicPartitions)} must be between 1 and 1024; it is {o.TopicPartitions}.");
+        }
+
+        if (o.TopicPartitionLength < 1000 || o.TopicHistoryCount < 1 || o.TopicHistoryCount > o.TopicPartitionLength)
+        {
+            throw new OrleansConfigurationException(
+                $"{nameof(OrleansWsSiloOptions)}.{nameof(o.TopicPartitionLength)} must be at least 1,000 and {nameof(o.TopicHistoryCount)} between 1 and it; they are {o.TopicPartitionLength} and {o.TopicHistoryCount}.");
+        }
+
+        if (o.TopicHistoryAge < TimeSpan.FromSeconds(1))
+        {
+            throw new OrleansConfigurationException(
+                $"{nameof(OrleansWsSiloOptions)}.{nameof(o.TopicHistoryAge)} must be at least 1 s; it is {o.TopicHistoryAge}.");
+        }
+
         if (o.TopicInactivityPeriod < TimeSpan.FromSeconds(1))
         {
             throw new OrleansConfigurationException(

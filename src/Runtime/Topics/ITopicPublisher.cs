@@ -29,4 +29,5 @@ internal interface ITopicPublisher
 /// <summary>How a publish is made; a struct, so that adding a field later changes no signature and costs no allocation.</summary>
 /// <param name="ExcludePeerId">A peer that does not get the publish (the sender, for a peer's own publish).</param>
 /// <param name="Namespace">Only subscribers of this namespace get the publish; <see langword="null"/>: every namespace.</param>
-internal readonly record struct PublishOptions(string? ExcludePeerId, string? Namespace = null);
+/// <param name="Id">Names the publish so that publishing it again (a record's outbox released after a crash) does not publish it twice.</param>
+internal readonly record struct PublishOptions(string? ExcludePeerId, string? Namespace = null, TopicAppendId? Id = null);

@@ -85,8 +85,80 @@ internal sealed partial class StreamTopicBus
                 return Task.CompletedTask;
             }
 
+            return Missed(item, token) is { } after ? CatchUp(after, item, token) : Handle(item, token);
+        }
+
+        // Where this subscription's view of its topic stops, when the publish handed to it follows one it never saw
+        // (one after its marker): a reader that lost a batch with its silo, or a cache that let one go.
+        private long? Missed(TopicEvent item, StreamSequenceToken token)
+        {
+            lock (_lock)
+            {
+                var repeat = token.SequenceNumber < _last || (token.SequenceNumber == _last && token.EventIndex <= _lastIndex);
+                return !_fenced && !Ended && !repeat && token.EventIndex == 0 && _ticket is { } joined && _last >= joined.From
+                    && item.Previous != TopicEvent.None && item.Previous > _last
+                    ? _last
+                    : null;
+            }
+        }
+
+        // The missed publishes come from the topic's history, in order, before the one that showed the gap. A history
+        // that no longer holds them all fences the subscription: its members are closed and can resume from their own
+        // positions.
+        private async Task CatchUp(long after, TopicEvent item, StreamSequenceToken token)
+        {
+            const int Page = 256;
+            var cursor = new TopicPosition(after);
+            while (true)
+            {
+                TopicHistory read;
+                try
+                {
+                    read = await bus.Read(Topic, cursor, Page);
+                }
+                catch (Exception ex) when (ex is OrleansException or TimeoutException or InvalidOperationException)
+                {
+                    TopicsLog.TopicCatchUpFailed(bus._logger, ex, Topic);
+                    Fence(barrier: false);
+                    return;
+                }
+
+                if (read.Truncated)
+                {
+                    TopicsLog.TopicGap(bus._logger, Topic);
+                    Fence(barrier: false);
+                    return;
+                }
+
+                foreach (var publish in read.Publishes)
+                {
+                    if (publish.Position.Value >= token.SequenceNumber)
+                    {
+                        break;
+                    }
+
+                    var publishToken = new Orleans.Providers.Streams.Common.EventSequenceTokenV2(publish.Position.Value);
+                    for (var i = 0; i < publish.Events.Count; i++)
+                    {
+                        await Handle(publish.Events[i], publishToken.CreateSequenceTokenForEvent(i));
+                    }
+
+                    cursor = publish.Position;
+                }
+
+                if (read.Publishes.Count < Page || read.Publishes[^1].Position.Value >= token.SequenceNumber)
+                {
+                    break;
+                }
+            }
+
+            TopicsLog.TopicCaughtUp(bus._logger, Topic, after, token.SequenceNumber);
+            await Handle(item, token);
+        }
+
+        private Task Handle(TopicEvent item, StreamSequenceToken token)
+        {
             var position = new TopicPosition(token.SequenceNumber);
-            var gap = false;
             TopicBarrierTicket? ticket;
             lock (_lock)
             {
@@ -95,20 +167,14 @@ internal sealed partial class StreamTopicBus
                     return Task.CompletedTask;
                 }
 
-                // Delivered again (a read the agent repeated): it was queued the first time.
+                // Delivered again (a partition read again after its silo died, or a read the agent repeated): it was
+                // queued the first time.
                 if (position.Value < _last || (position.Value == _last && token.EventIndex <= _lastIndex))
                 {
                     return Task.CompletedTask;
                 }
 
                 ticket = _ticket;
-                // A publish this subscription must have (one after its marker) went missing on the way.
-                if (token.EventIndex == 0 && ticket is { } joined && _last >= joined.From
-                    && item.Previous != TopicEvent.None && item.Previous > _last)
-                {
-                    gap = _fenced = true;
-                }
-
                 (_last, _lastIndex) = (position.Value, token.EventIndex);
                 if (item.Marker == Id)
                 {
@@ -121,13 +187,6 @@ internal sealed partial class StreamTopicBus
                         _marker = null;
                     }
                 }
-            }
-
-            if (gap)
-            {
-                TopicsLog.TopicGap(bus._logger, Topic);
-                receiver.OnFenced();
-                return Task.CompletedTask;
             }
 
             ValueTask queued = default;

@@ -26,10 +26,11 @@ namespace OrleansWs.Internal;
 /// <item>No history (<see cref="ITopicHistory"/>).</item>
 /// </list>
 /// </remarks>
-internal sealed partial class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopicBarrier, ITopicBarrierObserver
+internal sealed partial class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopicBarrier, ITopicHistory, ITopicBarrierObserver
 {
     private readonly IClusterClient _client;
     private readonly ILogger<StreamTopicBus> _logger;
+    private readonly TopicPartitions _partitions;
     private readonly Lock _lock = new();
     // The subscriptions by id, for the barrier's fences.
     private readonly Dictionary<Guid, Observer> _observers = [];
@@ -38,10 +39,11 @@ internal sealed partial class StreamTopicBus : ITopicPublisher, ITopicSubscriber
     private ITopicBarrierObserver? _self;
 
     /// <summary>Creates the bus over <paramref name="client"/>.</summary>
-    public StreamTopicBus(IClusterClient client, ILogger<StreamTopicBus> logger)
+    public StreamTopicBus(IClusterClient client, ILogger<StreamTopicBus> logger, TopicPartitions? partitions = null)
     {
         _client = client;
         _logger = logger;
+        _partitions = partitions ?? new TopicPartitions();
     }
 
     /// <inheritdoc />
@@ -50,7 +52,7 @@ internal sealed partial class StreamTopicBus : ITopicPublisher, ITopicSubscriber
         // What a stream producer does on a persistent stream, but the queue's answer (the position) is kept.
         // A queue on a silo that just died rejects the publish until the cluster notices.
         var (stream, events) = Events(topic, messages, options);
-        var queue = TopicQueueAdapterFactory.QueueOf(_client, stream);
+        var queue = _partitions.QueueOf(_client, stream);
         return new TopicPosition(await ClusterRetry.WhenRejected(() => queue.Enqueue(stream, events)));
     }
 
@@ -58,8 +60,8 @@ internal sealed partial class StreamTopicBus : ITopicPublisher, ITopicSubscriber
     public async Task<TopicQueued> PublishQueued(string topic, IReadOnlyList<Message> messages, PublishOptions options, TimeSpan bound)
     {
         var (stream, events) = Events(topic, messages, options);
-        var queue = TopicQueueAdapterFactory.QueueOf(_client, stream);
-        var answer = await ClusterRetry.WhenRejected(() => queue.EnqueueQueued(stream, events, bound));
+        var queue = _partitions.QueueOf(_client, stream);
+        var answer = await ClusterRetry.WhenRejected(() => queue.EnqueueQueued(stream, events, bound, options.Id));
         return new TopicQueued(answer.Fenced, new TopicPosition(answer.Position));
     }
 
@@ -81,9 +83,17 @@ internal sealed partial class StreamTopicBus : ITopicPublisher, ITopicSubscriber
     }
 
     /// <inheritdoc />
+    public async Task<TopicHistory> Read(string topic, TopicPosition after, int max)
+    {
+        var stream = StreamOf(topic);
+        var read = await ClusterRetry.WhenRejected(() => _partitions.QueueOf(_client, stream).History(stream, after.Value, max));
+        return new TopicHistory([.. read.Publishes.Select(p => new TopicPublish(new TopicPosition(p.Token.SequenceNumber), p.Events))], read.Truncated);
+    }
+
+    /// <inheritdoc />
     public async Task<TopicPosition> Position(string topic)
     {
-        var queue = TopicQueueAdapterFactory.QueueOf(_client, StreamOf(topic));
+        var queue = _partitions.QueueOf(_client, StreamOf(topic));
         return new TopicPosition(await ClusterRetry.WhenRejected(queue.Position));
     }
 
@@ -120,7 +130,7 @@ internal sealed partial class StreamTopicBus : ITopicPublisher, ITopicSubscriber
     // from there. A marker that passed it by too is followed by another.
     private async Task Join(Observer observer)
     {
-        var queue = TopicQueueAdapterFactory.QueueOf(_client, observer.Stream);
+        var queue = _partitions.QueueOf(_client, observer.Stream);
         var limit = DateTime.UtcNow + MarkerLimit;
         var patience = TimeSpan.FromMilliseconds(100);
         while (true)
@@ -184,7 +194,7 @@ internal sealed partial class StreamTopicBus : ITopicPublisher, ITopicSubscriber
 
     private void Acknowledge(Observer observer, TopicBarrierTicket ticket, TopicPosition position)
     {
-        var queue = TopicQueueAdapterFactory.QueueOf(_client, observer.Stream);
+        var queue = _partitions.QueueOf(_client, observer.Stream);
         Acknowledger acknowledger;
         lock (_lock)
         {
@@ -202,7 +212,7 @@ internal sealed partial class StreamTopicBus : ITopicPublisher, ITopicSubscriber
         public async Task Unsubscribe()
         {
             // Out of the barrier first, so no publisher waits for a subscription that is going.
-            var queue = TopicQueueAdapterFactory.QueueOf(bus._client, observer.Stream);
+            var queue = bus._partitions.QueueOf(bus._client, observer.Stream);
             try
             {
                 await ClusterRetry.WhenRejected(() => queue.Leave(observer.Stream, observer.Id));

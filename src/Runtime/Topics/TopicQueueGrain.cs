@@ -1,94 +1,39 @@
-using Orleans.Providers.Streams.Common;
-
 namespace OrleansWs.Internal;
 
 /// <summary>
-/// One topic queue held in memory, as Orleans' memory streams hold theirs: what a silo holding it
-/// takes with it when it dies is lost. A reader that finds it empty waits here for the next publish.
-/// It also keeps the causal barrier of its topics (<see cref="TopicBarrier"/>), which a migration does
-/// not carry: the new activation's barrier is rebuilt from the gateways' next acknowledgements.
+/// One topic partition: appends its publishes to the topic log, which numbers them, and keeps the causal
+/// barrier of its topics (<see cref="TopicBarrier"/>). It holds nothing the log does not: an activation lost
+/// with its silo comes back elsewhere with every publish and position intact, and its barrier is rebuilt from
+/// the gateways' next acknowledgements.
 /// </summary>
-[KeepAlive] // collecting a queue nobody happened to read for a while would drop its publishes
-internal sealed class TopicQueueGrain : Grain, ITopicQueueGrain, IGrainMigrationParticipant
+[KeepAlive] // its barrier is rebuilt from acknowledgements only: collecting it for idleness would empty it
+internal sealed class TopicQueueGrain(ITopicLog log, TopicPartitions partitions) : Grain, ITopicQueueGrain
 {
-    // A bound, so that a queue nobody reads fails its publishers instead of growing without end.
-    private const int Capacity = TopicQueueAdapterFactory.TopicQueueGrainCapacity;
-
     private readonly TopicBarrier _barrier = new();
-    private Queue<TopicBatch> _queue = new();
-    // Each topic's last position in this activation, which the next publish names as its Previous.
-    private Dictionary<StreamId, long> _last = [];
-    private TaskCompletionSource? _arrived;
+    private uint? _partition;
 
-    // Starts above any number a previous activation of this queue handed out, as Orleans' does.
-    private long _next = DateTime.UtcNow.Ticks;
+    private uint Partition => _partition ??= partitions.PartitionOf(this.GetPrimaryKeyString());
 
-    public Task<long> Enqueue(StreamId stream, TopicEvent[] events)
+    public async Task<long> Enqueue(StreamId stream, TopicEvent[] events) => (await Append(stream, events, null))?.Token.SequenceNumber ?? TopicEvent.None;
+
+    private Task<TopicBatch?> Append(StreamId stream, TopicEvent[] events, TopicAppendId? id)
     {
-        if (_queue.Count >= Capacity)
-        {
-            throw new InvalidOperationException($"Topic queue {this.GetPrimaryKeyString()} is full ({Capacity} publishes); nobody reads it.");
-        }
-
         if (events.Length == 0)
         {
             throw new ArgumentException("A publish has at least one message.", nameof(events));
         }
 
-        var position = _next++;
-        // Only topics with barrier members keep their chain (a subscription checks it once its marker came).
-        if (_barrier.Members(stream) > 0)
-        {
-            events[0] = events[0] with { Previous = _last.TryGetValue(stream, out var previous) ? previous : TopicEvent.None };
-            _last[stream] = position;
-        }
-        else
-        {
-            _last.Remove(stream);
-        }
-
-        _queue.Enqueue(new TopicBatch(stream, events, new EventSequenceTokenV2(position)));
-        if (_arrived is { } arrived)
-        {
-            _arrived = null;
-            arrived.TrySetResult();
-        }
-
-        return Task.FromResult(position);
+        return log.Append(Partition, stream.GetKeyAsString(), events, id);
     }
 
-    public async Task<TopicBatch[]> Dequeue(int maxCount, TimeSpan wait, CancellationToken cancellationToken)
+    public async Task<long> Position()
     {
-        if (_queue.Count == 0)
-        {
-            _arrived ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            try
-            {
-                await _arrived.Task.WaitAsync(wait, cancellationToken);
-            }
-            catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
-            {
-                return [];
-            }
-        }
-
-        // A reader that stopped while it waited (its agent shut down or handed the queue over) leaves
-        // what arrived to the next one; another waiting reader may have taken it already.
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return [];
-        }
-
-        var batches = new TopicBatch[Math.Min(maxCount, _queue.Count)];
-        for (var i = 0; i < batches.Length; i++)
-        {
-            batches[i] = _queue.Dequeue();
-        }
-
-        return batches;
+        var end = await log.End(Partition);
+        return end.Value + 1;
     }
 
-    public Task<long> Position() => Task.FromResult(_next);
+    public Task<TopicHistoryRead> History(StreamId stream, long after, int max) =>
+        log.History(stream.GetKeyAsString(), new TopicPosition(after), max);
 
     public async Task<TopicBarrierTicket> Join(StreamId stream, Guid subscriber, ITopicBarrierObserver observer)
     {
@@ -101,11 +46,6 @@ internal sealed class TopicQueueGrain : Grain, ITopicQueueGrain, IGrainMigration
     public Task Leave(StreamId stream, Guid subscriber)
     {
         _barrier.Leave(stream, subscriber);
-        if (_barrier.Members(stream) == 0)
-        {
-            _last.Remove(stream);
-        }
-
         return Task.CompletedTask;
     }
 
@@ -119,30 +59,15 @@ internal sealed class TopicQueueGrain : Grain, ITopicQueueGrain, IGrainMigration
         return Task.CompletedTask;
     }
 
-    public async Task<TopicEnqueued> EnqueueQueued(StreamId stream, TopicEvent[] events, TimeSpan bound)
+    public async Task<TopicEnqueued> EnqueueQueued(StreamId stream, TopicEvent[] events, TimeSpan bound, TopicAppendId? id = null)
     {
-        // Enqueue completes synchronously: the publish is queued before this call first awaits.
-        var position = await Enqueue(stream, events);
-        return new TopicEnqueued(position, await _barrier.WaitQueued(stream, position, bound));
-    }
-
-    void IGrainMigrationParticipant.OnDehydrate(IDehydrationContext dehydrationContext)
-    {
-        dehydrationContext.TryAddValue("queue", _queue.ToArray());
-        dehydrationContext.TryAddValue("next", _next);
-        dehydrationContext.TryAddValue("last", _last);
-    }
-
-    void IGrainMigrationParticipant.OnRehydrate(IRehydrationContext rehydrationContext)
-    {
-        if (rehydrationContext.TryGetValue<TopicBatch[]>("queue", out var queue) && queue is not null
-            && rehydrationContext.TryGetValue<long>("next", out var next))
+        if (await Append(stream, events, id) is not { } appended)
         {
-            (_queue, _next) = (new Queue<TopicBatch>(queue), next);
-            if (rehydrationContext.TryGetValue<Dictionary<StreamId, long>>("last", out var last) && last is not null)
-            {
-                _last = last;
-            }
+            // Appended before (a record's outbox released again after a crash): whoever waited for it then did.
+            return new TopicEnqueued(TopicEvent.None, []);
         }
+
+        var position = appended.Token.SequenceNumber;
+        return new TopicEnqueued(position, await _barrier.WaitQueued(stream, position, bound));
     }
 }

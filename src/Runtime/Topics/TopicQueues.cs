@@ -8,28 +8,26 @@ using Orleans.Streams;
 namespace OrleansWs.Internal;
 
 /// <summary>
-/// One queue of the topic stream provider. A read waits until something is queued (a long poll), so
-/// an idle queue costs nothing and a publish is read the moment it arrives, instead of on the next
-/// tick of a polling timer.
+/// One partition of the topic stream provider: where its publishes are appended to the topic log (which gives
+/// them their positions) and where the causal barrier of its topics is kept. Its pulling agent reads the
+/// partition from the log itself.
 /// </summary>
 internal interface ITopicQueueGrain : IGrainWithStringKey
 {
-    /// <summary>Appends one publish (one or more events of one topic) to the queue; returns its sequence number.</summary>
+    /// <summary>Appends one publish (one or more events of one topic) to the log; returns its position.</summary>
+    [AlwaysInterleave]
     Task<long> Enqueue(StreamId stream, TopicEvent[] events);
 
     /// <summary>
-    /// Takes up to <paramref name="maxCount"/> queued publishes, oldest first; when none is queued,
-    /// waits up to <paramref name="wait"/> for one. Returns an empty array when none came.
-    /// </summary>
-    [AlwaysInterleave]
-    Task<TopicBatch[]> Dequeue(int maxCount, TimeSpan wait, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// The sequence number the next publish will get: every publish queued before this call has a
-    /// lower one, every later one this or a higher one (also after the queue moved to another silo).
+    /// The position the next publish will get at the least: every publish appended before this call has a
+    /// lower one, every later one this or a higher one (also after the partition moved to another silo).
     /// </summary>
     [AlwaysInterleave]
     Task<long> Position();
+
+    /// <summary>Up to <paramref name="max"/> publishes of the stream's topic after <paramref name="after"/>, from its history.</summary>
+    [AlwaysInterleave]
+    Task<TopicHistoryRead> History(StreamId stream, long after, int max);
 
     /// <summary>
     /// Makes the subscription <paramref name="subscriber"/> (one gateway's, of <paramref name="stream"/>) a member
@@ -46,20 +44,22 @@ internal interface ITopicQueueGrain : IGrainWithStringKey
 
     /// <summary>
     /// The subscriber has queued, on its sockets, every publish of each stream up to the position given
-    /// for it. An acknowledgement to an earlier incarnation of this queue (it was re-created after its
-    /// silo died) makes the subscriber a member again from that position.
+    /// for it. An acknowledgement to an earlier incarnation of this partition's barrier (its grain was re-created
+    /// after its silo died) makes the subscriber a member again from that position.
     /// </summary>
     [AlwaysInterleave]
     Task Queued(TopicAck[] acks, ITopicBarrierObserver observer);
 
     /// <summary>
-    /// <see cref="Enqueue"/>, then waits until every member of the barrier of <paramref name="stream"/> that joined at
-    /// or below the publish's position has queued it, for at most <paramref name="bound"/>. Members that had not are
-    /// fenced: taken out of the barrier and told (<see cref="ITopicBarrierObserver.Fenced"/>). Returns the position and them.
+    /// <see cref="Enqueue"/> (once per <paramref name="id"/> when one is given), then waits until every member of the
+    /// barrier of <paramref name="stream"/> that joined at or below the publish's position has queued it, for at most
+    /// <paramref name="bound"/>. Members that had not are fenced: taken out of the barrier and told
+    /// (<see cref="ITopicBarrierObserver.Fenced"/>). Returns the position and them; a publish appended already under
+    /// <paramref name="id"/> returns <see cref="TopicEvent.None"/> and waits for nobody.
     /// </summary>
-    /// <remarks>Interleaved, so that one publish's wait holds up no other publish; the enqueue runs before its first await, in call order.</remarks>
+    /// <remarks>Interleaved, so that one publish's wait holds up no other publish.</remarks>
     [AlwaysInterleave]
-    Task<TopicEnqueued> EnqueueQueued(StreamId stream, TopicEvent[] events, TimeSpan bound);
+    Task<TopicEnqueued> EnqueueQueued(StreamId stream, TopicEvent[] events, TimeSpan bound, TopicAppendId? id = null);
 }
 
 /// <summary>A publish's position, and the subscriptions its barrier fenced.</summary>
@@ -118,49 +118,89 @@ internal sealed class TopicBatch(StreamId streamId, TopicEvent[] events, EventSe
 }
 
 /// <summary>
-/// The topic stream provider's queues (an Orleans persistent-stream adapter): publishes go to
-/// <see cref="ITopicQueueGrain"/>s, one per queue, and each silo's pulling agents read the queues
-/// they own with a long poll. Orleans' memory streams polled each queue on a timer instead, which
-/// cost an idle silo a tenth of a core at the 5 ms period that kept topic latency low.
+/// Which partition (one <see cref="ITopicQueueGrain"/>, one Orleans stream queue) carries each topic. Silos and
+/// gateways must agree on the count, since both map a topic to its partition.
+/// </summary>
+internal sealed class TopicPartitions
+{
+    /// <summary>The count when none is configured.</summary>
+    public const int DefaultCount = 4;
+
+    private readonly HashRingBasedStreamQueueMapper _mapper;
+    private readonly HashSet<uint> _ids;
+
+    /// <summary>Spreads topics over <paramref name="count"/> partitions.</summary>
+    public TopicPartitions(int count = DefaultCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        Count = count;
+        _mapper = new(new HashRingStreamQueueMapperOptions { TotalQueueCount = count }, OrleansWsNames.StreamProvider);
+        _ids = [.. _mapper.GetAllQueues().Select(q => q.GetNumericId())];
+    }
+
+    /// <summary>How many partitions there are.</summary>
+    public int Count { get; }
+
+    /// <summary>Orleans' map of streams to queues, one queue per partition.</summary>
+    public HashRingBasedStreamQueueMapper Mapper => _mapper;
+
+    /// <summary>The partition grain that carries <paramref name="stream"/>.</summary>
+    public ITopicQueueGrain QueueOf(IGrainFactory grains, StreamId stream) => Queue(grains, _mapper.GetQueueForStream(stream));
+
+    /// <summary>The partition grain of <paramref name="queue"/>.</summary>
+    public static ITopicQueueGrain Queue(IGrainFactory grains, QueueId queue) =>
+        grains.GetGrain<ITopicQueueGrain>($"{OrleansWsNames.StreamProvider}/{queue.GetNumericId()}");
+
+    /// <summary>The partition a partition grain's key names; throws for one this count does not have (a host configured with another count).</summary>
+    public uint PartitionOf(string key)
+    {
+        var slash = key.LastIndexOf('/');
+        if (slash < 0 || !uint.TryParse(key.AsSpan(slash + 1), out var id) || !_ids.Contains(id))
+        {
+            throw new InvalidOperationException(
+                $"Topic partition '{key}' is not one of this silo's {Count} partitions: every silo and gateway must be configured with the same topic partition count.");
+        }
+
+        return id;
+    }
+}
+
+/// <summary>
+/// The topic stream provider's queues (an Orleans persistent-stream adapter): publishes are appended to the
+/// topic log through each partition's <see cref="ITopicQueueGrain"/>, and each silo's pulling agents read the
+/// partitions they own from the log, from where the last reader had delivered everything (its checkpoint). A read
+/// that finds nothing new waits in the log for the next publish (a long poll), so an idle partition costs nothing
+/// and a publish is read the moment it is appended.
 /// </summary>
 internal sealed class TopicQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapter, IQueueAdapterCache
 {
-    // The longest a read waits in the queue grain before the agent's loop comes round again (it
-    // cleans its caches between reads, and a shutdown that does not reach the grain waits this long).
+    // The longest a read waits in the log before the agent's loop comes round again (it cleans its caches
+    // between reads, and a shutdown that does not reach the log waits this long).
     private static readonly TimeSpan LongPoll = TimeSpan.FromSeconds(1);
 
-    /// <summary>The most publishes a topic queue holds before it fails its publishers (as Orleans' memory stream queue).</summary>
-    public const int TopicQueueGrainCapacity = 16384;
+    /// <summary>How many publishes a pulling agent caches per partition.</summary>
+    public const int CacheSize = 16384;
 
     private readonly IGrainFactory _grains;
     private readonly ILoggerFactory _loggers;
-    private readonly HashRingBasedStreamQueueMapper _mapper;
+    private readonly TopicPartitions _partitions;
+    private readonly ITopicLog? _log;
     private readonly NoOpStreamDeliveryFailureHandler _failures = new();
 
-    /// <summary>Creates the adapter of the stream provider named <paramref name="name"/>.</summary>
-    public TopicQueueAdapterFactory(string name, IGrainFactory grains, ILoggerFactory loggers)
+    /// <summary>Creates the adapter of the stream provider named <paramref name="name"/>; <paramref name="log"/> is null on a client (a gateway), which never reads.</summary>
+    public TopicQueueAdapterFactory(string name, IGrainFactory grains, ILoggerFactory loggers, TopicPartitions partitions, ITopicLog? log)
     {
         Name = name;
         _grains = grains;
         _loggers = loggers;
-        _mapper = CreateMapper(name);
+        _partitions = partitions;
+        _log = log;
     }
-
-    /// <summary>The queue grain that carries <paramref name="stream"/> of the <see cref="OrleansWsNames.StreamProvider"/> provider.</summary>
-    public static ITopicQueueGrain QueueOf(IGrainFactory grains, StreamId stream) =>
-        QueueGrain(grains, OrleansWsNames.StreamProvider, DefaultMapper.GetQueueForStream(stream));
-
-    private static readonly HashRingBasedStreamQueueMapper DefaultMapper = CreateMapper(OrleansWsNames.StreamProvider);
-
-    private static HashRingBasedStreamQueueMapper CreateMapper(string name) =>
-        new(new HashRingStreamQueueMapperOptions { TotalQueueCount = OrleansWsNames.TopicQueues }, name);
-
-    private static ITopicQueueGrain QueueGrain(IGrainFactory grains, string name, QueueId queueId) =>
-        grains.GetGrain<ITopicQueueGrain>($"{name}/{queueId.GetNumericId()}");
 
     /// <summary>The factory Orleans' <c>AddPersistentStreams</c> takes.</summary>
     public static TopicQueueAdapterFactory Create(IServiceProvider services, string name) =>
-        new(name, services.GetRequiredService<IGrainFactory>(), services.GetRequiredService<ILoggerFactory>());
+        new(name, services.GetRequiredService<IGrainFactory>(), services.GetRequiredService<ILoggerFactory>(),
+            services.GetService<TopicPartitions>() ?? new TopicPartitions(), services.GetService<ITopicLog>());
 
     /// <inheritdoc />
     public string Name { get; }
@@ -178,20 +218,21 @@ internal sealed class TopicQueueAdapterFactory : IQueueAdapterFactory, IQueueAda
     public IQueueAdapterCache GetQueueAdapterCache() => this;
 
     /// <inheritdoc />
-    public IStreamQueueMapper GetStreamQueueMapper() => _mapper;
+    public IStreamQueueMapper GetStreamQueueMapper() => _partitions.Mapper;
 
     /// <inheritdoc />
     public Task<IStreamFailureHandler> GetDeliveryFailureHandler(QueueId queueId) => Task.FromResult<IStreamFailureHandler>(_failures);
 
     /// <inheritdoc />
-    // The agent stops reading a queue while its slowest subscriber (a gateway) lags most of the cache
-    // behind; publishes then wait in the queue grain. As large as that queue, so a gateway has to fall
-    // ~15,000 publishes behind (or be dead until its drop timeout) before the others wait with it.
+    // The agent stops reading a partition while its slowest subscriber (a gateway) lags most of the cache behind;
+    // publishes then wait in the log. A gateway has to fall ~15,000 publishes behind (or be dead until its drop
+    // timeout) before the others wait with it; the causal barrier fences a laggard long before that.
     public IQueueCache CreateQueueCache(QueueId queueId) =>
-        new TopicQueueCache(new SimpleQueueCache(TopicQueueGrainCapacity, _loggers.CreateLogger<TopicQueueAdapterFactory>()));
+        new TopicQueueCache(new SimpleQueueCache(CacheSize, _loggers.CreateLogger<TopicQueueAdapterFactory>()));
 
     /// <inheritdoc />
-    public IQueueAdapterReceiver CreateReceiver(QueueId queueId) => new Receiver(Queue(queueId));
+    public IQueueAdapterReceiver CreateReceiver(QueueId queueId) =>
+        new Receiver(_log ?? throw new InvalidOperationException("Only a silo reads topic partitions: it has no topic log."), queueId.GetNumericId());
 
     /// <inheritdoc />
     public Task QueueMessageBatchAsync<T>(StreamId streamId, IEnumerable<T> events, StreamSequenceToken? token, Dictionary<string, object>? requestContext)
@@ -199,32 +240,60 @@ internal sealed class TopicQueueAdapterFactory : IQueueAdapterFactory, IQueueAda
         var items = events is IEnumerable<TopicEvent> topicEvents
             ? topicEvents.ToArray()
             : throw new NotSupportedException($"The '{Name}' stream provider carries {nameof(TopicEvent)}s only, not {typeof(T)}.");
-        return Queue(_mapper.GetQueueForStream(streamId)).Enqueue(streamId, items);
+        return _partitions.QueueOf(_grains, streamId).Enqueue(streamId, items);
     }
 
-    private ITopicQueueGrain Queue(QueueId queueId) => QueueGrain(_grains, Name, queueId);
-
-    private sealed class Receiver(ITopicQueueGrain queue) : IQueueAdapterReceiver
+    // One partition's reader. It starts where the last reader had delivered everything (so a partition whose silo
+    // died is read again from there: what its gateways had already been handed they leave out by position), or, on a
+    // partition nobody read before, at its end.
+    private sealed class Receiver(ITopicLog log, uint partition) : IQueueAdapterReceiver
     {
-        public Task Initialize(TimeSpan timeout) => Task.CompletedTask;
+        private TopicPosition _read;
+        private TopicPosition _saved;
+
+        public async Task Initialize(TimeSpan timeout)
+        {
+            if (await log.Checkpoint(partition) is { } checkpoint)
+            {
+                _read = _saved = checkpoint;
+                return;
+            }
+
+            _read = _saved = await log.End(partition);
+            await log.SaveCheckpoint(partition, _read);
+        }
 
         public Task<IList<IBatchContainer>> GetQueueMessagesAsync(int maxCount) => GetQueueMessagesAsync(maxCount, CancellationToken.None);
 
         public async Task<IList<IBatchContainer>> GetQueueMessagesAsync(int maxCount, CancellationToken cancellationToken)
         {
-            try
+            var batches = await log.Read(partition, _read, maxCount < 0 ? int.MaxValue : maxCount, LongPoll, cancellationToken);
+            if (batches.Length > 0)
             {
-                IBatchContainer[] batches = await queue.Dequeue(maxCount < 0 ? int.MaxValue : maxCount, LongPoll, cancellationToken);
-                return batches;
+                _read = new TopicPosition(batches[^1].Token.SequenceNumber);
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                // The agent is stopping (the silo shuts down or hands the queue over): not a failed read.
-                return [];
-            }
+
+            return batches;
         }
 
-        public Task MessagesDeliveredAsync(IList<IBatchContainer> messages) => Task.CompletedTask;
+        // Called with what the cache let go of: every subscription's cursor had passed it.
+        public async Task MessagesDeliveredAsync(IList<IBatchContainer> messages)
+        {
+            var delivered = _saved;
+            foreach (var message in messages)
+            {
+                if (message.SequenceToken.SequenceNumber > delivered.Value)
+                {
+                    delivered = new TopicPosition(message.SequenceToken.SequenceNumber);
+                }
+            }
+
+            if (delivered > _saved)
+            {
+                await log.SaveCheckpoint(partition, delivered);
+                _saved = delivered;
+            }
+        }
 
         public Task Shutdown(TimeSpan timeout) => Task.CompletedTask;
     }

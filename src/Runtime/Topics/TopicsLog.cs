@@ -27,6 +27,12 @@ internal static partial class TopicsLog
     [LoggerMessage(33, LogLevel.Warning, "This gateway had not queued a publish of topic {Topic} within the causal barrier's bound; its subscription is fenced.", EventName = "TopicBarrierFenced")]
     public static partial void TopicBarrierFenced(ILogger logger, string topic);
 
-    [LoggerMessage(34, LogLevel.Warning, "A publish of topic {Topic} did not reach this gateway (its queue's silo died or its subscription was moved); its subscription is fenced.", EventName = "TopicGap")]
+    [LoggerMessage(34, LogLevel.Warning, "Publishes of topic {Topic} that did not reach this gateway are gone from its history too; its subscription is fenced.", EventName = "TopicGap")]
     public static partial void TopicGap(ILogger logger, string topic);
+
+    [LoggerMessage(35, LogLevel.Information, "Publishes of topic {Topic} after position {After} had not reached this gateway; it caught up from the topic's history up to {Position}.", EventName = "TopicCaughtUp")]
+    public static partial void TopicCaughtUp(ILogger logger, string topic, long after, long position);
+
+    [LoggerMessage(36, LogLevel.Error, "Reading the history of topic {Topic} to catch up failed; this gateway's subscription of it is fenced.", EventName = "TopicCatchUpFailed")]
+    public static partial void TopicCatchUpFailed(ILogger logger, Exception exception, string topic);
 }
