@@ -10,7 +10,8 @@
 #   scripts/cluster.sh start|stop|kill NAME            NAME: redis|postgres siloK gatewayK lb (a fault, or its repair)
 #
 # Environment: OWS_STORE=redis (default) or postgres (membership and state in a throwaway PostgreSQL
-# server: a data folder in the run folder, trust auth on 127.0.0.1, fsync off), OWS_PORT_BASE (default
+# server: a data folder in the run folder, trust auth on 127.0.0.1, fsync off; topics still on Redis, on the
+# port after it), OWS_PORT_BASE (default
 # 17000; see the port map below), OWS_RUN_DIR (default .run/cluster: pids, logs, nginx.conf, PostgreSQL
 # data, the topology), OWS_NO_BUILD=1 to skip the Release build.
 set -euo pipefail
@@ -19,8 +20,10 @@ ROOT=$(pwd)
 BASE=${OWS_PORT_BASE:-17000}
 RUN=$(mkdir -p "${OWS_RUN_DIR:-.run/cluster}" && cd "${OWS_RUN_DIR:-.run/cluster}" && pwd)
 STORE=${OWS_STORE:-redis}
-# Port map: +0 the store, +10+K siloK, +30+K siloK's Orleans gateway, +50+K siloK's HTTP, +60+K gatewayK, +80 nginx.
+# Port map: +0 the store, +1 the topics' Redis with postgres, +10+K siloK, +30+K siloK's Orleans gateway, +50+K siloK's HTTP, +60+K gatewayK, +80 nginx.
 STORE_PORT=$((BASE + 0))
+# Redis holds the topic log in both modes: the store itself with redis, one beside PostgreSQL with postgres.
+REDIS_PORT=$([ "${OWS_STORE:-redis}" = postgres ] && echo $((BASE + 1)) || echo "$STORE_PORT")
 LB_PORT=$((BASE + 80))
 MAX=9
 
@@ -31,6 +34,7 @@ case $STORE in
     export OrleansWs__Cluster__Postgres="Host=127.0.0.1;Port=${STORE_PORT};Username=postgres;Database=postgres";;
   *) echo "OWS_STORE is '$STORE'; use redis or postgres" >&2; exit 2;;
 esac
+export OrleansWs__Topics__Redis="127.0.0.1:${REDIS_PORT}"
 export OrleansWs__Cluster__ClusterId=orleansws
 export OrleansWs__Cluster__ServiceId=orleansws
 export OrleansWs__Gateway__Lease=00:00:05
@@ -56,7 +60,7 @@ save_topology() { echo "GATEWAYS=$GATEWAYS SILOS=$SILOS" >"$RUN/topology"; }
 count() { [[ $1 =~ ^[1-9]$ ]] || die "a count is 1 to $MAX, not '$1'"; echo "$1"; }
 gateways() { local k; for k in $(seq 1 "$GATEWAYS"); do echo "gateway$k"; done; }
 silos() { local k; for k in $(seq 1 "$SILOS"); do echo "silo$k"; done; }
-members() { echo "$STORE"; silos; gateways; echo lb; }
+members() { echo "$STORE"; [ "$STORE" = redis ] || echo redis; silos; gateways; echo lb; }
 index() { echo "${1//[!0-9]/}"; }
 http_port() {
   case $1 in silo[1-9]) echo $((BASE + 50 + $(index "$1")));; gateway[1-9]) echo $((BASE + 60 + $(index "$1")));;
@@ -95,7 +99,8 @@ start() {
   echo "=== $name starting $(date -u +%H:%M:%S.%3N)" >>"$RUN/$name.log"
   case $name in
     redis)
-      redis-server --port "$STORE_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$RUN" >>"$RUN/redis.log" 2>&1 &
+      # The append-only file keeps what Redis acknowledged (topic publishes, peer state) across a kill of Redis itself.
+      redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync everysec --dir "$RUN" >>"$RUN/redis.log" 2>&1 &
       ;;
     postgres)
       if [ ! -f "$RUN/pgdata/PG_VERSION" ]; then
@@ -130,7 +135,7 @@ wait_ready() {
   port=$(http_port "$name")
   while true; do
     if ! alive "$name"; then echo "$name exited; see $RUN/$name.log" >&2; tail -20 "$RUN/$name.log" >&2; exit 1; fi
-    if [ "$name" = redis ]; then redis-cli -p "$STORE_PORT" ping >/dev/null 2>&1 && return;
+    if [ "$name" = redis ]; then redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return;
     elif [ "$name" = postgres ]; then "$(pg_bin)/pg_isready" -q -h 127.0.0.1 -p "$STORE_PORT" && return;
     elif curl -fs "http://127.0.0.1:$port/$(ready_path "$name")" >/dev/null 2>&1; then return; fi
     if [ $SECONDS -gt $deadline ]; then echo "$name not ready after 90 s; see $RUN/$name.log" >&2; exit 1; fi
@@ -205,8 +210,8 @@ case ${1:-} in
         *) die "up takes --gateways N and --silos M, not '$1'";;
       esac
     done
-    if [ "$STORE" = redis ]; then need redis-server redis-server; need redis-cli redis-tools;
-    elif [ -z "$(pg_bin)" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; fi
+    need redis-server redis-server; need redis-cli redis-tools
+    if [ "$STORE" = postgres ] && [ -z "$(pg_bin)" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; fi
     need nginx nginx; need curl curl
     if [ "${OWS_NO_BUILD:-}" != 1 ]; then
       dotnet build -c Release src/Silo >/dev/null && dotnet build -c Release src/Gateway/Host >/dev/null

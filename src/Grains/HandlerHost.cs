@@ -30,6 +30,9 @@ internal abstract class HandlerHost(string peerId, IWebSocketPeers peers, Serial
     /// </summary>
     public abstract Task<TopicQueued> Publish(string topic, IReadOnlyList<Message> messages, PublishOptions options);
 
+    /// <summary>Whether the topic log takes publishes now (false once it is known to be unreachable).</summary>
+    public virtual bool TopicsWritable => true;
+
     /// <summary>Whether the peer <paramref name="peerId"/> is open (its grain answers interleaved).</summary>
     public virtual async Task<bool> IsOpen(string peerId) => await Peers.GetTopics(peerId) is not null;
 

@@ -36,6 +36,9 @@ internal sealed class PeerEffects(string peerId, HandlerHost host)
     public IReadOnlyList<Message>? Frames => _frames;
 
 
+    /// <summary>Whether the hooks published anything not yet taken.</summary>
+    public bool Publishes => _cluster?.Exists(e => e is ClusterEffect.Publish) == true;
+
     /// <summary>Takes the publishes, sends and closes to other peers recorded so far, in the order the hooks made them.</summary>
     public List<ClusterEffect>? TakeCluster()
     {

@@ -53,7 +53,24 @@ public sealed class PeerRecord<TState> where TState : class, new()
 
     /// <summary>How many runs of <c>OnClose</c> have begun (see <see cref="CloseDetails.Attempt"/>).</summary>
     [Id(12)] public int CloseAttempts { get; set; }
+
+    /// <summary>
+    /// The publishes of the hook call whose state this write holds (its outbox): released after the write, and again
+    /// by an activation that reads the record after a crash, which the topic log appends once.
+    /// </summary>
+    [Id(13)] internal PeerOutbox? Outbox { get; set; }
 }
+
+/// <summary>One write's publishes, kept with the state they belong to.</summary>
+/// <param name="Write">Names the write; with the publisher and an index it names each publish (<see cref="TopicAppendId"/>).</param>
+/// <param name="Publishes">The publishes, in the order the hooks made them.</param>
+/// <param name="Written">When the write was made: an outbox older than the log remembers its ids for is not released again.</param>
+[GenerateSerializer, Immutable]
+internal sealed record PeerOutbox([property: Id(0)] Guid Write, [property: Id(1)] OutboxPublish[] Publishes, [property: Id(2)] DateTime Written);
+
+/// <summary>One publish of an outbox.</summary>
+[GenerateSerializer, Immutable]
+internal sealed record OutboxPublish([property: Id(0)] string Topic, [property: Id(1)] Message[] Messages, [property: Id(2)] string? ExcludePeerId, [property: Id(3)] string? Namespace);
 
 /// <summary>What a <see cref="Peer"/> reads of its grain's record, whatever the handler's state type.</summary>
 internal interface IPeerFacts

@@ -147,7 +147,10 @@ public abstract partial class WebSocketHandler<TState>
         // fails (a publish the topic refused) must not keep the peer open: it is logged and the close goes on.
         try
         {
-            await ReleaseClusterEffects(effects);
+            if (effects.TakeCluster() is { } cluster)
+            {
+                await ReleaseClusterEffects(cluster, outbox: null);
+            }
         }
         catch (Exception ex)
         {

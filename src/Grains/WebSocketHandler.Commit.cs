@@ -3,33 +3,85 @@ using OrleansWs.Internal;
 namespace OrleansWs;
 
 // How a hook call's effects leave the grain. The order is the causal guarantee: the state is written
-// first; then the hook's effects on the cluster in the order it made them, each publish queued by
-// every subscribed gateway and each send or close queued by its target's gateway before the next
-// leaves; the reply (the peer's own frames and close) last. WaitForDrain is a commit point in the middle
-// of a hook; a subscribe is not one (it shows nothing of the hook) and reaches the gateway at once.
+// first, with the call's publishes in it (the outbox); then the hook's effects on the cluster in the
+// order it made them, each publish queued by every subscribed gateway and each send or close queued by
+// its target's gateway before the next leaves; the reply (the peer's own frames and close) last.
+// WaitForDrain is a commit point in the middle of a hook; a subscribe is not one (it shows nothing of
+// the hook) and reaches the gateway at once.
 public abstract partial class WebSocketHandler<TState>
 {
-    // Everything but the reply: the state, then the effects on the cluster.
+    // Everything but the reply: the state, then the effects on the cluster. A call that writes state writes its
+    // publishes with it, so that a silo lost before they all left does not split them from the state: whoever reads
+    // the record next releases them again, and the topic log appends each once (by its id). A call that writes no
+    // state costs no write: its publishes are in the log before its reply leaves.
     private async Task Commit(PeerEffects effects)
     {
-        await WriteIfChanged(effects);
-        await ReleaseClusterEffects(effects);
-    }
-
-    private async Task ReleaseClusterEffects(PeerEffects effects)
-    {
         // Taken before they leave: each leaves once, also when one of them fails or the hook records more meanwhile.
-        if (effects.TakeCluster() is not { } cluster)
+        var cluster = effects.TakeCluster();
+        var outbox = OutboxOf(cluster);
+        var written = await WriteIfChanged(effects, outbox);
+        if (cluster is null)
         {
             return;
         }
 
+        try
+        {
+            await ReleaseClusterEffects(cluster, written ? outbox : null);
+        }
+        catch when (written && outbox is not null)
+        {
+            // The next call reads the record again and releases its outbox before anything else.
+            _loaded = null;
+            throw;
+        }
+    }
+
+    private static PeerOutbox? OutboxOf(List<ClusterEffect>? cluster)
+    {
+        List<OutboxPublish>? publishes = null;
+        foreach (var effect in cluster ?? [])
+        {
+            if (effect is ClusterEffect.Publish publish)
+            {
+                (publishes ??= []).Add(new OutboxPublish(publish.Topic, [.. publish.Messages], publish.Options.ExcludePeerId, publish.Options.Namespace));
+            }
+        }
+
+        return publishes is null ? null : new PeerOutbox(Guid.NewGuid(), [.. publishes], DateTime.UtcNow);
+    }
+
+    // An activation that read a record whose outbox may not all have left (its silo died after the write) releases it
+    // before anything else the peer does; what had left is appended no second time.
+    private async Task RecoverOutbox()
+    {
+        if (Record.Outbox is not { } outbox || !IsConnected)
+        {
+            return;
+        }
+
+        if (DateTime.UtcNow - outbox.Written > TopicLogLimits.AppendIdWindow)
+        {
+            // The log no longer remembers its ids: released again, it could be published twice.
+            LogWarningOutboxTooOld(outbox.Publishes.Length);
+            return;
+        }
+
+        List<ClusterEffect> publishes = [.. outbox.Publishes.Select(p =>
+            new ClusterEffect.Publish(p.Topic, new PublishOptions(p.ExcludePeerId, p.Namespace), [.. p.Messages]))];
+        await ReleaseClusterEffects(publishes, outbox);
+    }
+
+    private async Task ReleaseClusterEffects(List<ClusterEffect> cluster, PeerOutbox? outbox)
+    {
+        var index = 0;
         foreach (var effect in cluster)
         {
             switch (effect)
             {
                 case ClusterEffect.Publish publish:
-                    var queued = await _host.Publish(publish.Topic, publish.Messages, publish.Options);
+                    var options = outbox is null ? publish.Options : publish.Options with { Id = new TopicAppendId(_host.PeerId, outbox.Write, index++) };
+                    var queued = await _host.Publish(publish.Topic, publish.Messages, options);
                     if (queued.Fenced.Count > 0)
                     {
                         LogWarningPublishFenced(publish.Topic, queued.Fenced.Count);
@@ -65,7 +117,8 @@ public abstract partial class WebSocketHandler<TState>
         }
     }
 
-    private async Task WriteIfChanged(PeerEffects effects)
+    // Whether it wrote: only then is the outbox on record.
+    private async Task<bool> WriteIfChanged(PeerEffects effects, PeerOutbox? outbox)
     {
         var state = _host.Serializer.SerializeToArray(Record.State);
         // The context as the record holds it: a hook may have replaced it or changed the object in place.
@@ -74,8 +127,8 @@ public abstract partial class WebSocketHandler<TState>
             || Record.LegacyContext is not null;
         if (_recordChanged || effects.ChangesTopics || contextChanged || _writtenState is null || !state.AsSpan().SequenceEqual(_writtenState))
         {
-            var (written, legacy) = (Record.Context, Record.LegacyContext);
-            (Record.Context, Record.LegacyContext) = (context, null);
+            var (written, legacy, writtenOutbox) = (Record.Context, Record.LegacyContext, Record.Outbox);
+            (Record.Context, Record.LegacyContext, Record.Outbox) = (context, null, outbox);
             try
             {
                 await _record.WriteStateAsync();
@@ -83,14 +136,17 @@ public abstract partial class WebSocketHandler<TState>
             catch
             {
                 // Not stored: the next commit must see the change again.
-                (Record.Context, Record.LegacyContext) = (written, legacy);
+                (Record.Context, Record.LegacyContext, Record.Outbox) = (written, legacy, writtenOutbox);
                 throw;
             }
 
             _writtenState = state;
             _recordChanged = false;
             effects.TopicsWritten();
+            return true;
         }
+
+        return false;
     }
 
     // The effects on the peer's own connection, as its gateway applies them.

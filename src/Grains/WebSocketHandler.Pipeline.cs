@@ -49,6 +49,7 @@ public abstract partial class WebSocketHandler<TState>
             {
                 _writtenState = _host.Serializer.SerializeToArray(Record.State);
                 _context = ReadContext();
+                await RecoverOutbox();
             }
         }
     }
@@ -261,6 +262,11 @@ public abstract partial class WebSocketHandler<TState>
             {
                 await Fail(peer, effects, ex);
             }
+
+            if (effects.Publishes && !_host.TopicsWritable)
+            {
+                await FailUnpublished(peer, effects);
+            }
         }
         finally
         {
@@ -284,6 +290,26 @@ public abstract partial class WebSocketHandler<TState>
         }
 
         effects.RequestClose(CloseCodes.InternalError, "handler error", terminate: false);
+    }
+
+    // The topic log is known to be unreachable: the hook fails before its state is written, rather than leave
+    // state on record whose publishes could not follow it. Its effects on the cluster are dropped and its state is
+    // what was last written; the peer is closed, as after any failed hook.
+    private async Task FailUnpublished(Peer peer, PeerEffects effects)
+    {
+        LogWarningTopicsUnwritable(peer.Id);
+        try
+        {
+            await OnError(peer, new InvalidOperationException("The topic log is unreachable: this hook's publishes were not made and its state was not written."));
+        }
+        catch (Exception ex)
+        {
+            LogErrorErrorHookFailed(ex, peer.Id);
+        }
+
+        effects.TakeCluster();
+        Record.State = _writtenState is null ? new() : _host.Serializer.Deserialize<TState>(_writtenState) ?? new();
+        effects.RequestClose(CloseCodes.InternalError, "topics unavailable", terminate: false);
     }
 
     private async Task ReportSocketError(Peer peer, CloseDetails details)

@@ -52,6 +52,7 @@ public abstract partial class WebSocketHandler<TState> : Grain, IPeerGrain, IPee
             services.GetRequiredService<ITopicBarrier>(),
             services.GetRequiredService<IOptions<OrleansWsSiloOptions>>().Value.PublishQueuedTimeout,
             services.GetRequiredService<Serializer>(),
+            services.GetService<ITopicLog>(),
             services.GetService<ILoggerFactory>()?.CreateLogger(GetType()) ?? NullLogger.Instance);
         _logger = _host.Logger;
         _record = new PeerState<PeerRecord<TState>>(services.GetKeyedService<IGrainStorage>(storageName) ?? throw NoStorage(storageName), GrainContext.GrainId, _logger);
@@ -63,9 +64,12 @@ public abstract partial class WebSocketHandler<TState> : Grain, IPeerGrain, IPee
         ITopicBarrier barrier,
         TimeSpan queuedTimeout,
         Serializer serializer,
+        ITopicLog? log,
         ILogger logger)
         : HandlerHost(grain.GetGrainId().ToString(), peers, serializer, logger)
     {
+        public override bool TopicsWritable => log?.Writable ?? true;
+
         public override Task<TopicQueued> Publish(string topic, IReadOnlyList<Message> messages, PublishOptions options) =>
             barrier.PublishQueued(topic, messages, options, queuedTimeout);
 

@@ -15,8 +15,11 @@ internal static class ClusterRetry
     /// <summary>How long rejected calls are retried by default: a little over a silo's failure detection.</summary>
     public static readonly TimeSpan DefaultLimit = TimeSpan.FromSeconds(10);
 
-    /// <summary>Runs <paramref name="call"/>, repeating it while it is rejected, for at most <paramref name="limit"/>.</summary>
-    public static async Task<T> WhenRejected<T>(Func<Task<T>> call, TimeSpan? limit = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Runs <paramref name="call"/>, repeating it while it is rejected, for at most <paramref name="limit"/>; an
+    /// <paramref name="idempotent"/> call (one that has its effect once however often it runs) also when its silo died.
+    /// </summary>
+    public static async Task<T> WhenRejected<T>(Func<Task<T>> call, TimeSpan? limit = null, CancellationToken cancellationToken = default, bool idempotent = false)
     {
         var deadline = DateTime.UtcNow + (limit ?? DefaultLimit);
         var delay = TimeSpan.FromMilliseconds(50);
@@ -26,7 +29,7 @@ internal static class ClusterRetry
             {
                 return await call();
             }
-            catch (OrleansMessageRejectionException ex) when (ex is not SiloUnavailableException && DateTime.UtcNow + delay < deadline)
+            catch (OrleansMessageRejectionException ex) when ((idempotent || ex is not SiloUnavailableException) && DateTime.UtcNow + delay < deadline)
             {
                 await Task.Delay(delay, cancellationToken);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));

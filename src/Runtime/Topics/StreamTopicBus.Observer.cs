@@ -111,14 +111,8 @@ internal sealed partial class StreamTopicBus
             var cursor = new TopicPosition(after);
             while (true)
             {
-                TopicHistory read;
-                try
+                if (await ReadHistory(cursor, Page) is not { } read)
                 {
-                    read = await bus.Read(Topic, cursor, Page);
-                }
-                catch (Exception ex) when (ex is OrleansException or TimeoutException or InvalidOperationException)
-                {
-                    TopicsLog.TopicCatchUpFailed(bus._logger, ex, Topic);
                     Fence(barrier: false);
                     return;
                 }
@@ -154,6 +148,29 @@ internal sealed partial class StreamTopicBus
 
             TopicsLog.TopicCaughtUp(bus._logger, Topic, after, token.SequenceNumber);
             await Handle(item, token);
+        }
+
+        // Orleans delivers nothing more to this subscription until the catch-up returns, so each read is bounded: a read
+        // sent to a partition whose silo just died is never answered (a gateway is an Orleans client), and one sent
+        // again once the cluster knows finds the partition elsewhere.
+        private async Task<TopicHistory?> ReadHistory(TopicPosition after, int max)
+        {
+            var deadline = DateTime.UtcNow + CatchUpLimit;
+            while (true)
+            {
+                try
+                {
+                    return await bus.Read(Topic, after, max).WaitAsync(CatchUpAttempt);
+                }
+                catch (Exception ex) when (ex is OrleansException or TimeoutException)
+                {
+                    if (DateTime.UtcNow + CatchUpAttempt > deadline)
+                    {
+                        TopicsLog.TopicCatchUpFailed(bus._logger, ex, Topic);
+                        return null;
+                    }
+                }
+            }
         }
 
         private Task Handle(TopicEvent item, StreamSequenceToken token)

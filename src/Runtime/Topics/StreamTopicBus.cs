@@ -61,7 +61,9 @@ internal sealed partial class StreamTopicBus : ITopicPublisher, ITopicSubscriber
     {
         var (stream, events) = Events(topic, messages, options);
         var queue = _partitions.QueueOf(_client, stream);
-        var answer = await ClusterRetry.WhenRejected(() => queue.EnqueueQueued(stream, events, bound, options.Id));
+        // A publish with an id is appended once however often it is asked: it may be asked again of a partition
+        // whose silo died with the call.
+        var answer = await ClusterRetry.WhenRejected(() => queue.EnqueueQueued(stream, events, bound, options.Id), idempotent: options.Id is not null);
         return new TopicQueued(answer.Fenced, new TopicPosition(answer.Position));
     }
 
@@ -154,6 +156,11 @@ internal sealed partial class StreamTopicBus : ITopicPublisher, ITopicSubscriber
             patience = TimeSpan.FromTicks(Math.Min(patience.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
         }
     }
+
+    // A catch-up from a topic's history: each read's bound, and the whole catch-up's, after which the subscription is
+    // fenced (within Orleans' 30 s for a delivery to a client, and a little over a silo's failure detection).
+    private static readonly TimeSpan CatchUpAttempt = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan CatchUpLimit = TimeSpan.FromSeconds(10);
 
     // How long a new subscription waits to be in place before its join fails.
     private static readonly TimeSpan MarkerLimit = RuntimeTimeouts.TopicJoin;

@@ -33,6 +33,6 @@ internal static partial class TopicsLog
     [LoggerMessage(35, LogLevel.Information, "Publishes of topic {Topic} after position {After} had not reached this gateway; it caught up from the topic's history up to {Position}.", EventName = "TopicCaughtUp")]
     public static partial void TopicCaughtUp(ILogger logger, string topic, long after, long position);
 
-    [LoggerMessage(36, LogLevel.Error, "Reading the history of topic {Topic} to catch up failed; this gateway's subscription of it is fenced.", EventName = "TopicCatchUpFailed")]
+    [LoggerMessage(36, LogLevel.Error, "Reading the history of topic {Topic} to catch up failed for 10 s; this gateway's subscription of it is fenced.", EventName = "TopicCatchUpFailed")]
     public static partial void TopicCatchUpFailed(ILogger logger, Exception exception, string topic);
 }

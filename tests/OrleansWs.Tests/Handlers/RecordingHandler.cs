@@ -78,6 +78,16 @@ public sealed class RecordingHandler : WebSocketHandler<RecordingState>
                 State.Items.Add(parts[1]);
                 await peer.Send("items:" + string.Join(",", State.Items));
                 break;
+            case "addpub":
+                // addpub:item:topicA,topicB changes the state and publishes the item to each topic: one write, one outbox.
+                State.Items.Add(parts[1]);
+                foreach (var topic in parts[2].Split(','))
+                {
+                    await peer.Publish(topic, parts[1]);
+                }
+
+                await peer.Send("items:" + string.Join(",", State.Items));
+                break;
             case "items":
                 await peer.Send("items:" + string.Join(",", State.Items));
                 break;
@@ -157,6 +167,7 @@ public sealed class RecordingHandler : WebSocketHandler<RecordingState>
         // Under a key of its own, so the peer's hook sequence stays open, message, close.
         HookLog.Record(peer.Id + "/readyState", "close", peer.ReadyState);
         HookLog.Record(peer.Id, "close", details);
+        HookLog.Record(peer.Id + "/state", "close", string.Join(",", State.Items));
         if (peer.Query["holdClose"] is not null && details.Attempt == 1)
         {
             // Held until the test kills this silo: the close is then finished elsewhere.

@@ -1,0 +1,201 @@
+using Microsoft.Extensions.DependencyInjection;
+using OrleansWs.Internal;
+using OrleansWs.Testing;
+using OrleansWs.Tests.Handlers;
+
+namespace OrleansWs.Tests;
+
+/// <summary>
+/// Topics on a log: an acknowledged publish survives the silo that held its partition, a hook's publishes are not split
+/// from its state, and a log that cannot take them fails the hook before its state is written. Two silos share one log
+/// (as a scaled cluster's silos share Redis), which a test can make fail.
+/// </summary>
+public sealed class DurableTopicTests : IAsyncLifetime
+{
+    private readonly FaultyTopicLog _log = new(new MemoryTopicLog());
+    private readonly Fixture _fixture;
+    private WebSocketTestApp _app = null!;
+
+    public DurableTopicTests() => _fixture = new Fixture(_log);
+
+    private sealed class Fixture(FaultyTopicLog log) : AppFixture
+    {
+        protected override void Configure(WebSocketTestAppOptions options)
+        {
+            options.Silos = 2;
+            var silo = options.ConfigureSilo;
+            options.ConfigureSilo = s =>
+            {
+                silo?.Invoke(s);
+                s.Services.AddSingleton<ITopicLog>(log);
+            };
+            var gateways = options.ConfigureGatewayOptions;
+            options.ConfigureGatewayOptions = g =>
+            {
+                gateways?.Invoke(g);
+                g.GrainCallTimeout = TimeSpan.FromSeconds(17);
+            };
+        }
+    }
+
+    public async Task InitializeAsync()
+    {
+        await _fixture.InitializeAsync();
+        _app = _fixture.App;
+    }
+
+    public Task DisposeAsync() => _fixture.DisposeAsync();
+
+    [Fact]
+    public async Task A_silo_killed_under_a_room_loses_no_publish_its_hook_was_told_of_and_shows_none_twice()
+    {
+        var room = AppExtensions.NewTag();
+        var partition = _app.Cluster.Client.ServiceProvider.GetRequiredService<TopicPartitions>()
+            .QueueOf(_app.Cluster.Client, StreamId.Create(OrleansWsNames.TopicNamespace, room));
+        var subscribers = new List<TestClient>();
+        for (var i = 0; i < 6; i++)
+        {
+            var (client, _) = await _app.OpenRecording($"subscribe={room}", gateway: i % 2);
+            subscribers.Add(client);
+        }
+
+        // The partition's silo dies halfway; the publisher lives on the other one.
+        await partition.Position();
+        var victim = _app.SiloOf(partition.GetGrainId())!;
+        var (publisher, _) = await OpenOn(silo => silo != victim);
+        var acknowledged = new List<string>();
+        for (var i = 0; i < 60; i++)
+        {
+            if (i == 20)
+            {
+                await _app.KillSiloAsync(victim);
+            }
+
+            await publisher.SendText($"pub:{room}:m{i}");
+            Assert.Equal("published", await publisher.ReceiveText(TimeSpan.FromSeconds(30)));
+            acknowledged.Add($"m{i}");
+        }
+
+        foreach (var subscriber in subscribers)
+        {
+            var got = new List<string>();
+            while (got.Count < acknowledged.Count)
+            {
+                got.Add(await subscriber.ReceiveText(TimeSpan.FromSeconds(30)));
+            }
+
+            Assert.Equal(acknowledged, got);
+            await subscriber.ExpectNoMessage(TimeSpan.FromMilliseconds(300));
+        }
+    }
+
+    [Fact]
+    public async Task A_hook_whose_publish_failed_after_its_write_has_it_released_from_the_record_once()
+    {
+        var (first, second) = (AppExtensions.NewTag(), AppExtensions.NewTag());
+        var (a, _) = await _app.OpenRecording($"subscribe={first}", gateway: 0);
+        var (b, _) = await _app.OpenRecording($"subscribe={second}", gateway: 1);
+        var (publisher, id) = await _app.OpenRecording();
+        _log.FailNextAppend(second);
+
+        // The first publish is in the log, the second failed: the call fails (1011), and the close that follows reads
+        // the record, whose outbox still holds both, and releases them again: the second leaves, the first does not.
+        await publisher.SendText($"addpub:x:{first},{second}");
+        await publisher.ExpectClose(1011);
+        Assert.Equal("x", await a.ReceiveText());
+        Assert.Equal("x", await b.ReceiveText());
+        await HookLog.WaitFor(id, "close");
+        await a.ExpectNoMessage(TimeSpan.FromMilliseconds(300));
+        await b.ExpectNoMessage(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public async Task A_hook_that_publishes_while_the_log_is_unreachable_fails_before_its_state_is_written()
+    {
+        var topic = AppExtensions.NewTag();
+        var (subscriber, _) = await _app.OpenRecording($"subscribe={topic}", gateway: 1);
+        var (publisher, id) = await _app.OpenRecording();
+        await publisher.SendText("add:kept");
+        Assert.Equal("items:kept", await publisher.ReceiveText());
+
+        _log.Writable = false;
+        try
+        {
+            await publisher.SendText($"addpub:lost:{topic}");
+            Assert.Equal("items:kept,lost", await publisher.ReceiveText());
+            var closed = await publisher.ExpectClose(1011);
+            Assert.Equal("topics unavailable", closed.Reason);
+            var error = (Exception)(await HookLog.WaitFor(id, "error")).Argument!;
+            Assert.Contains("topic log is unreachable", error.Message);
+            // The close saw the state as last written: the failed hook's change was not kept.
+            Assert.Equal("kept", (await HookLog.WaitFor(id + "/state", "close")).Argument);
+
+            // Peers that do not publish carry on.
+            await using var echo = await _app.Connect("/ws/echo");
+            await echo.SendText("still here");
+            Assert.Equal("still here", await echo.ReceiveText());
+        }
+        finally
+        {
+            _log.Writable = true;
+        }
+
+        await subscriber.ExpectNoMessage(TimeSpan.FromMilliseconds(300));
+    }
+
+    private async Task<(TestClient Client, string Id)> OpenOn(Func<Orleans.TestingHost.InProcessSiloHandle, bool> silo)
+    {
+        for (var i = 0; i < 50; i++)
+        {
+            var (client, id) = await _app.OpenRecording();
+            if (silo(_app.SiloOf(id)!))
+            {
+                return (client, id);
+            }
+
+            await client.DisposeAsync();
+        }
+
+        throw new InvalidOperationException("No peer landed on the silo asked for in 50 tries.");
+    }
+}
+
+/// <summary>A topic log that fails on request: an append of a named topic once, or every append while not writable.</summary>
+internal sealed class FaultyTopicLog(ITopicLog inner) : ITopicLog
+{
+    private readonly HashSet<string> _failNext = [];
+
+    public bool Writable { get; set; } = true;
+
+    public void FailNextAppend(string topic)
+    {
+        lock (_failNext)
+        {
+            _failNext.Add(topic);
+        }
+    }
+
+    public Task<TopicBatch?> Append(uint partition, string topic, TopicEvent[] events, TopicAppendId? id = null)
+    {
+        lock (_failNext)
+        {
+            if (!Writable || _failNext.Remove(topic))
+            {
+                throw new InvalidOperationException($"The test's topic log refused an append of {topic}.");
+            }
+        }
+
+        return inner.Append(partition, topic, events, id);
+    }
+
+    public Task<TopicBatch[]> Read(uint partition, TopicPosition after, int max, TimeSpan wait, CancellationToken cancellationToken) =>
+        inner.Read(partition, after, max, wait, cancellationToken);
+
+    public Task<TopicPosition> End(uint partition) => inner.End(partition);
+
+    public Task<TopicHistoryRead> History(string topic, TopicPosition after, int max) => inner.History(topic, after, max);
+
+    public Task<TopicPosition?> Checkpoint(uint partition) => inner.Checkpoint(partition);
+
+    public Task SaveCheckpoint(uint partition, TopicPosition position) => inner.SaveCheckpoint(partition, position);
+}
