@@ -50,6 +50,18 @@ public abstract partial class WebSocketHandler<TState>
         try
         {
             var (gatewayId, peerId) = (Record.GatewayId, Record.PeerId!);
+            try
+            {
+                // Before OnClose, as before any hook. The close does not wait for a log that is down: the record, and
+                // with it the state those publishes belonged to, is about to be cleared.
+                await ReleasePendingOutbox();
+            }
+            catch (Exception ex)
+            {
+                _outboxPending = false;
+                LogErrorCloseEffectsFailed(ex, peerId);
+            }
+
             if (!_closeHookRan)
             {
                 await RunClose(await BeginClose(details), socketError);

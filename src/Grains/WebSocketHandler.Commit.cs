@@ -16,10 +16,18 @@ public abstract partial class WebSocketHandler<TState>
     // state costs no write: its publishes are in the log before its reply leaves.
     private async Task Commit(PeerEffects effects)
     {
+        // An outbox this activation read with the record goes first: the write below replaces it.
+        await ReleasePendingOutbox();
+
         // Taken before they leave: each leaves once, also when one of them fails or the hook records more meanwhile.
         var cluster = effects.TakeCluster();
-        var outbox = OutboxOf(cluster);
-        var written = await WriteIfChanged(effects, outbox);
+        if (cluster?.Exists(e => e is ClusterEffect.Publish) == true && !_host.TopicsWritable)
+        {
+            // A commit point inside the hook (WaitForDrain): the hook fails here, before its state is written.
+            throw new TopicLogUnavailableException();
+        }
+
+        var outbox = await WriteIfChanged(effects, cluster);
         if (cluster is null)
         {
             return;
@@ -27,12 +35,12 @@ public abstract partial class WebSocketHandler<TState>
 
         try
         {
-            await ReleaseClusterEffects(cluster, written ? outbox : null);
+            await ReleaseClusterEffects(cluster, outbox);
         }
-        catch when (written && outbox is not null)
+        catch when (outbox is not null)
         {
-            // The next call reads the record again and releases its outbox before anything else.
-            _loaded = null;
+            // On record: the next call, or the close, releases it again before anything else.
+            _outboxPending = true;
             throw;
         }
     }
@@ -51,25 +59,34 @@ public abstract partial class WebSocketHandler<TState>
         return publishes is null ? null : new PeerOutbox(Guid.NewGuid(), [.. publishes], DateTime.UtcNow);
     }
 
-    // An activation that read a record whose outbox may not all have left (its silo died after the write) releases it
-    // before anything else the peer does; what had left is appended no second time.
-    private async Task RecoverOutbox()
+    // A record read with an outbox may hold publishes that never all left (its silo died after the write): they are
+    // released before anything else the peer does, and what had left is appended no second time (the log knows their
+    // names, and a publisher waits for each again). A release that fails leaves it pending for the next call.
+    private async Task ReleasePendingOutbox()
     {
+        if (!_outboxPending)
+        {
+            return;
+        }
+
         if (Record.Outbox is not { } outbox || !IsConnected)
         {
+            _outboxPending = false;
             return;
         }
 
         if (DateTime.UtcNow - outbox.Written > TopicLogLimits.AppendIdWindow)
         {
-            // The log no longer remembers its ids: released again, it could be published twice.
+            // The log no longer remembers its names: released again, it could be published twice.
             LogWarningOutboxTooOld(outbox.Publishes.Length);
+            _outboxPending = false;
             return;
         }
 
         List<ClusterEffect> publishes = [.. outbox.Publishes.Select(p =>
             new ClusterEffect.Publish(p.Topic, new PublishOptions(p.ExcludePeerId, p.Namespace), [.. p.Messages]))];
         await ReleaseClusterEffects(publishes, outbox);
+        _outboxPending = false;
     }
 
     private async Task ReleaseClusterEffects(List<ClusterEffect> cluster, PeerOutbox? outbox)
@@ -117,8 +134,8 @@ public abstract partial class WebSocketHandler<TState>
         }
     }
 
-    // Whether it wrote: only then is the outbox on record.
-    private async Task<bool> WriteIfChanged(PeerEffects effects, PeerOutbox? outbox)
+    // The outbox it wrote with the state (the call's publishes), or null when it wrote nothing or there were none.
+    private async Task<PeerOutbox?> WriteIfChanged(PeerEffects effects, List<ClusterEffect>? cluster)
     {
         var state = _host.Serializer.SerializeToArray(Record.State);
         // The context as the record holds it: a hook may have replaced it or changed the object in place.
@@ -127,6 +144,7 @@ public abstract partial class WebSocketHandler<TState>
             || Record.LegacyContext is not null;
         if (_recordChanged || effects.ChangesTopics || contextChanged || _writtenState is null || !state.AsSpan().SequenceEqual(_writtenState))
         {
+            var outbox = OutboxOf(cluster);
             var (written, legacy, writtenOutbox) = (Record.Context, Record.LegacyContext, Record.Outbox);
             (Record.Context, Record.LegacyContext, Record.Outbox) = (context, null, outbox);
             try
@@ -143,10 +161,10 @@ public abstract partial class WebSocketHandler<TState>
             _writtenState = state;
             _recordChanged = false;
             effects.TopicsWritten();
-            return true;
+            return outbox;
         }
 
-        return false;
+        return null;
     }
 
     // The effects on the peer's own connection, as its gateway applies them.

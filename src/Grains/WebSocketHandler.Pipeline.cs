@@ -19,6 +19,9 @@ public abstract partial class WebSocketHandler<TState>
     // The peer's record as read from storage; null until a call needed it (see PeerState).
     private Task? _loaded;
 
+    // The record's outbox may not all have left: released before the next commit (see ReleasePendingOutbox).
+    private bool _outboxPending;
+
     private PeerRecord<TState> Record => _record.State;
 
     // Connected from the moment Connect accepts until the close cleared the record.
@@ -49,7 +52,8 @@ public abstract partial class WebSocketHandler<TState>
             {
                 _writtenState = _host.Serializer.SerializeToArray(Record.State);
                 _context = ReadContext();
-                await RecoverOutbox();
+                // Released by the next commit (or the close), not here: a read must not fail because the log is down.
+                _outboxPending = Record.Outbox is not null;
             }
         }
     }
@@ -258,6 +262,10 @@ public abstract partial class WebSocketHandler<TState>
             {
                 await hooks(peer, effects);
             }
+            catch (TopicLogUnavailableException)
+            {
+                await FailUnpublished(peer, effects);
+            }
             catch (Exception ex)
             {
                 await Fail(peer, effects, ex);
@@ -300,7 +308,7 @@ public abstract partial class WebSocketHandler<TState>
         LogWarningTopicsUnwritable(peer.Id);
         try
         {
-            await OnError(peer, new InvalidOperationException("The topic log is unreachable: this hook's publishes were not made and its state was not written."));
+            await OnError(peer, new TopicLogUnavailableException());
         }
         catch (Exception ex)
         {
@@ -309,6 +317,7 @@ public abstract partial class WebSocketHandler<TState>
 
         effects.TakeCluster();
         Record.State = _writtenState is null ? new() : _host.Serializer.Deserialize<TState>(_writtenState) ?? new();
+        _context = ReadContext();
         effects.RequestClose(CloseCodes.InternalError, "topics unavailable", terminate: false);
     }
 

@@ -68,7 +68,7 @@ public sealed partial class WebSocketTestApp : IAsyncDisposable
         // One topic log for all the kit's silos, as a scaled cluster's Redis: it outlives a silo killed in a test.
         var siloOptions = new OrleansWsSiloOptions();
         options.ConfigureSiloOptions?.Invoke(siloOptions);
-        var topicLog = new MemoryTopicLog(siloOptions.LogLimits, TimeProvider.System);
+        var topicLog = new MemoryTopicLog(siloOptions.LogLimits, TimeProvider.System, sharedBySilos: true);
         builder.ConfigureSilo((_, silo) =>
         {
             silo.Services.AddSingleton<ITopicLog>(topicLog);

@@ -12,8 +12,9 @@ namespace OrleansWs.Topics;
 /// The topic log on Redis Streams. Each partition is one stream (<c>{prefix}p:{n}</c>) that its pulling agent reads;
 /// each topic's history is a stream of its own (<c>{prefix}t:{topic}</c>, the topic's UTF-8 bytes as they are: Redis
 /// keys are binary-safe and the topic is the key's last part, so no name can reach another key). One script appends
-/// to both, atomically, and takes the position from the entry id Redis gives, which Redis keeps rising per stream
-/// whatever its clock does.
+/// to both, atomically, under an entry id it makes from Redis' clock and the partition's last id, so that it rises
+/// whatever the clock does; the topic's last position (its chain) is a key of its own, kept for a day. Each partition's reader blocks in XREAD on a connection of its own, so an append reaches
+/// it in one round trip.
 /// </summary>
 /// <remarks>
 /// <list type="bullet">
@@ -27,33 +28,81 @@ namespace OrleansWs.Topics;
 /// </remarks>
 internal sealed partial class RedisTopicLog : ITopicLog, IDisposable
 {
-    // KEYS: partition stream, topic stream, append-id key. ARGV: payload, partition length, history count,
-    // history age (ms), append id ('' for none), topic, append-id lifetime (s), notification channel.
+    // KEYS: partition stream, topic history, append-id key, topic's last position. ARGV: payload, partition length,
+    // history count, history age (ms), append id ("write:index", '' for none), topic, id lifetime (s), '1' for a
+    // join marker (kept out of the topic's history and chain).
+    // The entry id is made here, not by XADD's '*': the milliseconds of Redis' clock, never below the partition's last
+    // id, and a sequence that stays below 2^20 (a position is ms << 20 | seq) however far the clock stepped back.
     private const string AppendScript = """
-        if ARGV[5] ~= '' then
+        local nw, ni = string.match(ARGV[5], '^([^:]*):(%d+)$')
+        if nw then
           local last = redis.call('GET', KEYS[3])
           if last then
-            local w, i = string.match(last, '^(.*):(%d+)$')
-            local nw, ni = string.match(ARGV[5], '^(.*):(%d+)$')
-            if w == nw and tonumber(i) >= tonumber(ni) then return false end
+            local w, i, done = string.match(last, '^([^:]*):(%d+):(.*)$')
+            if w == nw and tonumber(i) >= tonumber(ni) then
+              local n = 0
+              for position in string.gmatch(done, '[^,]+') do
+                if n == tonumber(ni) then return {'dup', position} end
+                n = n + 1
+              end
+              return {'dup', ''}
+            end
           end
         end
-        local prev = ''
-        local newest = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
-        if #newest > 0 then prev = newest[1][1] end
-        local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 't', ARGV[6], 'p', prev, 'd', ARGV[1])
-        local added = redis.pcall('XADD', KEYS[2], 'MAXLEN', ARGV[3], id, 'p', prev, 'd', ARGV[1])
-        if type(added) == 'table' and added.err then
-          -- The topic's history holds a later id (it lived in another partition under another count): it starts over.
-          redis.call('DEL', KEYS[2])
-          redis.call('XADD', KEYS[2], id, 'p', '', 'd', ARGV[1])
+        local t = redis.call('TIME')
+        local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local seq = 0
+        local tail = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+        if #tail > 0 then
+          local lms, lseq = string.match(tail[1][1], '^(%d+)-(%d+)$')
+          lms = tonumber(lms)
+          lseq = tonumber(lseq)
+          if ms <= lms then
+            ms = lms
+            seq = lseq + 1
+            if seq >= 1048576 then
+              ms = lms + 1
+              seq = 0
+            end
+          end
         end
-        local ms = tonumber(string.match(id, '^(%d+)'))
-        redis.call('XTRIM', KEYS[2], 'MINID', string.format('%.0f', ms - tonumber(ARGV[4])))
-        redis.call('PEXPIRE', KEYS[2], ARGV[4])
-        if ARGV[5] ~= '' then redis.call('SET', KEYS[3], ARGV[5], 'EX', ARGV[7]) end
-        redis.call('PUBLISH', ARGV[8], id)
+        local id = string.format('%.0f-%d', ms, seq)
+        local prev = redis.call('GET', KEYS[4]) or ''
+        redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], id, 't', ARGV[6], 'p', prev, 'd', ARGV[1])
+        if ARGV[8] ~= '1' then
+          local added = redis.pcall('XADD', KEYS[2], 'MAXLEN', ARGV[3], id, 'p', prev, 'd', ARGV[1])
+          if type(added) == 'table' and added.err then
+            if not string.find(added.err, 'equal or smaller', 1, true) then return redis.error_reply(added.err) end
+            -- The history holds a later id (the topic lived in another partition under another count): it starts over.
+            redis.call('DEL', KEYS[2])
+            redis.call('XADD', KEYS[2], id, 'p', prev, 'd', ARGV[1])
+          end
+          redis.call('XTRIM', KEYS[2], 'MINID', string.format('%.0f', ms - tonumber(ARGV[4])))
+          redis.call('PEXPIRE', KEYS[2], ARGV[4])
+          redis.call('SET', KEYS[4], id, 'EX', ARGV[7])
+        end
+        if nw then
+          local last = redis.call('GET', KEYS[3])
+          local done = ''
+          if last then
+            local w, i, positions = string.match(last, '^([^:]*):(%d+):(.*)$')
+            if w == nw then done = positions .. ',' end
+          end
+          redis.call('SET', KEYS[3], nw .. ':' .. ni .. ':' .. done .. id, 'EX', ARGV[7])
+        end
         return {id, prev}
+        """;
+
+    // KEYS: the checkpoints. ARGV: partition, entry id. Only ever forward (an old reader handing over writes late).
+    private const string CheckpointScript = """
+        local saved = redis.call('HGET', KEYS[1], ARGV[1])
+        if saved then
+          local sms, sseq = string.match(saved, '^(%d+)-(%d+)$')
+          local ms, seq = string.match(ARGV[2], '^(%d+)-(%d+)$')
+          if tonumber(sms) > tonumber(ms) or (tonumber(sms) == tonumber(ms) and tonumber(sseq) >= tonumber(seq)) then return 0 end
+        end
+        redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+        return 1
         """;
 
     private readonly ConnectionMultiplexer _redis;
@@ -62,7 +111,8 @@ internal sealed partial class RedisTopicLog : ITopicLog, IDisposable
     private readonly Serializer _serializer;
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
-    private readonly Dictionary<uint, Signal> _signals = [];
+    private readonly Dictionary<uint, ConnectionMultiplexer> _readers = [];
+    private readonly ConfigurationOptions _options;
 
     /// <summary>Connects to <paramref name="redis"/>; keys start with <paramref name="prefix"/>.</summary>
     public RedisTopicLog(ConfigurationOptions redis, string prefix, TopicLogLimits limits, Serializer serializer, ILogger<RedisTopicLog> logger)
@@ -71,9 +121,10 @@ internal sealed partial class RedisTopicLog : ITopicLog, IDisposable
         _limits = limits;
         _serializer = serializer;
         _logger = logger;
-        var options = redis.Clone();
-        options.AbortOnConnectFail = false;
-        _redis = ConnectionMultiplexer.Connect(options);
+        _options = redis.Clone();
+        // Nothing waits for a connection that is gone: a publish fails at once, and never lands late.
+        (_options.AbortOnConnectFail, _options.BacklogPolicy) = (false, BacklogPolicy.FailFast);
+        _redis = ConnectionMultiplexer.Connect(_options);
         _redis.ConnectionFailed += (_, e) => Log.Unreachable(_logger, e.Exception, e.EndPoint?.ToString() ?? "redis");
         _redis.ConnectionRestored += (_, e) => Log.Reachable(_logger, e.EndPoint?.ToString() ?? "redis");
     }
@@ -84,7 +135,7 @@ internal sealed partial class RedisTopicLog : ITopicLog, IDisposable
     public bool Writable => _redis.IsConnected;
 
     /// <inheritdoc />
-    public async Task<TopicBatch?> Append(uint partition, string topic, TopicEvent[] events, TopicAppendId? id = null)
+    public async Task<TopicAppended> Append(uint partition, string topic, TopicEvent[] events, TopicAppendId? id = null)
     {
         if (events.Length == 0)
         {
@@ -93,41 +144,72 @@ internal sealed partial class RedisTopicLog : ITopicLog, IDisposable
 
         var payload = _serializer.SerializeToArray(events);
         var appendId = id is { } named ? $"{named.Write:N}:{named.Index}" : "";
+        var marker = events[0].Marker != Guid.Empty;
         var result = await Db.ScriptEvaluateAsync(
             AppendScript,
-            [PartitionKey(partition), TopicKey(topic), id is { } publisher ? (RedisKey)(_prefix + "a:" + publisher.Publisher) : TopicKey(topic)],
+            [PartitionKey(partition), TopicKey(topic), id is { } publisher ? (RedisKey)(_prefix + "a:" + publisher.Publisher) : TopicKey(topic), _prefix + "l:" + topic],
             [payload, _limits.PartitionLength, _limits.HistoryCount, (long)_limits.HistoryAge.TotalMilliseconds, appendId, topic,
-                (long)TopicLogLimits.AppendIdWindow.TotalSeconds, Channel(partition)]);
-        if (result.IsNull)
+                (long)TopicLogLimits.AppendIdWindow.TotalSeconds, marker ? "1" : "0"]);
+        var parts = (RedisResult[])result!;
+        if ((string?)parts[0] == "dup")
         {
-            return null;
+            // Appended before: its position, when the log still knows it, so that a publisher can wait for it again.
+            var earlier = (string?)parts[1];
+            return new TopicAppended(null, string.IsNullOrEmpty(earlier) ? TopicPosition.Start : Position(earlier));
         }
 
-        var parts = (RedisResult[])result!;
-        return Batch(topic, (string)parts[0]!, (string)parts[1]!, events);
+        var batch = Batch(topic, (string)parts[0]!, (string)parts[1]!, events);
+        return new TopicAppended(batch, new TopicPosition(batch.Token.SequenceNumber));
     }
 
     /// <inheritdoc />
     public async Task<TopicBatch[]> Read(uint partition, TopicPosition after, int max, TimeSpan wait, CancellationToken cancellationToken)
     {
-        var signal = await SignalOf(partition);
-        var arrived = signal.Next;
-        var found = await Range(PartitionKey(partition), after, max);
-        if (found.Length > 0 || wait <= TimeSpan.Zero)
+        if (wait <= TimeSpan.Zero)
         {
-            return found;
+            return await Range(PartitionKey(partition), after, max);
         }
 
+        // XREAD BLOCK: Redis answers the moment an append lands. A blocking command holds its connection, so each
+        // partition's reader has one of its own; a read cancelled meanwhile leaves its answer to nobody.
+        var read = ReaderOf(partition, wait).GetDatabase().ExecuteAsync(
+            "XREAD", "COUNT", max, "BLOCK", (long)wait.TotalMilliseconds, "STREAMS", PartitionKey(partition), Id(after));
+        RedisResult result;
         try
         {
-            await arrived.WaitAsync(wait, cancellationToken);
+            result = await read.WaitAsync(cancellationToken);
         }
-        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+        catch (OperationCanceledException)
         {
             return [];
         }
 
-        return await Range(PartitionKey(partition), after, max);
+        if (result.IsNull)
+        {
+            return [];
+        }
+
+        var entries = (RedisResult[])((RedisResult[])((RedisResult[])result!)[0]!)[1]!;
+        var found = new TopicBatch[entries.Length];
+        for (var i = 0; i < entries.Length; i++)
+        {
+            var entry = (RedisResult[])entries[i]!;
+            var fields = (RedisResult[])entry[1]!;
+            var (topic, previous, data) = ((string?)null, "", (byte[]?)null);
+            for (var f = 0; f + 1 < fields.Length; f += 2)
+            {
+                switch ((string?)fields[f])
+                {
+                    case "t": topic = (string?)fields[f + 1]; break;
+                    case "p": previous = (string?)fields[f + 1] ?? ""; break;
+                    case "d": data = (byte[]?)fields[f + 1]; break;
+                }
+            }
+
+            found[i] = Batch(topic!, (string)entry[0]!, previous, Events((string)entry[0]!, data));
+        }
+
+        return found;
     }
 
     /// <inheritdoc />
@@ -140,22 +222,49 @@ internal sealed partial class RedisTopicLog : ITopicLog, IDisposable
     /// <inheritdoc />
     public async Task<TopicHistoryRead> History(string topic, TopicPosition after, int max)
     {
-        var found = await Range(TopicKey(topic), after, max, topic);
-        return new TopicHistoryRead(found, TopicHistoryRead.Lost(after, found.Length > 0 ? found[0] : null));
+        // Trimmed by age when the topic is published to; what aged since is left out here.
+        var oldest = new TopicPosition((DateTimeOffset.UtcNow - _limits.HistoryAge).ToUnixTimeMilliseconds() << 20);
+        var found = await Range(TopicKey(topic), after > oldest ? after : oldest, max, topic);
+        if (found.Length > 0)
+        {
+            return new TopicHistoryRead(found, TopicHistoryRead.Lost(after, found[0]));
+        }
+
+        // Nothing kept after it: lost only if the topic's chain went on past it.
+        var last = await Db.StringGetAsync(_prefix + "l:" + topic);
+        return new TopicHistoryRead([], !last.IsNull && Position(last!) > after);
+    }
+
+    /// <inheritdoc />
+    public async Task<TopicPosition[]> Last(IReadOnlyList<string> topics)
+    {
+        var lasts = await Db.StringGetAsync([.. topics.Select(t => (RedisKey)(_prefix + "l:" + t))]);
+        return [.. lasts.Select(l => l.IsNull ? TopicPosition.Start : Position(l!))];
     }
 
     /// <inheritdoc />
     public async Task<TopicPosition?> Checkpoint(uint partition)
     {
         var saved = await Db.HashGetAsync(_prefix + "cp", partition);
-        return saved.IsNull ? null : new TopicPosition((long)saved);
+        return saved.IsNull ? null : Position(saved!);
     }
 
     /// <inheritdoc />
-    public Task SaveCheckpoint(uint partition, TopicPosition position) => Db.HashSetAsync(_prefix + "cp", partition, position.Value);
+    public Task SaveCheckpoint(uint partition, TopicPosition position) =>
+        Db.ScriptEvaluateAsync(CheckpointScript, [_prefix + "cp"], [partition, Id(position)]);
 
     /// <inheritdoc />
-    public void Dispose() => _redis.Dispose();
+    public void Dispose()
+    {
+        _redis.Dispose();
+        lock (_lock)
+        {
+            foreach (var reader in _readers.Values)
+            {
+                reader.Dispose();
+            }
+        }
+    }
 
     // A partition's entries name their topic; a topic's history does not need to.
     private async Task<TopicBatch[]> Range(RedisKey key, TopicPosition after, int max, string? topic = null)
@@ -165,13 +274,14 @@ internal sealed partial class RedisTopicLog : ITopicLog, IDisposable
         for (var i = 0; i < entries.Length; i++)
         {
             var entry = entries[i];
-            var events = _serializer.Deserialize<TopicEvent[]>((byte[])entry["d"]!)
-                ?? throw new InvalidDataException($"Topic log entry {entry.Id} of {key} holds no events.");
-            found[i] = Batch(topic ?? (string)entry["t"]!, entry.Id!, (string?)entry["p"] ?? "", events);
+            found[i] = Batch(topic ?? (string)entry["t"]!, entry.Id!, (string?)entry["p"] ?? "", Events(entry.Id!, (byte[]?)entry["d"]));
         }
 
         return found;
     }
+
+    private TopicEvent[] Events(string id, byte[]? data) =>
+        (data is null ? null : _serializer.Deserialize<TopicEvent[]>(data)) ?? throw new InvalidDataException($"Topic log entry {id} holds no events.");
 
     private static TopicBatch Batch(string topic, string id, string previous, TopicEvent[] events)
     {
@@ -195,41 +305,30 @@ internal sealed partial class RedisTopicLog : ITopicLog, IDisposable
     }
 
     /// <summary>The first entry id after a position, as XRANGE takes it.</summary>
-    public static string Exclusive(TopicPosition after) =>
-        after.Value <= 0 ? "-" : string.Create(CultureInfo.InvariantCulture, $"({after.Value >> 20}-{after.Value & 0xFFFFF}");
+    public static string Exclusive(TopicPosition after) => after.Value <= 0 ? "-" : "(" + Id(after);
+
+    /// <summary>A position as an entry id (what XREAD reads after).</summary>
+    public static string Id(TopicPosition position) =>
+        position.Value <= 0 ? "0-0" : string.Create(CultureInfo.InvariantCulture, $"{position.Value >> 20}-{position.Value & 0xFFFFF}");
 
     private RedisKey PartitionKey(uint partition) => _prefix + "p:" + partition.ToString(CultureInfo.InvariantCulture);
 
     private RedisKey TopicKey(string topic) => _prefix + "t:" + topic;
 
-    private string Channel(uint partition) => _prefix + "n:" + partition.ToString(CultureInfo.InvariantCulture);
-
-    // A read that found nothing waits for the partition's next append, which the script announces on the
-    // partition's channel (a read asks the stream again after each, and after its wait in any case).
-    private async Task<Signal> SignalOf(uint partition)
+    // One connection per partition read here: a blocking XREAD holds its connection until it answers.
+    private ConnectionMultiplexer ReaderOf(uint partition, TimeSpan wait)
     {
-        Signal? signal;
         lock (_lock)
         {
-            if (_signals.TryGetValue(partition, out signal))
+            if (!_readers.TryGetValue(partition, out var reader))
             {
-                return signal;
+                var options = _options.Clone();
+                options.AsyncTimeout = (int)(wait + TimeSpan.FromSeconds(2)).TotalMilliseconds;
+                _readers.Add(partition, reader = ConnectionMultiplexer.Connect(options));
             }
 
-            _signals.Add(partition, signal = new Signal());
+            return reader;
         }
-
-        await _redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(Channel(partition)), (_, _) => signal.Set());
-        return signal;
-    }
-
-    private sealed class Signal
-    {
-        private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public Task Next => Volatile.Read(ref _next).Task;
-
-        public void Set() => Interlocked.Exchange(ref _next, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
 
     private static partial class Log

@@ -130,6 +130,89 @@ public abstract class ClusterScenarios(LocalCluster cluster, ITestOutputHelper o
             await EveryoneHearsEveryone(peers, "after kill");
         });
 
+    // Topics ride a durable log: a publish the API answered 202 reaches every subscriber connected throughout, once,
+    // while each silo in turn is killed and restarted (the partitions' grains and readers die with them).
+    [Fact]
+    public async Task Publishes_answered_202_reach_every_subscriber_once_while_each_silo_is_killed_and_restarted()
+    {
+        var room = Room();
+        var subscribers = new List<TestClient>();
+        try
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                subscribers.Add(await cluster.Connect(cluster.Gateway(1 + (i % 2)), $"/ws/chat?room={room}"));
+            }
+
+            var accepted = new System.Collections.Concurrent.ConcurrentBag<string>();
+            using var publishing = new CancellationTokenSource();
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(40) };
+            var sends = new List<Task>();
+            var publisher = Task.Run(async () =>
+            {
+                // 50 publishes a second, each on its own: one that waits on a dead silo holds up no other.
+                for (var i = 0; !publishing.IsCancellationRequested; i++)
+                {
+                    var text = $"m{i}";
+                    sends.Add(Task.Run(async () =>
+                    {
+                        try
+                        {
+                            using var body = new StringContent($"\"{text}\"", System.Text.Encoding.UTF8, "application/json");
+                            using var answer = await http.PostAsync(new Uri(cluster.GatewayHttp(1 + (text.Length % 2)), $"/api/topics/publish?topic={room}"), body);
+                            if (answer.StatusCode == HttpStatusCode.Accepted)
+                            {
+                                accepted.Add(text);
+                            }
+                        }
+                        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                        {
+                            // Not answered: not promised.
+                        }
+                    }));
+                    await Task.Delay(20);
+                }
+            });
+
+            foreach (var silo in new[] { "silo1", "silo2" })
+            {
+                await Task.Delay(2000);
+                await cluster.Script(LocalCluster.Timeout, "kill", silo);
+                await Task.Delay(2000);
+                await cluster.Script(TimeSpan.FromMinutes(1), "start", silo);
+            }
+
+            await Task.Delay(2000);
+            await publishing.CancelAsync();
+            await publisher;
+            await Task.WhenAll(sends);
+            Assert.True(accepted.Count > 100, $"only {accepted.Count} publishes were answered 202");
+
+            var promised = accepted.ToHashSet();
+            foreach (var subscriber in subscribers)
+            {
+                var got = new List<string>();
+                while (!promised.IsSubsetOf(got))
+                {
+                    var next = await subscriber.Receive(TimeSpan.FromSeconds(30));
+                    got.Add(next.Text);
+                }
+
+                await subscriber.ExpectNoMessage(Quiet);
+                Assert.Equal(got.Count, got.Distinct().Count());
+            }
+
+            output.WriteLine($"{cluster.Store}: {promised.Count} publishes answered 202, each delivered once to {subscribers.Count} subscribers across two silo kills");
+        }
+        finally
+        {
+            foreach (var subscriber in subscribers)
+            {
+                await subscriber.DisposeAsync();
+            }
+        }
+    }
+
     [Fact]
     public async Task Stopping_a_silo_gracefully_hands_its_grains_over_without_closing_anyone() =>
         await WithRoomOfSix(async peers =>

@@ -109,8 +109,8 @@ public class LocalCluster : IAsyncLifetime
         for (var attempt = 0; attempt < 50; attempt++)
         {
             var candidate = Random.Shared.Next(100, Math.Max(101, (ephemeralLow - 100) / 100)) * 100;
-            // The store, up to three silos (each with a silo, a gateway and an HTTP port), three gateways and nginx.
-            if (new[] { 0, 11, 12, 13, 31, 32, 33, 51, 52, 53, 61, 62, 63, 80 }.All(offset => IsFree(candidate + offset)))
+            // The store, the topics' Redis beside PostgreSQL, up to three silos (each with a silo, a gateway and an HTTP port), three gateways and nginx.
+            if (new[] { 0, 1, 11, 12, 13, 31, 32, 33, 51, 52, 53, 61, 62, 63, 80 }.All(offset => IsFree(candidate + offset)))
             {
                 return candidate;
             }

@@ -1,6 +1,6 @@
 namespace OrleansWs.SystemTests;
 
-/// <summary>Shutdown stays bounded when Redis is gone. Owns its cluster: Redis keeps nothing across a restart.</summary>
+/// <summary>Shutdown stays bounded when Redis is gone. Owns its cluster: the test stops processes it does not restart.</summary>
 public sealed class RedisOutageTests(LocalCluster cluster) : IClassFixture<LocalCluster>
 {
     [Fact]

@@ -125,8 +125,7 @@ public sealed class DurableTopicTests : IAsyncLifetime
             Assert.Equal("items:kept,lost", await publisher.ReceiveText());
             var closed = await publisher.ExpectClose(1011);
             Assert.Equal("topics unavailable", closed.Reason);
-            var error = (Exception)(await HookLog.WaitFor(id, "error")).Argument!;
-            Assert.Contains("topic log is unreachable", error.Message);
+            Assert.IsType<TopicLogUnavailableException>((await HookLog.WaitFor(id, "error")).Argument);
             // The close saw the state as last written: the failed hook's change was not kept.
             Assert.Equal("kept", (await HookLog.WaitFor(id + "/state", "close")).Argument);
 
@@ -141,6 +140,46 @@ public sealed class DurableTopicTests : IAsyncLifetime
         }
 
         await subscriber.ExpectNoMessage(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public async Task A_gateway_whose_stream_subscription_Orleans_dropped_catches_up_from_the_history_and_subscribes_anew()
+    {
+        var topic = AppExtensions.NewTag();
+        var (subscriber, _) = await _app.OpenRecording($"subscribe={topic}", gateway: 1);
+        var (publisher, _) = await _app.OpenRecording(gateway: 0);
+        await publisher.SendText($"pub:{topic}:before");
+        Assert.Equal("published", await publisher.ReceiveText());
+        Assert.Equal("before", await subscriber.ReceiveText());
+
+        // What a pulling agent does to a gateway it takes for gone: the stream subscription ends, and nobody is told.
+        var mark = _app.Logs.Mark();
+        var stream = _app.Cluster.Client.GetStreamProvider(OrleansWsNames.StreamProvider)
+            .GetStream<TopicEvent>(StreamId.Create(OrleansWsNames.TopicNamespace, topic));
+        foreach (var handle in await stream.GetAllSubscriptionHandles())
+        {
+            await handle.UnsubscribeAsync();
+        }
+
+        foreach (var i in Enumerable.Range(0, 3))
+        {
+            await publisher.SendText($"pub:{topic}:m{i}");
+            Assert.Equal("published", await publisher.ReceiveText());
+        }
+
+        Assert.Equal(["m0", "m1", "m2"], [await subscriber.ReceiveText(), await subscriber.ReceiveText(), await subscriber.ReceiveText()]);
+        Assert.Contains(_app.Logs.Entries, e => e.Sequence > mark && e.EventName == "TopicStalled");
+
+        // Caught up again with no stream delivery in between: the gateway subscribes anew, and what follows comes
+        // through the stream again, once.
+        await publisher.SendText($"pub:{topic}:again");
+        Assert.Equal("published", await publisher.ReceiveText());
+        Assert.Equal("again", await subscriber.ReceiveText());
+        Assert.Contains(_app.Logs.Entries, e => e.Sequence > mark && e.EventName == "TopicRenewed");
+        await publisher.SendText($"pub:{topic}:after");
+        Assert.Equal("published", await publisher.ReceiveText());
+        Assert.Equal("after", await subscriber.ReceiveText());
+        await subscriber.ExpectNoMessage(TimeSpan.FromMilliseconds(500));
     }
 
     private async Task<(TestClient Client, string Id)> OpenOn(Func<Orleans.TestingHost.InProcessSiloHandle, bool> silo)
@@ -175,7 +214,7 @@ internal sealed class FaultyTopicLog(ITopicLog inner) : ITopicLog
         }
     }
 
-    public Task<TopicBatch?> Append(uint partition, string topic, TopicEvent[] events, TopicAppendId? id = null)
+    public Task<TopicAppended> Append(uint partition, string topic, TopicEvent[] events, TopicAppendId? id = null)
     {
         lock (_failNext)
         {
@@ -194,6 +233,8 @@ internal sealed class FaultyTopicLog(ITopicLog inner) : ITopicLog
     public Task<TopicPosition> End(uint partition) => inner.End(partition);
 
     public Task<TopicHistoryRead> History(string topic, TopicPosition after, int max) => inner.History(topic, after, max);
+
+    public Task<TopicPosition[]> Last(IReadOnlyList<string> topics) => inner.Last(topics);
 
     public Task<TopicPosition?> Checkpoint(uint partition) => inner.Checkpoint(partition);
 

@@ -12,8 +12,8 @@ namespace OrleansWs.Internal;
 /// that partition before it, for as long as the log keeps the partition (also across restarts of every silo).
 /// A topic lives in one partition, so its positions rise too.</item>
 /// <item><b>The chain.</b> An appended publish carries its topic's previous position (<see cref="TopicEvent.Previous"/>
-/// on its first event), or <see cref="TopicEvent.None"/> when the topic's history holds none: a reader that did not
-/// see that position missed a publish.</item>
+/// on its first event), kept for <see cref="TopicLogLimits.AppendIdWindow"/> after the topic's last publish, whatever
+/// the history kept: a reader that did not see that position missed a publish.</item>
 /// <item><b>Once.</b> An append that names an id (<see cref="TopicAppendId"/>) is appended at most once for that
 /// publisher, write and index, however often it is asked.</item>
 /// <item><b>Bounded.</b> A partition keeps at most <see cref="TopicLogLimits.PartitionLength"/> publishes; a topic's
@@ -30,10 +30,11 @@ internal interface ITopicLog
 
     /// <summary>
     /// Appends one publish of <paramref name="topic"/> to <paramref name="partition"/>; returns it as the log holds it
-    /// (its position, and its topic's previous position on its first event), or <see langword="null"/> when
-    /// <paramref name="id"/> was appended already. Throws when the log did not take it.
+    /// (its position, and its topic's previous position on its first event), or, when <paramref name="id"/> was
+    /// appended already, no batch and the earlier append's position. Throws when the log did not take it. A join
+    /// marker (<see cref="TopicEvent.Marker"/>) goes to the partition only: it is not in the topic's history or chain.
     /// </summary>
-    Task<TopicBatch?> Append(uint partition, string topic, TopicEvent[] events, TopicAppendId? id = null);
+    Task<TopicAppended> Append(uint partition, string topic, TopicEvent[] events, TopicAppendId? id = null);
 
     /// <summary>
     /// Up to <paramref name="max"/> publishes of <paramref name="partition"/> after <paramref name="after"/>, oldest first;
@@ -47,12 +48,20 @@ internal interface ITopicLog
     /// <summary>Up to <paramref name="max"/> publishes of <paramref name="topic"/> after <paramref name="after"/>, oldest first, from its history.</summary>
     Task<TopicHistoryRead> History(string topic, TopicPosition after, int max);
 
+    /// <summary>Each topic's last position (its chain's end), <see cref="TopicPosition.Start"/> for one with none.</summary>
+    Task<TopicPosition[]> Last(IReadOnlyList<string> topics);
+
     /// <summary>Where the readers of <paramref name="partition"/> had delivered everything up to, or <see langword="null"/> if nobody said.</summary>
     Task<TopicPosition?> Checkpoint(uint partition);
 
     /// <summary>Records that everything of <paramref name="partition"/> up to <paramref name="position"/> was delivered.</summary>
     Task SaveCheckpoint(uint partition, TopicPosition position);
 }
+
+/// <summary>What an append did.</summary>
+/// <param name="Batch">The publish as the log holds it; <see langword="null"/> when its id had been appended before.</param>
+/// <param name="Position">Its position; for one appended before, that append's (<see cref="TopicPosition.Start"/> when the log no longer knows it).</param>
+internal readonly record struct TopicAppended(TopicBatch? Batch, TopicPosition Position);
 
 /// <summary>Names an append so that asking again does not append it twice: the <paramref name="Index"/>th publish of one write (<paramref name="Write"/>) of one publisher's record.</summary>
 [GenerateSerializer, Immutable]
@@ -68,8 +77,8 @@ internal sealed record TopicHistoryRead([property: Id(0)] TopicBatch[] Publishes
     /// Whether a history whose oldest kept publish is <paramref name="first"/> lost publishes after <paramref name="after"/>:
     /// the first kept one does not follow it, or follows a chain that started afresh after it.
     /// </summary>
-    public static bool Lost(TopicPosition after, TopicBatch? first) =>
-        first is not null && first.Events[0].Previous != after.Value
+    public static bool Lost(TopicPosition after, TopicBatch first) =>
+        first.Events[0].Previous != after.Value
         && (first.Events[0].Previous == TopicEvent.None ? after != TopicPosition.Start : first.Events[0].Previous > after.Value);
 }
 

@@ -8,12 +8,17 @@ namespace OrleansWs.Internal;
 /// its silos, so that it outlives a silo killed in a test as the kit's storage does).
 /// </summary>
 /// <remarks>Everything it holds goes with the process. One process is one silo here, so nothing else is lost with it.</remarks>
-internal sealed class MemoryTopicLog(TopicLogLimits limits, TimeProvider time) : ITopicLog
+internal sealed class MemoryTopicLog(TopicLogLimits limits, TimeProvider time, bool sharedBySilos = false) : ITopicLog
 {
+    /// <summary>Whether every silo of the cluster uses this one instance (the test kit's in-process silos); otherwise it serves one silo.</summary>
+    public bool SharedBySilos { get; } = sharedBySilos;
+
     private readonly Lock _lock = new();
     private readonly Dictionary<uint, Partition> _partitions = [];
     private readonly Dictionary<string, Queue<(TopicBatch Publish, long At)>> _history = [];
-    private readonly Dictionary<string, (Guid Write, int Index, long At)> _appended = [];
+    private readonly Dictionary<string, (Guid Write, List<long> Positions, long At)> _appended = [];
+    // Each topic's last position (its chain), kept apart from the history, which trims it sooner.
+    private readonly Dictionary<string, (long Position, long At)> _lastOf = [];
     private readonly Queue<(string Publisher, long At)> _appendedAt = new();
     private readonly Dictionary<uint, TopicPosition> _checkpoints = [];
     private long _next = 1;
@@ -29,7 +34,7 @@ internal sealed class MemoryTopicLog(TopicLogLimits limits, TimeProvider time) :
     public bool Writable => true;
 
     /// <inheritdoc />
-    public Task<TopicBatch?> Append(uint partition, string topic, TopicEvent[] events, TopicAppendId? id = null)
+    public Task<TopicAppended> Append(uint partition, string topic, TopicEvent[] events, TopicAppendId? id = null)
     {
         if (events.Length == 0)
         {
@@ -41,20 +46,31 @@ internal sealed class MemoryTopicLog(TopicLogLimits limits, TimeProvider time) :
         lock (_lock)
         {
             var now = time.GetTimestamp();
-            if (id is { } appendId && !FirstTime(appendId, now))
+            if (id is { } appendId && Appended(appendId, now) is { } earlier)
             {
-                return Task.FromResult<TopicBatch?>(null);
+                return Task.FromResult(new TopicAppended(null, earlier));
             }
 
-            var history = HistoryOf(topic, now);
-            var previous = history.Count > 0 ? history.Last().Publish.Token.SequenceNumber : TopicEvent.None;
+            var previous = _lastOf.TryGetValue(topic, out var last) && time.GetElapsedTime(last.At, now) <= TopicLogLimits.AppendIdWindow
+                ? last.Position
+                : TopicEvent.None;
             var copy = (TopicEvent[])events.Clone();
             copy[0] = copy[0] with { Previous = previous };
             batch = new TopicBatch(StreamId.Create(OrleansWsNames.TopicNamespace, topic), copy, new EventSequenceTokenV2(_next++));
-            history.Enqueue((batch, now));
-            while (history.Count > limits.HistoryCount)
+            if (events[0].Marker == Guid.Empty)
             {
-                history.Dequeue();
+                _lastOf[topic] = (batch.Token.SequenceNumber, now);
+                var history = HistoryOf(topic, now);
+                history.Enqueue((batch, now));
+                while (history.Count > limits.HistoryCount)
+                {
+                    history.Dequeue();
+                }
+            }
+
+            if (id is { } named)
+            {
+                Record(named, batch.Token.SequenceNumber, now);
             }
 
             var log = PartitionOf(partition);
@@ -68,12 +84,12 @@ internal sealed class MemoryTopicLog(TopicLogLimits limits, TimeProvider time) :
             (arrived, log.Arrived) = (log.Arrived, null);
             if (++_appends % 1024 == 0)
             {
-                SweepHistories(now);
+                Sweep(now);
             }
         }
 
         arrived?.TrySetResult();
-        return Task.FromResult<TopicBatch?>(batch);
+        return Task.FromResult(new TopicAppended(batch, new TopicPosition(batch.Token.SequenceNumber)));
     }
 
     /// <inheritdoc />
@@ -121,11 +137,26 @@ internal sealed class MemoryTopicLog(TopicLogLimits limits, TimeProvider time) :
     {
         lock (_lock)
         {
-            var history = HistoryOf(topic, time.GetTimestamp());
-            var kept = history.Select(h => h.Publish).ToList();
-            var found = kept.Where(p => p.Token.SequenceNumber > after.Value).Take(max).ToArray();
-            var first = kept.FirstOrDefault(p => p.Token.SequenceNumber > after.Value);
-            return Task.FromResult(new TopicHistoryRead(found, TopicHistoryRead.Lost(after, first)));
+            if (!_history.ContainsKey(topic))
+            {
+                return Task.FromResult(new TopicHistoryRead([], _lastOf.TryGetValue(topic, out var last) && last.Position > after.Value));
+            }
+
+            var kept = HistoryOf(topic, time.GetTimestamp()).Select(h => h.Publish).Where(p => p.Token.SequenceNumber > after.Value);
+            var found = kept.Take(max).ToArray();
+            var lost = found.Length == 0
+                ? _lastOf.TryGetValue(topic, out var newest) && newest.Position > after.Value
+                : TopicHistoryRead.Lost(after, found[0]);
+            return Task.FromResult(new TopicHistoryRead(found, lost));
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<TopicPosition[]> Last(IReadOnlyList<string> topics)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult(topics.Select(t => _lastOf.TryGetValue(t, out var last) ? new TopicPosition(last.Position) : TopicPosition.Start).ToArray());
         }
     }
 
@@ -172,35 +203,55 @@ internal sealed class MemoryTopicLog(TopicLogLimits limits, TimeProvider time) :
         return entries.GetRange(low, Math.Min(max, entries.Count - low)).ToArray();
     }
 
-    private bool FirstTime(TopicAppendId id, long now)
+    // The position of an append of this id made before, or null when there was none (or the log no longer remembers).
+    private TopicPosition? Appended(TopicAppendId id, long now)
     {
-        while (_appendedAt.TryPeek(out var oldest) && time.GetElapsedTime(oldest.At, now) > TopicLogLimits.AppendIdWindow)
+        if (_appended.TryGetValue(id.Publisher, out var last) && time.GetElapsedTime(last.At, now) <= TopicLogLimits.AppendIdWindow
+            && last.Write == id.Write && last.Positions.Count > id.Index)
         {
-            _appendedAt.Dequeue();
-            if (_appended.TryGetValue(oldest.Publisher, out var entry) && entry.At == oldest.At)
-            {
-                _appended.Remove(oldest.Publisher);
-            }
+            return new TopicPosition(last.Positions[id.Index]);
         }
 
-        if (_appended.TryGetValue(id.Publisher, out var last) && last.Write == id.Write && last.Index >= id.Index)
-        {
-            return false;
-        }
-
-        _appended[id.Publisher] = (id.Write, id.Index, now);
-        _appendedAt.Enqueue((id.Publisher, now));
-        return true;
+        return null;
     }
 
-    // Topics nobody published to for longer than the history's age are forgotten.
-    private void SweepHistories(long now)
+    private void Record(TopicAppendId id, long position, long now)
+    {
+        if (!_appended.TryGetValue(id.Publisher, out var last) || last.Write != id.Write)
+        {
+            last = (id.Write, [], now);
+        }
+
+        last.Positions.Add(position);
+        _appended[id.Publisher] = (last.Write, last.Positions, now);
+        _appendedAt.Enqueue((id.Publisher, now));
+    }
+
+    // Histories older than their age, chains and ids older than the log remembers them, are forgotten.
+    private void Sweep(long now)
     {
         foreach (var (topic, history) in _history)
         {
             if (history.Count == 0 || time.GetElapsedTime(history.Last().At, now) > limits.HistoryAge)
             {
                 _history.Remove(topic);
+            }
+        }
+
+        foreach (var (topic, last) in _lastOf)
+        {
+            if (time.GetElapsedTime(last.At, now) > TopicLogLimits.AppendIdWindow)
+            {
+                _lastOf.Remove(topic);
+            }
+        }
+
+        while (_appendedAt.TryPeek(out var oldest) && time.GetElapsedTime(oldest.At, now) > TopicLogLimits.AppendIdWindow)
+        {
+            _appendedAt.Dequeue();
+            if (_appended.TryGetValue(oldest.Publisher, out var entry) && entry.At == oldest.At)
+            {
+                _appended.Remove(oldest.Publisher);
             }
         }
     }

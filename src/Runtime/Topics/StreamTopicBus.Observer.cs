@@ -7,9 +7,12 @@ namespace OrleansWs.Internal;
 // One subscription's deliveries: the join marker, gaps and repeats, and the acknowledgements in order.
 internal sealed partial class StreamTopicBus
 {
-    private sealed class Observer(StreamTopicBus bus, string topic, StreamId stream, TopicPosition from, ITopicReceiver receiver) : IAsyncObserver<TopicEvent>
+    private sealed partial class Observer(StreamTopicBus bus, string topic, StreamId stream, TopicPosition from, ITopicReceiver receiver) : IAsyncObserver<TopicEvent>
     {
         private readonly Lock _lock = new();
+        // One delivery at a time: Orleans' (one after another), and a catch-up the bus's check starts.
+        private readonly SemaphoreSlim _gate = new(1, 1);
+        private long _lastDelivery = System.Diagnostics.Stopwatch.GetTimestamp();
         private bool _fenced;
         // The barrier membership: asked for (the queue's answer to Join), and in place (its marker came).
         private TopicBarrierTicket? _asked;
@@ -33,6 +36,9 @@ internal sealed partial class StreamTopicBus
         public StreamId Stream { get; } = stream;
 
         public bool Ended { get; set; }
+
+        /// <summary>Its Orleans stream subscription (the bus's lock guards it); renewed when Orleans dropped it.</summary>
+        public StreamSubscriptionHandle<TopicEvent>? StreamHandle { get; set; }
 
         /// <summary>Fenced or ended: it will never be in place.</summary>
         public bool Over
@@ -85,7 +91,58 @@ internal sealed partial class StreamTopicBus
                 return Task.CompletedTask;
             }
 
-            return Missed(item, token) is { } after ? CatchUp(after, item, token) : Handle(item, token);
+            Volatile.Write(ref _lastDelivery, System.Diagnostics.Stopwatch.GetTimestamp());
+            if (!_gate.Wait(0))
+            {
+                return Gated(item, token);
+            }
+
+            Task delivered;
+            try
+            {
+                delivered = Deliver(item, token);
+            }
+            catch
+            {
+                _gate.Release();
+                throw;
+            }
+
+            if (delivered.IsCompleted)
+            {
+                _gate.Release();
+                return delivered;
+            }
+
+            return ReleaseAfter(delivered);
+        }
+
+        private Task Deliver(TopicEvent item, StreamSequenceToken token) =>
+            Missed(item, token) is { } after ? CatchUp(after, item, token) : Handle(item, token);
+
+        private async Task Gated(TopicEvent item, StreamSequenceToken token)
+        {
+            await _gate.WaitAsync();
+            try
+            {
+                await Deliver(item, token);
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+
+        private async Task ReleaseAfter(Task delivered)
+        {
+            try
+            {
+                await delivered;
+            }
+            finally
+            {
+                _gate.Release();
+            }
         }
 
         // Where this subscription's view of its topic stops, when the publish handed to it follows one it never saw
@@ -107,6 +164,17 @@ internal sealed partial class StreamTopicBus
         // positions.
         private async Task CatchUp(long after, TopicEvent item, StreamSequenceToken token)
         {
+            if (await CatchUpTo(after, token.SequenceNumber, item.Previous))
+            {
+                TopicsLog.TopicCaughtUp(bus._logger, Topic, after, token.SequenceNumber);
+                await Handle(item, token);
+            }
+        }
+
+        // Delivers the history's publishes after `after` and below `until`, in order; whether the last of them was
+        // `expected` (else some are gone, and the subscription is fenced).
+        private async Task<bool> CatchUpTo(long after, long until, long expected)
+        {
             const int Page = 256;
             var cursor = new TopicPosition(after);
             while (true)
@@ -114,19 +182,19 @@ internal sealed partial class StreamTopicBus
                 if (await ReadHistory(cursor, Page) is not { } read)
                 {
                     Fence(barrier: false);
-                    return;
+                    return false;
                 }
 
                 if (read.Truncated)
                 {
                     TopicsLog.TopicGap(bus._logger, Topic);
                     Fence(barrier: false);
-                    return;
+                    return false;
                 }
 
                 foreach (var publish in read.Publishes)
                 {
-                    if (publish.Position.Value >= token.SequenceNumber)
+                    if (publish.Position.Value >= until)
                     {
                         break;
                     }
@@ -140,14 +208,21 @@ internal sealed partial class StreamTopicBus
                     cursor = publish.Position;
                 }
 
-                if (read.Publishes.Count < Page || read.Publishes[^1].Position.Value >= token.SequenceNumber)
+                if (read.Publishes.Count < Page || read.Publishes[^1].Position.Value >= until)
                 {
                     break;
                 }
             }
 
-            TopicsLog.TopicCaughtUp(bus._logger, Topic, after, token.SequenceNumber);
-            await Handle(item, token);
+            if (cursor.Value != expected)
+            {
+                // The history no longer holds the publish that came right before: some are gone.
+                TopicsLog.TopicGap(bus._logger, Topic);
+                Fence(barrier: false);
+                return false;
+            }
+
+            return true;
         }
 
         // Orleans delivers nothing more to this subscription until the catch-up returns, so each read is bounded: a read

@@ -6,24 +6,26 @@ namespace OrleansWs.Internal;
 
 /// <summary>
 /// The topic seam over Orleans persistent streams: the <see cref="OrleansWsNames.StreamProvider"/> provider,
-/// one stream per topic, over the in-memory, long-polled queues of <see cref="TopicQueueAdapterFactory"/>. A
-/// publish is appended to its topic's queue grain, which gives it its position; each silo's pulling agents
-/// read the queues they own and deliver to the subscribed gateways. The causal barrier travels beside the
-/// stream: each gateway's bus acknowledges to the topic's queue grain the positions it queued, and a
-/// publisher waits there (<see cref="ITopicBarrier"/>).
+/// one stream per topic, over partitions of the topic log (<see cref="ITopicLog"/>, through
+/// <see cref="TopicQueueAdapterFactory"/>). A publish is appended through its topic's partition grain, and the log
+/// gives it its position; each partition's pulling agent reads it from the log and delivers to the subscribed
+/// gateways. The causal barrier travels beside the stream: each gateway's bus acknowledges to the partition grain
+/// the positions it queued, and a publisher waits there (<see cref="ITopicBarrier"/>). A topic's history is read
+/// from the log through the same grain (<see cref="ITopicHistory"/>).
 /// </summary>
 /// <remarks>
-/// What it does not guarantee beyond the seam's common guarantees:
+/// Beyond the seam's common guarantees:
 /// <list type="bullet">
-/// <item>Delivery is at most once: a queue grain's silo takes its unread publishes along when it dies,
-/// and a read whose reply is lost takes what it read.</item>
-/// <item>A queue grain re-created after its silo died numbers on from its new silo's clock, so positions
-/// of a topic are ordered only while its queue grain lives; its barrier starts empty and counts each
-/// gateway again from that gateway's next acknowledgement, so publishes in between wait for nobody.</item>
-/// <item>A subscription receives every publish from the position its barrier membership started at (taken
-/// once the stream subscription was in place at Orleans' pub-sub); of publishes between <c>from</c> and that
-/// position it may miss some.</item>
-/// <item>No history (<see cref="ITopicHistory"/>).</item>
+/// <item>A publish the log took reaches every subscription in place from before it until after it, once: a partition
+/// read again after its reader died is left out by position, and a publish a subscription missed on the way is read
+/// from the topic's history before the next one (or, when the history no longer holds it, the subscription is fenced).
+/// As durable as the log: a scaled cluster's Redis, or this process.</item>
+/// <item>Positions rise per partition for as long as the log keeps it; a partition grain re-created after its silo
+/// died starts with an empty barrier and counts each gateway again from that gateway's next acknowledgement, so
+/// publishes in between wait for nobody.</item>
+/// <item>A subscription receives every publish from the position its barrier membership started at (taken once the
+/// stream subscription was in place at Orleans' pub-sub); of publishes between <c>from</c> and that position it may
+/// miss some.</item>
 /// </list>
 /// </remarks>
 internal sealed partial class StreamTopicBus : ITopicPublisher, ITopicSubscriber, ITopicBarrier, ITopicHistory, ITopicBarrierObserver
@@ -111,19 +113,21 @@ internal sealed partial class StreamTopicBus : ITopicPublisher, ITopicSubscriber
         lock (_lock)
         {
             _observers[observer.Id] = observer;
+            observer.StreamHandle = handle;
         }
 
+        Watch();
         try
         {
             await Join(observer);
         }
         catch
         {
-            await new Subscription(this, observer, handle).Unsubscribe();
+            await new Subscription(this, observer).Unsubscribe();
             throw;
         }
 
-        return new Subscription(this, observer, handle);
+        return new Subscription(this, observer);
     }
 
     // Orleans' pub-sub registers a subscription with the pulling agents in the background, so when
@@ -188,15 +192,20 @@ internal sealed partial class StreamTopicBus : ITopicPublisher, ITopicSubscriber
 
     private static StreamId StreamOf(string topic) => StreamId.Create(OrleansWsNames.TopicNamespace, topic);
 
-    private async Task Forget(Observer observer, StreamSubscriptionHandle<TopicEvent> handle)
+    private async Task Forget(Observer observer)
     {
+        StreamSubscriptionHandle<TopicEvent>? handle;
         lock (_lock)
         {
             _observers.Remove(observer.Id);
+            (handle, observer.StreamHandle) = (observer.StreamHandle, null);
+            observer.Ended = true;
         }
 
-        observer.Ended = true;
-        await handle.UnsubscribeAsync();
+        if (handle is not null)
+        {
+            await handle.UnsubscribeAsync();
+        }
     }
 
     private void Acknowledge(Observer observer, TopicBarrierTicket ticket, TopicPosition position)
@@ -214,7 +223,7 @@ internal sealed partial class StreamTopicBus : ITopicPublisher, ITopicSubscriber
         acknowledger.Add(new TopicAck(observer.Id, observer.Stream, position.Value, ticket.Incarnation));
     }
 
-    private sealed class Subscription(StreamTopicBus bus, Observer observer, StreamSubscriptionHandle<TopicEvent> handle) : ITopicSubscription
+    private sealed class Subscription(StreamTopicBus bus, Observer observer) : ITopicSubscription
     {
         public async Task Unsubscribe()
         {
@@ -231,7 +240,7 @@ internal sealed partial class StreamTopicBus : ITopicPublisher, ITopicSubscriber
             }
             finally
             {
-                await bus.Forget(observer, handle);
+                await bus.Forget(observer);
             }
         }
     }

@@ -22,7 +22,8 @@ namespace OrleansWs.Internal;
 /// and did not help: a cursor that consumed a stream's cached publishes idles on the last of them too.)
 /// The price: the wrapped cursors hide Orleans' internal batch protection, which keeps a batch cached
 /// while it is being delivered so that a failed delivery can be repeated from the cache; a repeat after
-/// a purge now skips what was purged, which at-most-once delivery allows.
+/// a purge skips what was purged, which the gateway then reads from the topic's history (it sees the gap),
+/// and the partition's checkpoint stays behind for it (<see cref="TopicQueueAdapterFactory"/>).
 /// </remarks>
 internal sealed class TopicQueueCache(SimpleQueueCache simple) : IQueueCache
 {

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace OrleansWs.Internal;
 
 /// <summary>
@@ -7,16 +9,30 @@ namespace OrleansWs.Internal;
 /// the gateways' next acknowledgements.
 /// </summary>
 [KeepAlive] // its barrier is rebuilt from acknowledgements only: collecting it for idleness would empty it
-internal sealed class TopicQueueGrain(ITopicLog log, TopicPartitions partitions) : Grain, ITopicQueueGrain
+internal sealed class TopicQueueGrain(ITopicLog log, TopicPartitions partitions, IClusterMembershipService membership, ILogger<TopicQueueGrain> logger)
+    : Grain, ITopicQueueGrain
 {
     private readonly TopicBarrier _barrier = new();
     private uint? _partition;
 
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // A log in one silo's memory is read by whichever silo holds the partition's reader: with two silos, publishes
+        // appended on one never reach readers on the other. Said loudly, since nothing else would show it.
+        var silos = membership.CurrentSnapshot.Members.Values.Count(m => m.Status == SiloStatus.Active);
+        if (log is MemoryTopicLog { SharedBySilos: false } && silos > 1)
+        {
+            TopicsLog.LogInOneSilo(logger, silos);
+        }
+
+        return Task.CompletedTask;
+    }
+
     private uint Partition => _partition ??= partitions.PartitionOf(this.GetPrimaryKeyString());
 
-    public async Task<long> Enqueue(StreamId stream, TopicEvent[] events) => (await Append(stream, events, null))?.Token.SequenceNumber ?? TopicEvent.None;
+    public async Task<long> Enqueue(StreamId stream, TopicEvent[] events) => (await Append(stream, events, null)).Position.Value;
 
-    private Task<TopicBatch?> Append(StreamId stream, TopicEvent[] events, TopicAppendId? id)
+    private Task<TopicAppended> Append(StreamId stream, TopicEvent[] events, TopicAppendId? id)
     {
         if (events.Length == 0)
         {
@@ -37,10 +53,23 @@ internal sealed class TopicQueueGrain(ITopicLog log, TopicPartitions partitions)
 
     public async Task<TopicBarrierTicket> Join(StreamId stream, Guid subscriber, ITopicBarrierObserver observer)
     {
-        // The marker is a publish of the topic like any other: the subscription that sees it has been
-        // delivered everything from there on, and counts from its position.
-        var marker = await Enqueue(stream, [new TopicEvent(Message.FromBytes([]), ExcludePeerId: null, Marker: subscriber)]);
-        return new TopicBarrierTicket(_barrier.Join(stream, subscriber, observer, marker), _barrier.Incarnation);
+        // The marker goes through the partition like a publish: the subscription that sees it has been delivered
+        // everything from there on, and counts from its position. Appends are interleaved, so a publish appended just
+        // after the marker may have its wait begin before the marker's position is known: the subscription is a member
+        // from the start, and a wait that counted it ends with its first acknowledgement after the marker.
+        _barrier.Join(stream, subscriber, observer, from: long.MinValue + 1);
+        TopicAppended marker;
+        try
+        {
+            marker = await Append(stream, [new TopicEvent(Message.FromBytes([]), ExcludePeerId: null, Marker: subscriber)], null);
+        }
+        catch
+        {
+            _barrier.Leave(stream, subscriber);
+            throw;
+        }
+
+        return new TopicBarrierTicket(_barrier.Join(stream, subscriber, observer, marker.Position.Value), _barrier.Incarnation);
     }
 
     public Task Leave(StreamId stream, Guid subscriber)
@@ -59,15 +88,21 @@ internal sealed class TopicQueueGrain(ITopicLog log, TopicPartitions partitions)
         return Task.CompletedTask;
     }
 
+    public async Task<long[]> Tails(StreamId[] streams, TopicAck[] acks, ITopicBarrierObserver observer)
+    {
+        await Queued(acks, observer);
+        var last = await log.Last([.. streams.Select(s => s.GetKeyAsString())]);
+        return [.. last.Select(p => p.Value)];
+    }
+
     public async Task<TopicEnqueued> EnqueueQueued(StreamId stream, TopicEvent[] events, TimeSpan bound, TopicAppendId? id = null)
     {
-        if (await Append(stream, events, id) is not { } appended)
-        {
-            // Appended before (a record's outbox released again after a crash): whoever waited for it then did.
-            return new TopicEnqueued(TopicEvent.None, []);
-        }
-
-        var position = appended.Token.SequenceNumber;
-        return new TopicEnqueued(position, await _barrier.WaitQueued(stream, position, bound));
+        // Appended before (asked again after a silo died with the call, or an outbox released again): it is waited for
+        // again, so that what the publisher does next still comes after it everywhere.
+        var appended = await Append(stream, events, id);
+        var position = appended.Position.Value;
+        return appended.Position == TopicPosition.Start
+            ? new TopicEnqueued(TopicEvent.None, [])
+            : new TopicEnqueued(position, await _barrier.WaitQueued(stream, position, bound));
     }
 }

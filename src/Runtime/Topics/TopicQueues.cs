@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
@@ -49,6 +50,14 @@ internal interface ITopicQueueGrain : IGrainWithStringKey
     /// </summary>
     [AlwaysInterleave]
     Task Queued(TopicAck[] acks, ITopicBarrierObserver observer);
+
+    /// <summary>
+    /// Each stream's last position, for a gateway that checks its subscriptions still receive (a stream subscription
+    /// Orleans dropped delivers nothing more, and says nothing); applies <paramref name="acks"/> first, as
+    /// <see cref="Queued"/>, so that a partition grain re-created after its silo died counts those gateways again at once.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<long[]> Tails(StreamId[] streams, TopicAck[] acks, ITopicBarrierObserver observer);
 
     /// <summary>
     /// <see cref="Enqueue"/> (once per <paramref name="id"/> when one is given), then waits until every member of the
@@ -248,6 +257,13 @@ internal sealed class TopicQueueAdapterFactory : IQueueAdapterFactory, IQueueAda
     // partition nobody read before, at its end.
     private sealed class Receiver(ITopicLog log, uint partition) : IQueueAdapterReceiver
     {
+        // Orleans' cache lets a publish go once it is handed to its subscribers, not once they have it (our cursors
+        // cannot take part in its batch protection, an internal interface): the checkpoint stays this far behind, past
+        // a delivery's retries and a gateway's catch-up, so that what was in flight when this reader died is read again
+        // by the next one. The price: a partition taken over after a silo died is read again for up to this long.
+        private static readonly TimeSpan CheckpointLag = TimeSpan.FromSeconds(30);
+
+        private readonly Queue<(TopicPosition Position, long At)> _delivered = new();
         private TopicPosition _read;
         private TopicPosition _saved;
 
@@ -279,19 +295,23 @@ internal sealed class TopicQueueAdapterFactory : IQueueAdapterFactory, IQueueAda
         // Called with what the cache let go of: every subscription's cursor had passed it.
         public async Task MessagesDeliveredAsync(IList<IBatchContainer> messages)
         {
-            var delivered = _saved;
-            foreach (var message in messages)
+            var now = Stopwatch.GetTimestamp();
+            var newest = messages.Count == 0 ? TopicPosition.Start : new TopicPosition(messages.Max(m => m.SequenceToken.SequenceNumber));
+            if (newest > _saved)
             {
-                if (message.SequenceToken.SequenceNumber > delivered.Value)
-                {
-                    delivered = new TopicPosition(message.SequenceToken.SequenceNumber);
-                }
+                _delivered.Enqueue((newest, now));
             }
 
-            if (delivered > _saved)
+            var due = _saved;
+            while (_delivered.TryPeek(out var oldest) && Stopwatch.GetElapsedTime(oldest.At, now) >= CheckpointLag)
             {
-                await log.SaveCheckpoint(partition, delivered);
-                _saved = delivered;
+                due = _delivered.Dequeue().Position;
+            }
+
+            if (due > _saved)
+            {
+                await log.SaveCheckpoint(partition, due);
+                _saved = due;
             }
         }
 

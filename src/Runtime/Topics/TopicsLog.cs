@@ -35,4 +35,13 @@ internal static partial class TopicsLog
 
     [LoggerMessage(36, LogLevel.Error, "Reading the history of topic {Topic} to catch up failed for 10 s; this gateway's subscription of it is fenced.", EventName = "TopicCatchUpFailed")]
     public static partial void TopicCatchUpFailed(ILogger logger, Exception exception, string topic);
+
+    [LoggerMessage(37, LogLevel.Error, "Topics are held in this silo's memory, but the cluster has {Silos} silos: publishes appended on one silo do not reach readers on another. Give every silo one durable topic log (silo.AddOrleansWsRedisTopics).", EventName = "TopicLogInOneSilo")]
+    public static partial void LogInOneSilo(ILogger logger, int silos);
+
+    [LoggerMessage(38, LogLevel.Warning, "This gateway's subscription to topic {Topic} had received nothing past position {Last} for a second while the topic went on to {Tail}; it caught up from the history.", EventName = "TopicStalled")]
+    public static partial void TopicStalled(ILogger logger, string topic, long last, long tail);
+
+    [LoggerMessage(39, LogLevel.Warning, "The stream of topic {Topic} no longer delivers to this gateway (Orleans dropped its subscription); it subscribes anew.", EventName = "TopicRenewed")]
+    public static partial void TopicRenewed(ILogger logger, string topic);
 }

@@ -30,9 +30,9 @@ public abstract class TopicLogSpecification : IAsyncLifetime
     {
         var partition = NewPartition();
         var (a, b) = (AppExtensions.NewTag(), AppExtensions.NewTag());
-        var first = (await Log.Append(partition, a, Events("1")))!;
-        var other = (await Log.Append(partition, b, Events("x")))!;
-        var second = (await Log.Append(partition, a, Events("2", "3")))!;
+        var first = (await Log.Append(partition, a, Events("1"))).Batch!;
+        var other = (await Log.Append(partition, b, Events("x"))).Batch!;
+        var second = (await Log.Append(partition, a, Events("2", "3"))).Batch!;
 
         Assert.True(first.Token.SequenceNumber < other.Token.SequenceNumber && other.Token.SequenceNumber < second.Token.SequenceNumber);
         Assert.Equal(TopicEvent.None, first.Events[0].Previous);
@@ -46,7 +46,7 @@ public abstract class TopicLogSpecification : IAsyncLifetime
     {
         var partition = NewPartition();
         var topic = AppExtensions.NewTag();
-        var first = (await Log.Append(partition, topic, Events("1")))!;
+        var first = (await Log.Append(partition, topic, Events("1"))).Batch!;
         var all = await Log.Read(partition, TopicPosition.Start, 10, TimeSpan.Zero, CancellationToken.None);
         Assert.Equal(["1"], all.Select(b => b.Events[0].Message.Text()));
         Assert.Equal(topic, all[0].StreamId.GetKeyAsString());
@@ -69,11 +69,17 @@ public abstract class TopicLogSpecification : IAsyncLifetime
         var topic = AppExtensions.NewTag();
         var write = Guid.NewGuid();
         var publisher = "peer/" + AppExtensions.NewTag();
-        Assert.NotNull(await Log.Append(partition, topic, Events("a"), new TopicAppendId(publisher, write, 0)));
-        Assert.NotNull(await Log.Append(partition, topic, Events("b"), new TopicAppendId(publisher, write, 1)));
-        Assert.Null(await Log.Append(partition, topic, Events("a"), new TopicAppendId(publisher, write, 0)));
-        Assert.Null(await Log.Append(partition, topic, Events("b"), new TopicAppendId(publisher, write, 1)));
-        Assert.NotNull(await Log.Append(partition, topic, Events("c"), new TopicAppendId(publisher, Guid.NewGuid(), 0)));
+        var a = await Log.Append(partition, topic, Events("a"), new TopicAppendId(publisher, write, 0));
+        var b = await Log.Append(partition, topic, Events("b"), new TopicAppendId(publisher, write, 1));
+        Assert.NotNull(a.Batch);
+        Assert.NotNull(b.Batch);
+
+        // Asked again: not appended, and the earlier append's position, so that a publisher can wait for it again.
+        var again = await Log.Append(partition, topic, Events("a"), new TopicAppendId(publisher, write, 0));
+        Assert.Null(again.Batch);
+        Assert.Equal(a.Position, again.Position);
+        Assert.Equal(b.Position, (await Log.Append(partition, topic, Events("b"), new TopicAppendId(publisher, write, 1))).Position);
+        Assert.NotNull((await Log.Append(partition, topic, Events("c"), new TopicAppendId(publisher, Guid.NewGuid(), 0))).Batch);
 
         var read = await Log.Read(partition, TopicPosition.Start, 10, TimeSpan.Zero, CancellationToken.None);
         Assert.Equal(["a", "b", "c"], read.Select(b => b.Events[0].Message.Text()));
@@ -88,7 +94,7 @@ public abstract class TopicLogSpecification : IAsyncLifetime
         for (var i = 0; i < 8; i++)
         {
             await Log.Append(partition, AppExtensions.NewTag(), Events("other"));
-            positions.Add(new TopicPosition((await Log.Append(partition, topic, Events($"{i}")))!.Token.SequenceNumber));
+            positions.Add((await Log.Append(partition, topic, Events($"{i}"))).Position);
         }
 
         // It keeps the last five: from the fourth on nothing is lost.
@@ -103,7 +109,27 @@ public abstract class TopicLogSpecification : IAsyncLifetime
 
         Assert.True((await Log.History(topic, TopicPosition.Start, 10)).Truncated);
         Assert.Empty((await Log.History(topic, positions[7], 10)).Publishes);
+        Assert.False((await Log.History(topic, positions[7], 10)).Truncated);
         Assert.Empty((await Log.History(AppExtensions.NewTag(), TopicPosition.Start, 10)).Publishes);
+
+        // The chain outlives what the history keeps: the next publish still names the last one.
+        var next = (await Log.Append(partition, topic, Events("8"))).Batch!;
+        Assert.Equal(positions[7].Value, next.Events[0].Previous);
+    }
+
+    [Fact]
+    public async Task A_join_marker_is_in_its_partition_but_not_in_its_topics_history_or_chain()
+    {
+        var partition = NewPartition();
+        var topic = AppExtensions.NewTag();
+        var first = await Log.Append(partition, topic, Events("1"));
+        var marker = await Log.Append(partition, topic, [new TopicEvent(Message.FromBytes([]), null, Marker: Guid.NewGuid())]);
+        var second = await Log.Append(partition, topic, Events("2"));
+
+        Assert.True(first.Position < marker.Position && marker.Position < second.Position);
+        Assert.Equal(first.Position.Value, second.Batch!.Events[0].Previous);
+        Assert.Equal(["1", "2"], (await Log.History(topic, TopicPosition.Start, 10)).Publishes.Select(p => p.Events[0].Message.Text()));
+        Assert.Equal(3, (await Log.Read(partition, TopicPosition.Start, 10, TimeSpan.Zero, CancellationToken.None)).Length);
     }
 
     [Fact]
@@ -125,8 +151,10 @@ public abstract class TopicLogSpecification : IAsyncLifetime
     {
         var partition = NewPartition();
         Assert.Null(await Log.Checkpoint(partition));
-        await Log.SaveCheckpoint(partition, new TopicPosition(10));
-        Assert.Equal(new TopicPosition(10), await Log.Checkpoint(partition));
+        var (low, high) = (RedisTopicLog.Position("1700000000000-1"), RedisTopicLog.Position("1700000000001-0"));
+        await Log.SaveCheckpoint(partition, high);
+        await Log.SaveCheckpoint(partition, low);
+        Assert.Equal(high, await Log.Checkpoint(partition));
     }
 }
 
