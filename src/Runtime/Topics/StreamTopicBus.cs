@@ -21,8 +21,8 @@ namespace OrleansWs.Internal;
 /// from the topic's history before the next one (or, when the history no longer holds it, the subscription is fenced).
 /// As durable as the log: a scaled cluster's Redis, or this process.</item>
 /// <item>Positions rise per partition for as long as the log keeps it; a partition grain re-created after its silo
-/// died starts with an empty barrier and counts each gateway again from that gateway's next acknowledgement, so
-/// publishes in between wait for nobody.</item>
+/// died starts with an empty barrier and counts each gateway again from that gateway's next acknowledgement (the
+/// bus's check sends one every second), so publishes in between wait for nobody.</item>
 /// <item>A subscription receives every publish from the position its barrier membership started at (taken once the
 /// stream subscription was in place at Orleans' pub-sub); of publishes between <c>from</c> and that position it may
 /// miss some.</item>
