@@ -18,7 +18,7 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; git w
 trap cleanup EXIT
 
 git worktree add -q --detach "$WORK/old" "$OLD"
-for tree in . "$WORK/old"; do
+for tree in "$PWD" "$WORK/old"; do
   dotnet build -c Release "$tree/src/Silo" >/dev/null && dotnet build -c Release "$tree/src/Gateway/Host" >/dev/null
 done
 dotnet build -c Release bench >/dev/null
@@ -65,12 +65,12 @@ run() { # tree name target [partitions] [only-echo]
 for round in $(seq 1 "$ROUNDS"); do
   for target in embedded redis; do
     run "$WORK/old" "old($OLD)" "$target"
-    run . "new" "$target"
+    run "$PWD" "new" "$target"
   done
 done
 
 for round in $(seq 1 "$ROUNDS"); do
   for partitions in 1 4 16; do
-    run . "new, $partitions partitions" redis "$partitions" only-echo
+    run "$PWD" "new, $partitions partitions" redis "$partitions" only-echo
   done
 done

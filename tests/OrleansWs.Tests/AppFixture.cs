@@ -48,6 +48,24 @@ public class AppFixture : IAsyncLifetime
     public async Task DisposeAsync() => await App.DisposeAsync();
 }
 
+/// <summary>
+/// Two silos, and the shortest grain-call timeout the gateways allow: a call in flight to a killed silo is never
+/// answered, and the gateway gives up on it after this.
+/// </summary>
+public class TwoSilosFixture : AppFixture
+{
+    protected override void Configure(WebSocketTestAppOptions options)
+    {
+        options.Silos = 2;
+        var gateways = options.ConfigureGatewayOptions;
+        options.ConfigureGatewayOptions = g =>
+        {
+            gateways?.Invoke(g);
+            g.GrainCallTimeout = TimeSpan.FromSeconds(17);
+        };
+    }
+}
+
 public static class AppExtensions
 {
     /// <summary>Connects to the recording handler and reads its welcome frame, which names the peer.</summary>

@@ -18,22 +18,16 @@ public sealed class DurableTopicTests : IAsyncLifetime
 
     public DurableTopicTests() => _fixture = new Fixture(_log);
 
-    private sealed class Fixture(FaultyTopicLog log) : AppFixture
+    private sealed class Fixture(FaultyTopicLog log) : TwoSilosFixture
     {
         protected override void Configure(WebSocketTestAppOptions options)
         {
-            options.Silos = 2;
+            base.Configure(options);
             var silo = options.ConfigureSilo;
             options.ConfigureSilo = s =>
             {
                 silo?.Invoke(s);
                 s.Services.AddSingleton<ITopicLog>(log);
-            };
-            var gateways = options.ConfigureGatewayOptions;
-            options.ConfigureGatewayOptions = g =>
-            {
-                gateways?.Invoke(g);
-                g.GrainCallTimeout = TimeSpan.FromSeconds(17);
             };
         }
     }

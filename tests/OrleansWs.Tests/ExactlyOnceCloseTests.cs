@@ -6,23 +6,8 @@ namespace OrleansWs.Tests;
 /// <summary>A peer's close happens once, whatever died before: two silos, each killed and replaced in turn.</summary>
 public sealed class ExactlyOnceCloseTests : IAsyncLifetime
 {
-    private readonly AppFixture _fixture = new TwoSilos();
+    private readonly AppFixture _fixture = new TwoSilosFixture();
     private WebSocketTestApp _app = null!;
-
-    private sealed class TwoSilos : AppFixture
-    {
-        protected override void Configure(WebSocketTestAppOptions options)
-        {
-            options.Silos = 2;
-            // A call in flight to a killed silo is never answered: the gateway gives up on it after this, the shortest allowed.
-            var gateways = options.ConfigureGatewayOptions;
-            options.ConfigureGatewayOptions = g =>
-            {
-                gateways?.Invoke(g);
-                g.GrainCallTimeout = TimeSpan.FromSeconds(17);
-            };
-        }
-    }
 
     public async Task InitializeAsync()
     {
