@@ -12,14 +12,22 @@ namespace OrleansWs.Internal;
 internal sealed partial class StreamTopicBus
 {
     private static readonly TimeSpan WatchPeriod = TimeSpan.FromSeconds(1);
-    private int _watching;
+    private bool _watching;
 
+    // Called with an observer just added; the loop runs while there are any.
     private void Watch()
     {
-        if (Interlocked.Exchange(ref _watching, 1) == 0)
+        lock (_lock)
         {
-            _ = WatchLoop();
+            if (_watching)
+            {
+                return;
+            }
+
+            _watching = true;
         }
+
+        _ = WatchLoop();
     }
 
     private async Task WatchLoop()
@@ -31,6 +39,12 @@ internal sealed partial class StreamTopicBus
             lock (_lock)
             {
                 observers = [.. _observers.Values];
+                if (observers.Length == 0)
+                {
+                    // Nothing to check: the next subscribe starts the loop again (under the same lock, so none is missed).
+                    _watching = false;
+                    return;
+                }
             }
 
             foreach (var partition in observers.Where(o => o.InPlace).GroupBy(o => _partitions.QueueOf(_client, o.Stream).GetGrainId()))
@@ -49,6 +63,11 @@ internal sealed partial class StreamTopicBus
                 catch (Exception ex) when (ex is OrleansException or TimeoutException)
                 {
                     // The partition's silo is going away: the next tick asks again.
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The host is stopping: its client is gone.
+                    return;
                 }
             }
         }
