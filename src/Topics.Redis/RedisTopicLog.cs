@@ -50,15 +50,16 @@ internal sealed partial class RedisTopicLog : ITopicLog, IDisposable
         _redis = ConnectionMultiplexer.Connect(_options);
         _redis.ConnectionFailed += (_, e) => Log.Unreachable(_logger, e.Exception, e.EndPoint?.ToString() ?? "redis");
         _redis.ConnectionRestored += (_, e) => Log.Reachable(_logger, e.EndPoint?.ToString() ?? "redis");
+        _ = WatchRoom();
     }
 
     private IDatabase Db => _redis.GetDatabase();
 
     /// <inheritdoc />
-    public bool Writable => _redis.IsConnected;
+    public bool Writable => _redis.IsConnected && !_full;
 
     /// <inheritdoc />
-    public async Task<TopicAppended> Append(uint partition, string topic, TopicEvent[] events, TopicAppendId? id = null)
+    public async Task<TopicAppended> Append(uint partition, string topic, TopicEvent[] events, EffectId? id = null)
     {
         if (events.Length == 0)
         {
@@ -68,11 +69,22 @@ internal sealed partial class RedisTopicLog : ITopicLog, IDisposable
         var payload = _serializer.SerializeToArray(events);
         var appendId = id is { } named ? $"{named.Write:N}:{named.Index}" : "";
         var marker = events[0].Marker != Guid.Empty;
-        var result = await Db.ScriptEvaluateAsync(
-            AppendScript,
-            [PartitionKey(partition), TopicKey(topic), id is { } publisher ? (RedisKey)(_prefix + "a:" + publisher.Publisher) : TopicKey(topic), _prefix + "l:" + topic],
-            [payload, _limits.PartitionLength, _limits.HistoryCount, (long)_limits.HistoryAge.TotalMilliseconds, appendId, topic,
-                (long)TopicLogLimits.AppendIdWindow.TotalSeconds, marker ? "1" : "0"]);
+        RedisResult result;
+        try
+        {
+            result = await Db.ScriptEvaluateAsync(
+                AppendScript,
+                [PartitionKey(partition), TopicKey(topic), id is { } publisher ? (RedisKey)(_prefix + "a:" + publisher.Publisher) : TopicKey(topic), _prefix + "l:" + topic],
+                [payload, _limits.PartitionLength, _limits.HistoryCount, (long)_limits.HistoryAge.TotalMilliseconds, appendId, topic,
+                    (long)TopicLogLimits.AppendIdWindow.TotalSeconds, marker ? "1" : "0"]);
+        }
+        catch (RedisServerException ex) when (IsOutOfMemory(ex))
+        {
+            // Full before the next check saw it: the publishes that follow fail before their state is written.
+            await CheckRoom();
+            throw;
+        }
+
         var parts = (RedisResult[])result!;
         if ((string?)parts[0] == "dup")
         {
@@ -179,6 +191,7 @@ internal sealed partial class RedisTopicLog : ITopicLog, IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        _stopped.Cancel();
         _redis.Dispose();
         lock (_lock)
         {
