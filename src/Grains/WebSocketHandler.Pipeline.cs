@@ -62,6 +62,7 @@ public abstract partial class WebSocketHandler<TState>
     {
         // Counted before waiting on a read an interleaved call started, so that call leaves this activation alone.
         _callsInFlight++;
+        var openOnRecord = false;
         try
         {
             await Load(newPeer: true);
@@ -90,8 +91,24 @@ public abstract partial class WebSocketHandler<TState>
 
             // Listed under the gateway's lease before anything is stored, so no open peer escapes it.
             await _host.TrackPeer(request.GatewayId, Record.PeerId, open: true);
+            if (HasCloseHook)
+            {
+                // On record before OnOpen runs, for a handler that overrides OnClose (one write): a silo that dies
+                // while OnOpen runs, or before its state is written, leaves a peer that the gateway's close (it did
+                // not hear the answer) finds and closes, so OnClose follows every OnOpen that began.
+                await _record.WriteStateAsync();
+                (_writtenState, _recordChanged, openOnRecord) = (_host.Serializer.SerializeToArray(Record.State), false, true);
+            }
+
             var reply = await Run(bufferedAmount: 0, (peer, _) => OnOpen(peer), opening: true);
             return new(Answer(decision, Record.Namespace), reply);
+        }
+        catch when (openOnRecord)
+        {
+            // OnOpen began: the gateway, which hears no answer, closes the peer, and OnClose runs with the record as
+            // stored (read afresh: what this call changed was not written).
+            _loaded = null;
+            throw;
         }
         catch
         {
@@ -158,6 +175,16 @@ public abstract partial class WebSocketHandler<TState>
         }
 
         return await ApplyOnGateway(new PeerReply([message], [], null));
+    }
+
+    async Task<bool> IPeerGrain.SendOnce(Message message, EffectId id)
+    {
+        if (!await IsOpenElseForget())
+        {
+            return false;
+        }
+
+        return await ApplyOnGateway(new PeerReply([message], [], null) { Once = id });
     }
 
     async Task<bool> IPeerGrain.Close(int code, string reason)

@@ -57,6 +57,25 @@ public sealed class ExactlyOnceCloseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_peer_whose_silo_died_while_OnOpen_ran_is_closed_once()
+    {
+        var tag = AppExtensions.NewTag();
+        var connecting = _app.Connect($"/ws/rec?holdOpen={tag}");
+        var id = (string)(await HookLog.WaitFor("opening/" + tag, "open")).Argument!;
+
+        // The gateway's Connect call is never answered; once it gives up, it closes the peer, which the other silo finds
+        // on record and closes: OnClose follows the OnOpen that began.
+        await _app.KillSiloAsync(_app.SiloOf(id)!);
+        // The client never sees a 101 (here it gives up before the 503).
+        await Assert.ThrowsAnyAsync<System.Net.WebSockets.WebSocketException>(() => connecting);
+        var details = (CloseDetails)(await HookLog.WaitFor(id, "close", TimeSpan.FromSeconds(45))).Argument!;
+        Assert.Equal(1, details.Attempt);
+        await _app.WaitForDeactivation(id);
+        Assert.Null(await _app.ReadPeerRecord<RecordingState>(id));
+        Assert.Single(HookLog.For(id), e => e.Hook == "close");
+    }
+
+    [Fact]
     public async Task A_close_whose_silo_died_in_OnClose_runs_again_elsewhere_with_the_same_details_and_the_next_attempt()
     {
         var (client, id) = await _app.OpenRecording("holdClose=1");
