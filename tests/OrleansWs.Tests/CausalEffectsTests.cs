@@ -1,3 +1,4 @@
+using OrleansWs.Hosting;
 using OrleansWs.Testing;
 using OrleansWs.Tests.Handlers;
 using OrleansWs.Tests.Topics;
@@ -11,22 +12,61 @@ namespace OrleansWs.Tests;
 /// deliveries take a little longer (as across machines), where in one process they would usually win
 /// the race anyway; each test repeats its round.
 /// </summary>
-public sealed class CausalEffectsTests(CausalEffectsTests.Fixture fixture) : IClassFixture<CausalEffectsTests.Fixture>
+public sealed class CausalEffectsTests(CausalEffectsTests.Fixture fixture) : CausalEffectsSpecification(fixture.App), IClassFixture<CausalEffectsTests.Fixture>
+{
+    public sealed class Fixture : CausalEffectsFixture;
+}
+
+/// <summary>The same on the Redis Streams log (peer state stays in the kit's storage).</summary>
+public sealed class RedisCausalEffectsTests(RedisCausalEffectsTests.Fixture fixture) : CausalEffectsSpecification(fixture.App), IClassFixture<RedisCausalEffectsTests.Fixture>
+{
+    public sealed class Fixture : CausalEffectsFixture, IAsyncLifetime
+    {
+        private readonly RedisServer _redis = new();
+
+        protected override void Configure(WebSocketTestAppOptions options)
+        {
+            var silo = options.ConfigureSilo;
+            options.ConfigureSilo = s =>
+            {
+                silo?.Invoke(s);
+                s.AddOrleansWsRedisTopics(_redis.Options);
+            };
+        }
+
+        async Task IAsyncLifetime.InitializeAsync()
+        {
+            await _redis.InitializeAsync();
+            await Start();
+        }
+
+        async Task IAsyncLifetime.DisposeAsync()
+        {
+            await DisposeAsync();
+            await _redis.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>One app, and a third gateway whose topic deliveries take 25 ms longer.</summary>
+public class CausalEffectsFixture : AppFixture, IAsyncLifetime
+{
+    async Task IAsyncLifetime.InitializeAsync() => await Start();
+
+    protected async Task Start()
+    {
+        await InitializeAsync();
+        await App.StartGatewayAsync(configureBuilder: HeldTopicSubscriber.Install(held => held.Delay = TimeSpan.FromMilliseconds(25)));
+    }
+}
+
+public abstract class CausalEffectsSpecification(WebSocketTestApp app)
 {
     private const int Rounds = 20;
-    private readonly WebSocketTestApp _app = fixture.App;
+    private readonly WebSocketTestApp _app = app;
 
     // The gateway whose topic deliveries are slowed.
     private const int Slow = 2;
-
-    public sealed class Fixture : AppFixture, IAsyncLifetime
-    {
-        async Task IAsyncLifetime.InitializeAsync()
-        {
-            await InitializeAsync();
-            await App.StartGatewayAsync(configureBuilder: HeldTopicSubscriber.Install(held => held.Delay = TimeSpan.FromMilliseconds(25)));
-        }
-    }
 
     [Theory]
     [InlineData(0, "yes")]
