@@ -60,9 +60,18 @@ internal sealed partial class WebSocketConnection
         }
     }
 
+    // The writes whose sends reached this connection lately: made with the first send another peer's outbox released.
+    private OnceWindow? _once;
+
     /// <summary>Applies a call's reply, or effects a grain delivered on its own: topic changes, then frames, then a close.</summary>
     public async Task Apply(PeerReply reply)
     {
+        if (reply.Once is { } once && !LazyInitializer.EnsureInitialized(ref _once).First(once))
+        {
+            // An outbox released again after its silo died: this send was shown already.
+            return;
+        }
+
         await ApplyTopicChanges(reply.TopicChanges);
         foreach (var frame in reply.Frames)
         {
@@ -126,5 +135,38 @@ internal sealed partial class WebSocketConnection
         return wse.Message == UnexplainedFault
             ? new CloseDetails(CloseCodes.InvalidPayload, "invalid UTF-8", WasClean: false)
             : new CloseDetails(CloseCodes.ProtocolError, "protocol error", WasClean: false);
+    }
+
+    // Per write, the highest send index applied. An outbox is released again in the order it was first released, so a
+    // send at or below it was shown; a write released again is one of the last few this connection heard from.
+    private sealed class OnceWindow
+    {
+        private const int Writes = 16;
+        private readonly (Guid Write, int Index)[] _applied = new (Guid, int)[Writes];
+        private int _next;
+
+        public bool First(EffectId id)
+        {
+            lock (_applied)
+            {
+                for (var i = 0; i < Writes; i++)
+                {
+                    if (_applied[i].Write == id.Write)
+                    {
+                        if (id.Index <= _applied[i].Index)
+                        {
+                            return false;
+                        }
+
+                        _applied[i].Index = id.Index;
+                        return true;
+                    }
+                }
+
+                _applied[_next] = (id.Write, id.Index);
+                _next = (_next + 1) % Writes;
+                return true;
+            }
+        }
     }
 }

@@ -30,7 +30,13 @@ internal abstract class HandlerHost(string peerId, IWebSocketPeers peers, Serial
     /// </summary>
     public abstract Task<TopicQueued> Publish(string topic, IReadOnlyList<Message> messages, PublishOptions options);
 
-    /// <summary>Whether the topic log takes publishes now (false once it is known to be unreachable).</summary>
+    /// <summary>
+    /// Sends to another peer; one named by <paramref name="id"/> (an outbox's send) its gateway shows once, however
+    /// often it is asked.
+    /// </summary>
+    public virtual Task<bool> Send(string peerId, Message message, EffectId? id) => Peers.Send(peerId, message);
+
+    /// <summary>Whether the topic log takes publishes now (false once it is known to be unreachable or full).</summary>
     public virtual bool TopicsWritable => true;
 
     /// <summary>Whether the peer <paramref name="peerId"/> is open (its grain answers interleaved).</summary>

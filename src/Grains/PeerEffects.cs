@@ -116,6 +116,13 @@ internal sealed class PeerEffects(string peerId, HandlerHost host)
 
             if (!await host.IsOpen(peerId))
             {
+                // In OnClose, kept all the same (it finds the peer closed when it leaves): a run again after a silo's
+                // death names its effects by their place, which must not depend on who was open when.
+                if (effects.SocketClosed)
+                {
+                    effects.Add(new ClusterEffect.Send(peerId, message));
+                }
+
                 return false;
             }
 
@@ -145,6 +152,11 @@ internal sealed class PeerEffects(string peerId, HandlerHost host)
 
             if (!await host.IsOpen(peerId))
             {
+                if (effects.SocketClosed)
+                {
+                    effects.Add(new ClusterEffect.Close(peerId, new CloseCommand(code, reason, terminate)));
+                }
+
                 return false;
             }
 

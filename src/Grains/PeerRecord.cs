@@ -55,22 +55,49 @@ public sealed class PeerRecord<TState> where TState : class, new()
     [Id(12)] public int CloseAttempts { get; set; }
 
     /// <summary>
-    /// The publishes of the hook call whose state this write holds (its outbox): released after the write, and again
-    /// by an activation that reads the record after a crash, which the topic log appends once.
+    /// The effects on the cluster (publishes, sends and closes to other peers) of the hook call whose state this write
+    /// holds (its outbox): released after the write, and again by an activation that reads the record after a crash,
+    /// which the topic log and the target's gateway take once (<see cref="EffectId"/>).
     /// </summary>
     [Id(13)] internal PeerOutbox? Outbox { get; set; }
+
+    /// <summary>Names the effects of <c>OnClose</c>, written with <see cref="Closing"/>: a run again takes effect once.</summary>
+    [Id(14)] internal Guid CloseWrite { get; set; }
 }
 
-/// <summary>One write's publishes, kept with the state they belong to.</summary>
-/// <param name="Write">Names the write; with the publisher and an index it names each publish (<see cref="TopicAppendId"/>).</param>
-/// <param name="Publishes">The publishes, in the order the hooks made them.</param>
+/// <summary>One write's effects on the cluster, kept with the state they belong to.</summary>
+/// <param name="Write">Names the write; with the publisher and an index it names each effect (<see cref="EffectId"/>).</param>
+/// <param name="Effects">The effects, in the order the hooks made them.</param>
 /// <param name="Written">When the write was made: an outbox older than the log remembers its ids for is not released again.</param>
 [GenerateSerializer, Immutable]
-internal sealed record PeerOutbox([property: Id(0)] Guid Write, [property: Id(1)] OutboxPublish[] Publishes, [property: Id(2)] DateTime Written);
+internal sealed record PeerOutbox([property: Id(0)] Guid Write, [property: Id(1)] OutboxEffect[] Effects, [property: Id(2)] DateTime Written);
 
-/// <summary>One publish of an outbox.</summary>
+/// <summary>One effect of an outbox: a publish to <see cref="Topic"/>, or a send or close to <see cref="PeerId"/>.</summary>
 [GenerateSerializer, Immutable]
-internal sealed record OutboxPublish([property: Id(0)] string Topic, [property: Id(1)] Message[] Messages, [property: Id(2)] string? ExcludePeerId, [property: Id(3)] string? Namespace);
+internal sealed record OutboxEffect(
+    [property: Id(0)] string? Topic,
+    [property: Id(1)] Message[] Messages,
+    [property: Id(2)] string? ExcludePeerId,
+    [property: Id(3)] string? Namespace,
+    [property: Id(4)] string? PeerId = null,
+    [property: Id(5)] CloseCommand? Close = null)
+{
+    public static OutboxEffect Of(ClusterEffect effect) => effect switch
+    {
+        ClusterEffect.Publish p => new(p.Topic, [.. p.Messages], p.Options.ExcludePeerId, p.Options.Namespace),
+        ClusterEffect.Send s => new(null, [s.Message], null, null, s.PeerId),
+        ClusterEffect.Close c => new(null, [], null, null, c.PeerId, c.Command),
+        _ => throw new ArgumentOutOfRangeException(nameof(effect)),
+    };
+
+    public ClusterEffect ToEffect() => (Topic, PeerId, Close) switch
+    {
+        ({ } topic, _, _) => new ClusterEffect.Publish(topic, new PublishOptions(ExcludePeerId, Namespace), [.. Messages]),
+        (null, { } peer, { } close) => new ClusterEffect.Close(peer, close),
+        (null, { } peer, null) => new ClusterEffect.Send(peer, Messages[0]),
+        _ => throw new InvalidDataException("An outbox effect names neither a topic nor a peer."),
+    };
+}
 
 /// <summary>What a <see cref="Peer"/> reads of its grain's record, whatever the handler's state type.</summary>
 internal interface IPeerFacts

@@ -117,14 +117,22 @@ public abstract partial class WebSocketHandler<TState>
         var previous = Record.Closing;
         var begun = previous ?? details;
         var attempt = Record.CloseAttempts + 1;
-        (Record.Closing, Record.CloseAttempts) = (begun, attempt);
+        var (closeWrite, outbox) = (Record.CloseWrite, Record.Outbox);
+        // The close names OnClose's effects once, so a run again takes effect once. The outbox was released just
+        // before (or given up on): a run again must not release it after the log forgot its names for the close's.
+        (Record.Closing, Record.CloseAttempts, Record.Outbox) = (begun, attempt, null);
+        if (closeWrite == Guid.Empty)
+        {
+            Record.CloseWrite = Guid.NewGuid();
+        }
+
         try
         {
             await ClusterRetry.WhenRejected(_record.WriteStateAsync);
         }
         catch
         {
-            (Record.Closing, Record.CloseAttempts) = (previous, attempt - 1);
+            (Record.Closing, Record.CloseAttempts, Record.CloseWrite, Record.Outbox) = (previous, attempt - 1, closeWrite, outbox);
             _loaded = null;
             throw;
         }
@@ -155,13 +163,15 @@ public abstract partial class WebSocketHandler<TState>
             _effects = null;
         }
 
-        // The socket is gone: of OnClose's effects only those on the cluster remain, and leave as any hook's. One that
-        // fails (a publish the topic refused) must not keep the peer open: it is logged and the close goes on.
+        // The socket is gone: of OnClose's effects only those on the cluster remain, and leave as any hook's, named by
+        // the close (a run again after a silo's death publishes and sends what this one did once; what it does beyond
+        // this one's effects leaves). One that fails (a publish the topic refused) must not keep the peer open: it is
+        // logged and the close goes on.
         try
         {
             if (effects.TakeCluster() is { } cluster)
             {
-                await ReleaseClusterEffects(cluster, outbox: null);
+                await ReleaseClusterEffects(cluster, Record.CloseWrite == Guid.Empty ? null : Record.CloseWrite);
             }
         }
         catch (Exception ex)

@@ -3,7 +3,7 @@ using OrleansWs.Internal;
 namespace OrleansWs;
 
 // How a hook call's effects leave the grain. The order is the causal guarantee: the state is written
-// first, with the call's publishes in it (the outbox); then the hook's effects on the cluster in the
+// first, with the call's effects on the cluster in it (the outbox); then the hook's effects on the cluster in the
 // order it made them, each publish queued by every subscribed gateway and each send or close queued by
 // its target's gateway before the next leaves; the reply (the peer's own frames and close) last.
 // WaitForDrain is a commit point in the middle of a hook; a subscribe is not one (it shows nothing of
@@ -11,9 +11,9 @@ namespace OrleansWs;
 public abstract partial class WebSocketHandler<TState>
 {
     // Everything but the reply: the state, then the effects on the cluster. A call that writes state writes its
-    // publishes with it, so that a silo lost before they all left does not split them from the state: whoever reads
-    // the record next releases them again, and the topic log appends each once (by its id). A call that writes no
-    // state costs no write: its publishes are in the log before its reply leaves.
+    // effects with it, so that a silo lost before they all left does not split them from the state: whoever reads the
+    // record next releases them again, and each takes effect once (by its EffectId). A call that writes no state costs
+    // no write: its publishes are in the log, and its sends queued, before its reply leaves.
     private async Task Commit(PeerEffects effects)
     {
         // An outbox this activation read with the record goes first: the write below replaces it.
@@ -35,7 +35,7 @@ public abstract partial class WebSocketHandler<TState>
 
         try
         {
-            await ReleaseClusterEffects(cluster, outbox);
+            await ReleaseClusterEffects(cluster, outbox?.Write);
         }
         catch when (outbox is not null)
         {
@@ -45,23 +45,13 @@ public abstract partial class WebSocketHandler<TState>
         }
     }
 
-    private static PeerOutbox? OutboxOf(List<ClusterEffect>? cluster)
-    {
-        List<OutboxPublish>? publishes = null;
-        foreach (var effect in cluster ?? [])
-        {
-            if (effect is ClusterEffect.Publish publish)
-            {
-                (publishes ??= []).Add(new OutboxPublish(publish.Topic, [.. publish.Messages], publish.Options.ExcludePeerId, publish.Options.Namespace));
-            }
-        }
+    private static PeerOutbox? OutboxOf(List<ClusterEffect>? cluster) =>
+        cluster is null or [] ? null : new PeerOutbox(Guid.NewGuid(), [.. cluster.Select(OutboxEffect.Of)], DateTime.UtcNow);
 
-        return publishes is null ? null : new PeerOutbox(Guid.NewGuid(), [.. publishes], DateTime.UtcNow);
-    }
-
-    // A record read with an outbox may hold publishes that never all left (its silo died after the write): they are
-    // released before anything else the peer does, and what had left is appended no second time (the log knows their
-    // names, and a publisher waits for each again). A release that fails leaves it pending for the next call.
+    // A record read with an outbox may hold effects that never all left (its silo died after the write): they are
+    // released before anything else the peer does, and what had left takes effect no second time (the log knows the
+    // publishes' names, and a publisher waits for each again; the target's gateway knows the sends'; a close is a close).
+    // A release that fails leaves it pending for the next call.
     private async Task ReleasePendingOutbox()
     {
         if (!_outboxPending)
@@ -78,26 +68,51 @@ public abstract partial class WebSocketHandler<TState>
         if (DateTime.UtcNow - outbox.Written > TopicLogLimits.AppendIdWindow)
         {
             // The log no longer remembers its names: released again, it could be published twice.
-            LogWarningOutboxTooOld(outbox.Publishes.Length);
+            LogWarningOutboxTooOld(outbox.Effects.Length);
             _outboxPending = false;
             return;
         }
 
-        List<ClusterEffect> publishes = [.. outbox.Publishes.Select(p =>
-            new ClusterEffect.Publish(p.Topic, new PublishOptions(p.ExcludePeerId, p.Namespace), [.. p.Messages]))];
-        await ReleaseClusterEffects(publishes, outbox);
+        await ReleaseClusterEffects([.. outbox.Effects.Select(e => e.ToEffect())], outbox.Write);
         _outboxPending = false;
     }
 
-    private async Task ReleaseClusterEffects(List<ClusterEffect> cluster, PeerOutbox? outbox)
+    // An activation that ends in order (idle, or its silo stopping) has released its record's outbox, which the next one
+    // would release again: publishes are then appended no second time (the log knows their names for a day), but a
+    // gateway remembers sends only for its connections' last few writes, so an outbox with sends is cleared, in one
+    // write, here. A silo that dies runs none of this, and the next activation releases the outbox again, as it must.
+    private async Task ForgetReleasedOutbox(CancellationToken cancellationToken)
     {
-        var index = 0;
+        if (_outboxPending || !IsConnected || Record.Outbox is not { } outbox || !outbox.Effects.Any(e => e.Topic is null && e.Close is null)
+            || _writtenState is null || _recordChanged || !_host.Serializer.SerializeToArray(Record.State).AsSpan().SequenceEqual(_writtenState))
+        {
+            // Nothing to forget, or the record holds a change that was never written (and must not be now).
+            return;
+        }
+
+        Record.Outbox = null;
+        try
+        {
+            await _record.WriteStateAsync(cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            // The next activation releases the sends again, which their gateways may show twice.
+            Record.Outbox = outbox;
+            LogWarningOutboxNotForgotten(ex, _host.PeerId);
+        }
+    }
+
+    // With a write, each effect is named by it and by its place among the write's publishes or sends (EffectId).
+    private async Task ReleaseClusterEffects(List<ClusterEffect> cluster, Guid? write)
+    {
+        var (publishes, sends) = (0, 0);
         foreach (var effect in cluster)
         {
             switch (effect)
             {
                 case ClusterEffect.Publish publish:
-                    var options = outbox is null ? publish.Options : publish.Options with { Id = new TopicAppendId(_host.PeerId, outbox.Write, index++) };
+                    var options = write is { } w ? publish.Options with { Id = new EffectId(_host.PeerId, w, publishes++) } : publish.Options;
                     var queued = await _host.Publish(publish.Topic, publish.Messages, options);
                     if (queued.Fenced.Count > 0)
                     {
@@ -106,7 +121,8 @@ public abstract partial class WebSocketHandler<TState>
 
                     break;
                 case ClusterEffect.Send send:
-                    await Deliver(send.PeerId, () => _host.Peers.Send(send.PeerId, send.Message));
+                    var id = write is { } named ? new EffectId(_host.PeerId, named, sends++) : (EffectId?)null;
+                    await Deliver(send.PeerId, () => _host.Send(send.PeerId, send.Message, id));
                     break;
                 case ClusterEffect.Close close:
                     await Deliver(close.PeerId, () => close.Command.Terminate
@@ -134,7 +150,7 @@ public abstract partial class WebSocketHandler<TState>
         }
     }
 
-    // The outbox it wrote with the state (the call's publishes), or null when it wrote nothing or there were none.
+    // The outbox it wrote with the state (the call's effects on the cluster), or null when it wrote nothing or there were none.
     private async Task<PeerOutbox?> WriteIfChanged(PeerEffects effects, List<ClusterEffect>? cluster)
     {
         var state = _host.Serializer.SerializeToArray(Record.State);
@@ -203,6 +219,12 @@ public abstract partial class WebSocketHandler<TState>
     {
         if (Record.Gateway is not { } gateway || Record.PeerId is not { } peerId)
         {
+            return false;
+        }
+
+        if (effects.SocketClosed)
+        {
+            // OnClose: no socket to drain, and no commit point (its effects leave after it, named by the close).
             return false;
         }
 

@@ -46,9 +46,12 @@ public abstract partial class WebSocketHandler<TState>
     [LoggerMessage(EventId = 110, EventName = "DeliveryFailed", Level = LogLevel.Warning, Message = "A hook's send or close for peer {PeerId} did not reach its gateway; the hook's other effects go on.")]
     private partial void LogWarningDeliveryFailed(Exception exception, string peerId);
 
-    [LoggerMessage(EventId = 114, EventName = "TopicsUnwritable", Level = LogLevel.Warning, Message = "A hook of peer {PeerId} published while the topic log is unreachable: it fails before its state is written (OnError), and the peer is closed with 1011.")]
+    [LoggerMessage(EventId = 114, EventName = "TopicsUnwritable", Level = LogLevel.Warning, Message = "A hook of peer {PeerId} published while the topic log is unreachable or full: it fails before its state is written (OnError), and the peer is closed with 1011.")]
     private partial void LogWarningTopicsUnwritable(string peerId);
 
-    [LoggerMessage(EventId = 115, EventName = "OutboxTooOld", Level = LogLevel.Warning, Message = "A stored outbox of {Count} publish(es) is older than the topic log remembers publish ids for; it is not released again.")]
+    [LoggerMessage(EventId = 115, EventName = "OutboxTooOld", Level = LogLevel.Warning, Message = "A stored outbox of {Count} effect(s) is older than the topic log remembers publish ids for; it is not released again.")]
     private partial void LogWarningOutboxTooOld(int count);
+
+    [LoggerMessage(EventId = 116, EventName = "OutboxNotForgotten", Level = LogLevel.Warning, Message = "The released outbox of peer {PeerId} could not be cleared when its activation ended; the next activation releases its sends again, which their gateways may show twice.")]
+    private partial void LogWarningOutboxNotForgotten(Exception exception, string peerId);
 }

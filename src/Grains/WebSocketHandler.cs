@@ -56,6 +56,8 @@ public abstract partial class WebSocketHandler<TState> : Grain, IPeerGrain, IPee
             services.GetService<ILoggerFactory>()?.CreateLogger(GetType()) ?? NullLogger.Instance);
         _logger = _host.Logger;
         _record = new PeerState<PeerRecord<TState>>(services.GetKeyedService<IGrainStorage>(storageName) ?? throw NoStorage(storageName), GrainContext.GrainId, _logger);
+        // After the deactivation's own hooks: every call has finished, so the record's outbox has left (Commit.cs).
+        GrainContext.ObservableLifecycle.Subscribe(nameof(WebSocketHandler<TState>), GrainLifecycleStage.SetupState, _ => Task.CompletedTask, ForgetReleasedOutbox);
     }
 
     private sealed class GrainHost(
@@ -69,6 +71,11 @@ public abstract partial class WebSocketHandler<TState> : Grain, IPeerGrain, IPee
         : HandlerHost(grain.GetGrainId().ToString(), peers, serializer, logger)
     {
         public override bool TopicsWritable => log?.Writable ?? true;
+
+        // A named send takes effect once, so it is asked again also when the target's silo died on the way.
+        public override Task<bool> Send(string peerId, Message message, EffectId? id) => id is { } once
+            ? ClusterRetry.WhenRejected(() => grain.GrainFactory.GetGrain<IPeerGrain>(PeerIds.ToGrainId(peerId)).SendOnce(message, once), idempotent: true)
+            : Peers.Send(peerId, message);
 
         public override Task<TopicQueued> Publish(string topic, IReadOnlyList<Message> messages, PublishOptions options) =>
             barrier.PublishQueued(topic, messages, options, queuedTimeout);

@@ -44,6 +44,13 @@ public interface IPeerGrain : IWebSocketHandler
     [AlwaysInterleave]
     Task<bool> Send(Message message);
 
+    /// <summary>
+    /// Sends a message another peer's outbox released: its gateway shows it once, also when that outbox is released
+    /// again after a crash (<paramref name="id"/> names it); <see langword="false"/> when the peer is not open.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<bool> SendOnce(Message message, EffectId id);
+
     /// <summary>Closes this peer from anywhere; <see langword="false"/> when the peer is not open.</summary>
     [AlwaysInterleave]
     Task<bool> Close(int code, string reason);

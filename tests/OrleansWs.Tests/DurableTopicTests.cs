@@ -104,6 +104,60 @@ public sealed class DurableTopicTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_send_in_an_outbox_leaves_from_the_record_when_its_call_failed_and_is_shown_once()
+    {
+        var topic = AppExtensions.NewTag();
+        var (target, targetId) = await _app.OpenRecording(gateway: 1);
+        var (subscriber, _) = await _app.OpenRecording($"subscribe={topic}", gateway: 0);
+
+        // The publish failed before the send left: the close releases the outbox, and the send leaves after the publish.
+        var (first, firstId) = await _app.OpenRecording();
+        _log.FailNextAppend(topic);
+        await first.SendText($"addpub:x:{topic},@{targetId}");
+        await first.ExpectClose(1011);
+        await HookLog.WaitFor(firstId, "close");
+        Assert.Equal("x", await subscriber.ReceiveText());
+        Assert.Equal("x", await target.ReceiveText());
+
+        // The send left, the publish after it failed: released again, the send is not shown twice.
+        var (second, secondId) = await _app.OpenRecording();
+        _log.FailNextAppend(topic);
+        await second.SendText($"addpub:y:@{targetId},{topic}");
+        await second.ExpectClose(1011);
+        await HookLog.WaitFor(secondId, "close");
+        Assert.Equal("y", await target.ReceiveText());
+        Assert.Equal("y", await subscriber.ReceiveText());
+        await target.ExpectNoMessage(TimeSpan.FromMilliseconds(300));
+        await subscriber.ExpectNoMessage(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public async Task A_peer_whose_activation_ended_in_order_does_not_send_its_last_outbox_again()
+    {
+        var (target, targetId) = await _app.OpenRecording(gateway: 1);
+        var (publisher, publisherId) = await _app.OpenRecording();
+        await publisher.SendText($"addpub:x:@{targetId}");
+        Assert.Equal("items:x", await publisher.ReceiveText());
+        Assert.Equal("x", await target.ReceiveText());
+
+        // More writes' sends than the target's gateway remembers, so only the record can keep the first from leaving again.
+        var (other, _) = await _app.OpenRecording();
+        for (var i = 0; i < 20; i++)
+        {
+            await other.SendText($"addpub:o{i}:@{targetId}");
+            Assert.StartsWith("items:", await other.ReceiveText());
+            Assert.Equal($"o{i}", await target.ReceiveText());
+        }
+
+        // Collected while idle: the next call reads the record afresh.
+        await _app.Deactivate(publisherId);
+        await _app.WaitForDeactivation(publisherId);
+        await publisher.SendText("items");
+        Assert.Equal("items:x", await publisher.ReceiveText());
+        await target.ExpectNoMessage(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
     public async Task A_hook_that_publishes_while_the_log_is_unreachable_fails_before_its_state_is_written()
     {
         var topic = AppExtensions.NewTag();
@@ -208,7 +262,7 @@ internal sealed class FaultyTopicLog(ITopicLog inner) : ITopicLog
         }
     }
 
-    public Task<TopicAppended> Append(uint partition, string topic, TopicEvent[] events, TopicAppendId? id = null)
+    public Task<TopicAppended> Append(uint partition, string topic, TopicEvent[] events, EffectId? id = null)
     {
         lock (_failNext)
         {

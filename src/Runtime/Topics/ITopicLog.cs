@@ -14,7 +14,7 @@ namespace OrleansWs.Internal;
 /// <item><b>The chain.</b> An appended publish carries its topic's previous position (<see cref="TopicEvent.Previous"/>
 /// on its first event), kept for <see cref="TopicLogLimits.AppendIdWindow"/> after the topic's last publish, whatever
 /// the history kept: a reader that did not see that position missed a publish.</item>
-/// <item><b>Once.</b> An append that names an id (<see cref="TopicAppendId"/>) is appended at most once for that
+/// <item><b>Once.</b> An append that names an id (<see cref="EffectId"/>) is appended at most once for that
 /// publisher, write and index, however often it is asked.</item>
 /// <item><b>Bounded.</b> A partition keeps at most <see cref="TopicLogLimits.PartitionLength"/> publishes; a topic's
 /// history at most <see cref="TopicLogLimits.HistoryCount"/>, none older than <see cref="TopicLogLimits.HistoryAge"/>.
@@ -25,7 +25,7 @@ namespace OrleansWs.Internal;
 /// </remarks>
 internal interface ITopicLog
 {
-    /// <summary>Whether the log takes appends now, without asking it: false once it is known to be unreachable.</summary>
+    /// <summary>Whether the log takes appends now, without asking it: false once it is known to be unreachable or to have no room.</summary>
     bool Writable { get; }
 
     /// <summary>
@@ -34,7 +34,7 @@ internal interface ITopicLog
     /// appended already, no batch and the earlier append's position. Throws when the log did not take it. A join
     /// marker (<see cref="TopicEvent.Marker"/>) goes to the partition only: it is not in the topic's history or chain.
     /// </summary>
-    Task<TopicAppended> Append(uint partition, string topic, TopicEvent[] events, TopicAppendId? id = null);
+    Task<TopicAppended> Append(uint partition, string topic, TopicEvent[] events, EffectId? id = null);
 
     /// <summary>
     /// Up to <paramref name="max"/> publishes of <paramref name="partition"/> after <paramref name="after"/>, oldest first;
@@ -63,10 +63,6 @@ internal interface ITopicLog
 /// <param name="Position">Its position; for one appended before, that append's (<see cref="TopicPosition.Start"/> when the log no longer knows it).</param>
 internal readonly record struct TopicAppended(TopicBatch? Batch, TopicPosition Position);
 
-/// <summary>Names an append so that asking again does not append it twice: the <paramref name="Index"/>th publish of one write (<paramref name="Write"/>) of one publisher's record.</summary>
-[GenerateSerializer, Immutable]
-internal readonly record struct TopicAppendId([property: Id(0)] string Publisher, [property: Id(1)] Guid Write, [property: Id(2)] int Index);
-
 /// <summary>A read of a topic's history.</summary>
 /// <param name="Publishes">The publishes read, oldest first.</param>
 /// <param name="Truncated">Publishes after the position asked for are gone from the history: the reader missed some.</param>
@@ -91,6 +87,6 @@ internal sealed record TopicLogLimits(int PartitionLength, int HistoryCount, Tim
     /// <summary>The defaults: 100,000 per partition, 1,000 per topic, 10 minutes.</summary>
     public static TopicLogLimits Default { get; } = new(100_000, 1_000, TimeSpan.FromMinutes(10));
 
-    /// <summary>How long a log remembers a publisher's last <see cref="TopicAppendId"/> after its append.</summary>
+    /// <summary>How long a log remembers an append's <see cref="EffectId"/>.</summary>
     public static TimeSpan AppendIdWindow { get; } = TimeSpan.FromDays(1);
 }

@@ -30,4 +30,4 @@ internal interface ITopicPublisher
 /// <param name="ExcludePeerId">A peer that does not get the publish (the sender, for a peer's own publish).</param>
 /// <param name="Namespace">Only subscribers of this namespace get the publish; <see langword="null"/>: every namespace.</param>
 /// <param name="Id">Names the publish so that publishing it again (a record's outbox released after a crash) does not publish it twice.</param>
-internal readonly record struct PublishOptions(string? ExcludePeerId, string? Namespace = null, TopicAppendId? Id = null);
+internal readonly record struct PublishOptions(string? ExcludePeerId, string? Namespace = null, EffectId? Id = null);

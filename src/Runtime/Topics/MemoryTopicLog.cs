@@ -34,7 +34,7 @@ internal sealed class MemoryTopicLog(TopicLogLimits limits, TimeProvider time, b
     public bool Writable => true;
 
     /// <inheritdoc />
-    public Task<TopicAppended> Append(uint partition, string topic, TopicEvent[] events, TopicAppendId? id = null)
+    public Task<TopicAppended> Append(uint partition, string topic, TopicEvent[] events, EffectId? id = null)
     {
         if (events.Length == 0)
         {
@@ -204,7 +204,7 @@ internal sealed class MemoryTopicLog(TopicLogLimits limits, TimeProvider time, b
     }
 
     // The position of an append of this id made before, or null when there was none (or the log no longer remembers).
-    private TopicPosition? Appended(TopicAppendId id, long now)
+    private TopicPosition? Appended(EffectId id, long now)
     {
         if (_appended.TryGetValue(id.Publisher, out var last) && time.GetElapsedTime(last.At, now) <= TopicLogLimits.AppendIdWindow
             && last.Write == id.Write && last.Positions.Count > id.Index)
@@ -215,7 +215,7 @@ internal sealed class MemoryTopicLog(TopicLogLimits limits, TimeProvider time, b
         return null;
     }
 
-    private void Record(TopicAppendId id, long position, long now)
+    private void Record(EffectId id, long position, long now)
     {
         if (!_appended.TryGetValue(id.Publisher, out var last) || last.Write != id.Write)
         {

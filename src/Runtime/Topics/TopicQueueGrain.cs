@@ -32,7 +32,7 @@ internal sealed class TopicQueueGrain(ITopicLog log, TopicPartitions partitions,
 
     public async Task<long> Enqueue(StreamId stream, TopicEvent[] events) => (await Append(stream, events, null)).Position.Value;
 
-    private Task<TopicAppended> Append(StreamId stream, TopicEvent[] events, TopicAppendId? id)
+    private Task<TopicAppended> Append(StreamId stream, TopicEvent[] events, EffectId? id)
     {
         if (events.Length == 0)
         {
@@ -95,7 +95,7 @@ internal sealed class TopicQueueGrain(ITopicLog log, TopicPartitions partitions,
         return [.. last.Select(p => p.Value)];
     }
 
-    public async Task<TopicEnqueued> EnqueueQueued(StreamId stream, TopicEvent[] events, TimeSpan bound, TopicAppendId? id = null)
+    public async Task<TopicEnqueued> EnqueueQueued(StreamId stream, TopicEvent[] events, TimeSpan bound, EffectId? id = null)
     {
         // Appended before (asked again after a silo died with the call, or an outbox released again): it is waited for
         // again, so that what the publisher does next still comes after it everywhere.

@@ -67,7 +67,7 @@ internal interface ITopicQueueGrain : IGrainWithStringKey
     /// </summary>
     /// <remarks>Interleaved, so that one publish's wait holds up no other publish.</remarks>
     [AlwaysInterleave]
-    Task<TopicEnqueued> EnqueueQueued(StreamId stream, TopicEvent[] events, TimeSpan bound, TopicAppendId? id = null);
+    Task<TopicEnqueued> EnqueueQueued(StreamId stream, TopicEvent[] events, TimeSpan bound, EffectId? id = null);
 }
 
 /// <summary>A publish's position, and the subscriptions its barrier fenced.</summary>

@@ -47,6 +47,13 @@ public sealed class RecordingHandler : WebSocketHandler<RecordingState>
             await peer.Subscribe(topic);
         }
 
+        if (peer.Query["holdOpen"] is { } tag)
+        {
+            // Held until the test kills this silo, under a key the test knows before it knows the peer's id.
+            HookLog.Record("opening/" + tag, "open", peer.Id);
+            await HookLog.Gate(peer.Id + "/open").Task;
+        }
+
         if (peer.Query["failOpen"] is not null)
         {
             throw new InvalidOperationException("open boom");
@@ -79,11 +86,19 @@ public sealed class RecordingHandler : WebSocketHandler<RecordingState>
                 await peer.Send("items:" + string.Join(",", State.Items));
                 break;
             case "addpub":
-                // addpub:item:topicA,topicB changes the state and publishes the item to each topic: one write, one outbox.
+                // addpub:item:topicA,@peerId,topicB changes the state and publishes the item to each topic (sends it to each
+                // @peer) in that order: one write, one outbox.
                 State.Items.Add(parts[1]);
-                foreach (var topic in parts[2].Split(','))
+                foreach (var target in parts[2].Split(','))
                 {
-                    await peer.Publish(topic, parts[1]);
+                    if (target.StartsWith('@'))
+                    {
+                        await Peers.Send(target[1..], Message.FromText(parts[1]));
+                    }
+                    else
+                    {
+                        await peer.Publish(target, parts[1]);
+                    }
                 }
 
                 await peer.Send("items:" + string.Join(",", State.Items));

@@ -69,17 +69,17 @@ public abstract class TopicLogSpecification : IAsyncLifetime
         var topic = AppExtensions.NewTag();
         var write = Guid.NewGuid();
         var publisher = "peer/" + AppExtensions.NewTag();
-        var a = await Log.Append(partition, topic, Events("a"), new TopicAppendId(publisher, write, 0));
-        var b = await Log.Append(partition, topic, Events("b"), new TopicAppendId(publisher, write, 1));
+        var a = await Log.Append(partition, topic, Events("a"), new EffectId(publisher, write, 0));
+        var b = await Log.Append(partition, topic, Events("b"), new EffectId(publisher, write, 1));
         Assert.NotNull(a.Batch);
         Assert.NotNull(b.Batch);
 
         // Asked again: not appended, and the earlier append's position, so that a publisher can wait for it again.
-        var again = await Log.Append(partition, topic, Events("a"), new TopicAppendId(publisher, write, 0));
+        var again = await Log.Append(partition, topic, Events("a"), new EffectId(publisher, write, 0));
         Assert.Null(again.Batch);
         Assert.Equal(a.Position, again.Position);
-        Assert.Equal(b.Position, (await Log.Append(partition, topic, Events("b"), new TopicAppendId(publisher, write, 1))).Position);
-        Assert.NotNull((await Log.Append(partition, topic, Events("c"), new TopicAppendId(publisher, Guid.NewGuid(), 0))).Batch);
+        Assert.Equal(b.Position, (await Log.Append(partition, topic, Events("b"), new EffectId(publisher, write, 1))).Position);
+        Assert.NotNull((await Log.Append(partition, topic, Events("c"), new EffectId(publisher, Guid.NewGuid(), 0))).Batch);
 
         var read = await Log.Read(partition, TopicPosition.Start, 10, TimeSpan.Zero, CancellationToken.None);
         Assert.Equal(["a", "b", "c"], read.Select(b => b.Events[0].Message.Text()));
