@@ -9,7 +9,8 @@ namespace OrleansWs.Bench;
 /// <c>/ws/room?room=solo-{i}</c> for a room of its own), each keeping K binary messages of B bytes in flight for S
 /// seconds; text frames (a room's welcome) are not replies. <c>--deflate 1</c> offers permessage-deflate.
 /// Reports messages per second, round-trip latency percentiles, errors and, for every <c>--pid</c>,
-/// the server's CPU time per message and its resident memory.
+/// the server's CPU time per message and its resident memory; with <c>--redis HOST:PORT</c> also the Redis memory each
+/// message added (<c>used_memory</c> before and after: a publishing hook's log entry, history and id).
 /// </summary>
 internal static class EchoScenario
 {
@@ -30,6 +31,8 @@ internal static class EchoScenario
             await sockets[i].ConnectAsync(new Uri(url + Dialer.PathFor(path, i)), CancellationToken.None);
         }
 
+        var redis = args.Get("redis", "");
+        var redisBefore = redis.Length > 0 ? await RedisUsedMemory(redis) : 0;
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
         var before = processes.Sample();
         var clock = Stopwatch.StartNew();
@@ -52,6 +55,12 @@ internal static class EchoScenario
             Console.WriteLine(line);
         }
 
+        var redisBytes = redis.Length > 0 ? (double)(await RedisUsedMemory(redis) - redisBefore) / Math.Max(1, messages) : double.NaN;
+        if (redis.Length > 0)
+        {
+            Console.WriteLine($"redis: {redisBytes:F0} B of memory per message");
+        }
+
         Report.Json(args, args.Get("name", "echo"), new()
         {
             ["msgs_per_s"] = rate,
@@ -61,6 +70,7 @@ internal static class EchoScenario
             ["errors"] = results.Sum(r => r.Errors),
             // Resident memory of the server processes with the connections open and busy (e.g. compression's state).
             ["server_rss_mb"] = after.Where(p => p.Pid != Environment.ProcessId).Sum(p => p.RssBytes) / 1048576.0,
+            ["redis_bytes_per_msg"] = redisBytes,
         });
 
         foreach (var socket in sockets)
@@ -70,6 +80,14 @@ internal static class EchoScenario
         }
 
         return 0;
+    }
+
+    private static async Task<long> RedisUsedMemory(string endpoint)
+    {
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(endpoint);
+        var info = (string?)await redis.GetDatabase().ExecuteAsync("INFO", "memory") ?? "";
+        var line = info.Split('\n').First(l => l.StartsWith("used_memory:", StringComparison.Ordinal));
+        return long.Parse(line["used_memory:".Length..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static async Task Drive(ClientWebSocket socket, Result result, int inFlight, int payload, CancellationToken stop)
