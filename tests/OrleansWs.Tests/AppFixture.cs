@@ -79,4 +79,20 @@ public static class AppExtensions
     }
 
     public static string NewTag() => Guid.NewGuid().ToString("N");
+
+    /// <summary>
+    /// Sends <c>addpub:lost:topic</c> to a recording peer whose state holds only <c>kept</c>, while the topic log cannot
+    /// take it: the hook fails before its state is written (its frames still leave as it saw its state), with
+    /// <c>OnError(TopicLogUnavailableException)</c> and 1011 <c>topics unavailable</c>, and the close sees the state as
+    /// last written.
+    /// </summary>
+    public static async Task PublishFailsBeforeItsWrite(this TestClient publisher, string peerId, string topic)
+    {
+        await publisher.SendText($"addpub:lost:{topic}");
+        Assert.Equal("items:kept,lost", await publisher.ReceiveText());
+        var closed = await publisher.ExpectClose(1011);
+        Assert.Equal("topics unavailable", closed.Reason);
+        Assert.IsType<TopicLogUnavailableException>((await HookLog.WaitFor(peerId, "error")).Argument);
+        Assert.Equal("kept", (await HookLog.WaitFor(peerId + "/state", "close")).Argument);
+    }
 }

@@ -169,13 +169,7 @@ public sealed class DurableTopicTests : IAsyncLifetime
         _log.Writable = false;
         try
         {
-            await publisher.SendText($"addpub:lost:{topic}");
-            Assert.Equal("items:kept,lost", await publisher.ReceiveText());
-            var closed = await publisher.ExpectClose(1011);
-            Assert.Equal("topics unavailable", closed.Reason);
-            Assert.IsType<TopicLogUnavailableException>((await HookLog.WaitFor(id, "error")).Argument);
-            // The close saw the state as last written: the failed hook's change was not kept.
-            Assert.Equal("kept", (await HookLog.WaitFor(id + "/state", "close")).Argument);
+            await publisher.PublishFailsBeforeItsWrite(id, topic);
 
             // Peers that do not publish carry on.
             await using var echo = await _app.Connect("/ws/echo");

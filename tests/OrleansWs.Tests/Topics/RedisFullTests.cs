@@ -65,14 +65,7 @@ public sealed class RedisFullTests : IAsyncLifetime
         await server.ConfigSetAsync("maxmemory", "1");
         await LoggedAfter(mark, "TopicLogFull");
 
-        await publisher.SendText($"addpub:lost:{topic}");
-        // The hook's own frames still leave (as the hook saw its state), then the close.
-        Assert.Equal("items:kept,lost", await publisher.ReceiveText());
-        var closed = await publisher.ExpectClose(1011);
-        Assert.Equal("topics unavailable", closed.Reason);
-        Assert.IsType<TopicLogUnavailableException>((await HookLog.WaitFor(id, "error")).Argument);
-        // The close saw the state as last written: the failed hook's change was not kept.
-        Assert.Equal("kept", (await HookLog.WaitFor(id + "/state", "close")).Argument);
+        await publisher.PublishFailsBeforeItsWrite(id, topic);
 
         mark = App.Logs.Mark();
         await server.ConfigSetAsync("maxmemory", "0");
