@@ -137,12 +137,13 @@ internal sealed partial class WebSocketConnection
             : new CloseDetails(CloseCodes.ProtocolError, "protocol error", WasClean: false);
     }
 
-    // Per write, the highest send index applied. An outbox is released again in the order it was first released, so a
-    // send at or below it was shown; a write released again is one of the last few this connection heard from.
+    // Per write, the sends applied: the highest index, and which of the 63 below it. An outbox is released again in the
+    // order it was first released, within two minutes of its write (older ones send no more), and a connection remembers
+    // the last 32 writes whose sends reached it. A send that arrives late (its first delivery timed out) still shows.
     private sealed class OnceWindow
     {
-        private const int Writes = 16;
-        private readonly (Guid Write, int Index)[] _applied = new (Guid, int)[Writes];
+        private const int Writes = 32;
+        private readonly (Guid Write, int Index, ulong Seen)[] _applied = new (Guid, int, ulong)[Writes];
         private int _next;
 
         public bool First(EffectId id)
@@ -151,19 +152,31 @@ internal sealed partial class WebSocketConnection
             {
                 for (var i = 0; i < Writes; i++)
                 {
-                    if (_applied[i].Write == id.Write)
+                    ref var entry = ref _applied[i];
+                    if (entry.Write != id.Write || id.Write == Guid.Empty)
                     {
-                        if (id.Index <= _applied[i].Index)
-                        {
-                            return false;
-                        }
+                        continue;
+                    }
 
-                        _applied[i].Index = id.Index;
+                    if (id.Index > entry.Index)
+                    {
+                        var shift = id.Index - entry.Index;
+                        entry.Seen = (shift >= 64 ? 0 : entry.Seen << shift) | 1;
+                        entry.Index = id.Index;
                         return true;
                     }
+
+                    var bit = entry.Index - id.Index;
+                    if (bit >= 64 || (entry.Seen & (1UL << bit)) != 0)
+                    {
+                        return false;
+                    }
+
+                    entry.Seen |= 1UL << bit;
+                    return true;
                 }
 
-                _applied[_next] = (id.Write, id.Index);
+                _applied[_next] = (id.Write, id.Index, 1);
                 _next = (_next + 1) % Writes;
                 return true;
             }

@@ -73,9 +73,22 @@ public abstract partial class WebSocketHandler<TState>
             return;
         }
 
-        await ReleaseClusterEffects([.. outbox.Effects.Select(e => e.ToEffect())], outbox.Write);
+        // A release cut short by its silo's death fails the call, and the peer's close releases the outbox again within
+        // the gateway's call timeout and the silo's death detection; an outbox older than this window left whole before
+        // its silo died (the peer's next call came later), and its sends, which gateways remember only for their last
+        // writes, stay behind. Publishes go again: the log knows their names for a day.
+        var effects = outbox.Effects.AsEnumerable();
+        if (DateTime.UtcNow - outbox.Written > SendReleaseWindow)
+        {
+            effects = effects.Where(e => e.Topic is not null || e.Close is not null);
+        }
+
+        await ReleaseClusterEffects([.. effects.Select(e => e.ToEffect())], outbox.Write);
         _outboxPending = false;
     }
+
+    // How long after its write an outbox's sends are released again (see ReleasePendingOutbox).
+    private static readonly TimeSpan SendReleaseWindow = TimeSpan.FromMinutes(2);
 
     // An activation that ends in order (idle, or its silo stopping) has released its record's outbox, which the next one
     // would release again: publishes are then appended no second time (the log knows their names for a day), but a

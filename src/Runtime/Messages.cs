@@ -88,13 +88,13 @@ public sealed record PeerReply(
 
 /// <summary>
 /// Names one effect a hook call wrote with its peer's state (its outbox), so that releasing the outbox again after a
-/// crash does not repeat it: the <paramref name="Index"/>th effect on the cluster of one write (<paramref name="Write"/>)
-/// of one peer's record (<paramref name="Publisher"/>). The topic log appends a named publish once; a gateway shows a
+/// crash does not repeat it: the <paramref name="Index"/>th publish, or send, of one write (<paramref name="Write"/>) of
+/// one peer's record (<paramref name="Publisher"/>). The topic log appends a named publish once; a gateway shows a
 /// named send once.
 /// </summary>
 /// <param name="Publisher">The id of the peer whose hook made the effect.</param>
 /// <param name="Write">Names the write (or the close) the effect belongs to.</param>
-/// <param name="Index">The effect's place among the write's effects on the cluster, in the order the hooks made them.</param>
+/// <param name="Index">The effect's place among the write's publishes (for a publish) or sends (for a send), from 0, in the order the hooks made them.</param>
 [GenerateSerializer, Immutable]
 public readonly record struct EffectId([property: Id(0)] string Publisher, [property: Id(1)] Guid Write, [property: Id(2)] int Index);
 

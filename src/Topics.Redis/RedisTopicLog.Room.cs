@@ -14,6 +14,7 @@ internal sealed partial class RedisTopicLog
 
     private readonly CancellationTokenSource _stopped = new();
     private volatile bool _full;
+    private volatile bool _refused;
     private string? _evictionReported;
 
     // A publish takes a few hundred bytes beyond its payload, and several may land between two checks: full a little
@@ -88,10 +89,23 @@ internal sealed partial class RedisTopicLog
             Log.Evicts(_logger, policy, max);
         }
 
-        // Only noeviction refuses writes; under another policy Redis makes room by deleting (reported above). Redis
-        // leaves replication and append-only-file buffers out of the figure it compares with maxmemory.
+        // Redis leaves replication and append-only-file buffers out of the figure it compares with maxmemory. Under
+        // noeviction it refuses writes there; under another policy it deletes (reported above) and refuses only when
+        // nothing is left to delete, which a refused append tells. Full stays full until there is twice the headroom,
+        // so a Redis at the mark does not flap.
         used -= uncounted;
-        SetFull(max > 0 && policy == "noeviction" && used + Headroom(max) >= max, used, max);
+        var mark = max - Headroom(max) * (_full ? 2 : 1);
+        var full = max > 0 && used >= mark && (policy == "noeviction" || _refused);
+        _refused &= full;
+        SetFull(full, used, max);
+    }
+
+    // Redis refused an append for memory: full at once, whatever the policy, until a check finds room.
+    private async Task Refused()
+    {
+        _refused = true;
+        SetFull(true, -1, -1);
+        await CheckRoom();
     }
 
     private void SetFull(bool full, long used, long max)
@@ -102,7 +116,11 @@ internal sealed partial class RedisTopicLog
         }
 
         _full = full;
-        if (full)
+        if (full && used < 0)
+        {
+            Log.Refused(_logger);
+        }
+        else if (full)
         {
             Log.Full(_logger, used, max);
         }
@@ -119,6 +137,9 @@ internal sealed partial class RedisTopicLog
     {
         [LoggerMessage(132, LogLevel.Warning, "The topic log's Redis is full ({Used} of {Max} bytes): publishes fail until it has room.", EventName = "TopicLogFull")]
         public static partial void Full(ILogger logger, long used, long max);
+
+        [LoggerMessage(136, LogLevel.Warning, "The topic log's Redis refused a publish for memory: publishes fail until it has room.", EventName = "TopicLogRefused")]
+        public static partial void Refused(ILogger logger);
 
         [LoggerMessage(133, LogLevel.Information, "The topic log's Redis has room again ({Used} of {Max} bytes).", EventName = "TopicLogRoom")]
         public static partial void Room(ILogger logger, long used, long max);

@@ -81,7 +81,7 @@ internal sealed partial class RedisTopicLog : ITopicLog, IDisposable
         catch (RedisServerException ex) when (IsOutOfMemory(ex))
         {
             // Full before the next check saw it: the publishes that follow fail before their state is written.
-            await CheckRoom();
+            await Refused();
             throw;
         }
 
