@@ -42,6 +42,7 @@ PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   if [ -n "$BASELINE" ]; then git worktree remove --force "$OUT/baseline" >/dev/null 2>&1 || true; fi
+  rm -rf "$OUT"
 }
 trap cleanup EXIT
 
@@ -73,7 +74,8 @@ start_target() { # target [tree]
         rm -rf "$OUT/appendonlydir"
         redis-server --port $REDIS_PORT --bind 127.0.0.1 --save "" --appendonly yes --appendfsync everysec --dir "$OUT" >"$OUT/redis.log" 2>&1 &
         redis=$!; PIDS+=($redis)
-        until redis-cli -p $REDIS_PORT ping >/dev/null 2>&1; do sleep 0.1; done
+        for _ in $(seq 1 100); do redis-cli -p $REDIS_PORT ping >/dev/null 2>&1 && break; sleep 0.1; done
+        redis-cli -p $REDIS_PORT ping >/dev/null 2>&1 || { echo "redis-server did not start on $REDIS_PORT" >&2; exit 1; }
         cluster=(--OrleansWs:Cluster:Mode=redis --OrleansWs:Cluster:Redis=127.0.0.1:$REDIS_PORT)
         REDIS_ARGS=(--redis 127.0.0.1:$REDIS_PORT)
       fi
