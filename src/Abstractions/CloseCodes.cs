@@ -26,6 +26,12 @@ public static class CloseCodes
     /// <summary>1013: try again later, e.g. the peer's send queue overflowed.</summary>
     public const int TryAgainLater = 1013;
 
+    /// <summary>4403: a resume was refused (a forged or stale token, another user's, or a window that ended); the client connects afresh.</summary>
+    public const int ResumeRefused = 4403;
+
+    /// <summary>4409: a resumable connection was superseded by a resume of its peer on another connection.</summary>
+    public const int Superseded = 4409;
+
     /// <summary>The longest close reason, in bytes of UTF-8: what fits a close frame's 125-byte payload after the code.</summary>
     public const int MaxReasonBytes = 123;
 

@@ -13,7 +13,17 @@ internal sealed class ConnectionRegistry
     /// <summary>How many connections are held.</summary>
     public int Count => _connections.Count;
 
-    public void Register(WebSocketConnection connection) => _connections[connection.PeerId] = connection;
+    /// <summary>Holds <paramref name="connection"/>; returns the connection of the same peer it replaces (a resume's old one), if any.</summary>
+    public WebSocketConnection? Register(WebSocketConnection connection)
+    {
+        WebSocketConnection? previous = null;
+        _connections.AddOrUpdate(connection.PeerId, connection, (_, old) => (previous = old, connection).connection);
+        return ReferenceEquals(previous, connection) ? null : previous;
+    }
+
+    /// <summary>Puts <paramref name="previous"/> back in place of <paramref name="connection"/> (a resume that was refused).</summary>
+    public void Restore(WebSocketConnection previous, WebSocketConnection connection) =>
+        _connections.TryUpdate(previous.PeerId, previous, connection);
 
     public void Unregister(WebSocketConnection connection) => _connections.TryRemove(new(connection.PeerId, connection));
 
@@ -41,7 +51,7 @@ internal sealed class ConnectionRegistry
         var count = 0;
         foreach (var connection in _connections.Values)
         {
-            connection.BeginClose(code, reason);
+            connection.BeginShutdown(code, reason);
             count++;
         }
 

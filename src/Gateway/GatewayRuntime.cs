@@ -15,6 +15,7 @@ internal sealed class GatewayRuntime
         ConnectionRegistry connections,
         GatewayLease lease,
         ITopicSubscriber topics,
+        ITopicHistory history,
         Microsoft.Extensions.Options.IOptions<WebSocketGatewayOptions> options,
         ILoggerFactory loggerFactory,
         IHostApplicationLifetime lifetime)
@@ -24,6 +25,7 @@ internal sealed class GatewayRuntime
         Lease = lease;
         Options = options.Value;
         ConnectionLogger = loggerFactory.CreateLogger<WebSocketConnection>();
+        History = history;
         Topics = new TopicFanout<WebSocketConnection>(topics, loggerFactory.CreateLogger<TopicFanout<WebSocketConnection>>());
         var logger = loggerFactory.CreateLogger<GatewayRuntime>();
         // ApplicationStopping fires before Kestrel stops, so sockets still get a close frame.
@@ -48,4 +50,7 @@ internal sealed class GatewayRuntime
     public GatewayLease Lease { get; }
 
     public TopicFanout<WebSocketConnection> Topics { get; }
+
+    /// <summary>The topics' history, from which a resumed peer gets what was published while it was away.</summary>
+    public ITopicHistory History { get; }
 }

@@ -67,4 +67,16 @@ internal static partial class Log
 
     [LoggerMessage(17, LogLevel.Information, "Gateway {GatewayId} closing {Count} sockets with 1001: the host is stopping.", EventName = "ShuttingDown")]
     public static partial void ShuttingDown(ILogger logger, Guid gatewayId, int count);
+
+    [LoggerMessage(27, LogLevel.Debug, "Resumable peer {PeerId} sent a frame outside the resume protocol (a header that does not parse, or a message number out of order); closed with 1002.", EventName = "ResumeProtocolError")]
+    public static partial void ResumeProtocolError(ILogger logger, string peerId);
+
+    [LoggerMessage(28, LogLevel.Debug, "A resume was refused; the socket is closed with 4403.", EventName = "ResumeRefused")]
+    public static partial void ResumeRefused(ILogger logger);
+
+    [LoggerMessage(29, LogLevel.Warning, "The history of topic {Topic} could not be read for resumed peer {PeerId}; its client is told the resume did not recover.", EventName = "ResumeCatchUpFailed")]
+    public static partial void ResumeCatchUpFailed(ILogger logger, Exception exception, string peerId, string topic);
+
+    [LoggerMessage(30, LogLevel.Warning, "Frames of resumable peer {PeerId} waited for one before them that did not come; the connection is closed with 1012 and its client resumes.", EventName = "ResumeFramesMissing")]
+    public static partial void ResumeFramesMissing(ILogger logger, string peerId);
 }

@@ -20,15 +20,32 @@ internal sealed partial class WebSocketConnection
         {
             // A batch the cluster rejected never reached the grain and is sent again; any other
             // failure may have run the hooks, so the batch is reported lost (1011) rather than repeated.
-            var inbound = new InboundBatch(batch, _outbound.BufferedAmount, Closing);
+            var inbound = new InboundBatch(batch, _outbound.BufferedAmount, Closing) { FirstNumber = _resume is null ? 0 : _dispatched + 1, Epoch = _epoch };
             var reply = await ClusterRetry.WhenRejected(() => _grain.Receive(inbound));
+            _dispatched += batch.Length;
             await Apply(reply);
+            if (_resume is not null && reply.Applied > _acknowledged)
+            {
+                // The client may forget what it kept to send again: it is on record.
+                _acknowledged = reply.Applied;
+                Enqueue(ResumeFraming.Ack(reply.Applied));
+            }
+
             return true;
         }
         catch (Exception ex)
         {
             Log.GrainCallFailed(_logger, ex, PeerId, batch.Length);
-            BeginClose(CloseCodes.InternalError, "server error");
+            // A resumable client sends again what was not acknowledged, and the grain applies each message once.
+            if (_resume is null)
+            {
+                BeginClose(CloseCodes.InternalError, "server error");
+            }
+            else
+            {
+                BeginClose(CloseCodes.ServiceRestart, "server error; resume");
+            }
+
             return false;
         }
     }
@@ -36,14 +53,18 @@ internal sealed partial class WebSocketConnection
     // A close is idempotent in the grain (one that ran finds the record gone), so any failure is asked again, for as
     // long as this gateway holds its lease: once it stops or loses it, the cluster closes the peer from the gateway's
     // list instead.
+    // A resumable connection's end detaches its peer unless the client or the handler closed it, the client broke the
+    // protocol, or the client never got its token.
     private async Task TellGrainClosed(CloseDetails details, bool socketError = false)
     {
         var delay = TimeSpan.FromMilliseconds(100);
+        var detach = _welcomed && !_endsPeer && !socketError;
         while (!_runtime.Lease.Lost)
         {
             try
             {
-                await ClusterRetry.WhenRejected(() => socketError ? _grain.ClosedByError(details) : _grain.Closed(details));
+                await ClusterRetry.WhenRejected(() => _resume is not null ? _grain.Ended(_epoch, details, detach)
+                    : socketError ? _grain.ClosedByError(details) : _grain.Closed(details));
                 return;
             }
             catch (Exception ex) when (!_runtime.Lease.Stopping)
@@ -66,6 +87,12 @@ internal sealed partial class WebSocketConnection
     /// <summary>Applies a call's reply, or effects a grain delivered on its own: topic changes, then frames, then a close.</summary>
     public async Task Apply(PeerReply reply)
     {
+        if (reply.Epoch != 0 && _epoch != 0 && reply.Epoch != _epoch)
+        {
+            // Meant for another connection of this peer (a resume's takeover of an older one).
+            return;
+        }
+
         if (reply.Once is { } once && !LazyInitializer.EnsureInitialized(ref _once).First(once))
         {
             // An outbox released again after its silo died: this send was shown already.
@@ -73,13 +100,24 @@ internal sealed partial class WebSocketConnection
         }
 
         await ApplyTopicChanges(reply.TopicChanges);
-        foreach (var frame in reply.Frames)
+        if (_resume is not null && reply.Seqs is not null)
         {
-            Enqueue(frame);
+            ShowInOrder(reply);
+        }
+        else
+        {
+            for (var i = 0; i < reply.Frames.Count; i++)
+            {
+                Enqueue(reply.Frames[i]);
+            }
         }
 
         ApplyClose(reply.Close);
     }
+
+    // On a resumable connection, a frame of the peer's own carries its sequence.
+    private Message Framed(PeerReply reply, int index) =>
+        _resume is not null && reply.Seqs is { } seqs && index < seqs.Length ? ResumeFraming.Own(reply.Frames[index], seqs[index]) : reply.Frames[index];
 
     private async Task ApplyTopicChanges(IReadOnlyList<TopicChange> changes)
     {
@@ -93,7 +131,12 @@ internal sealed partial class WebSocketConnection
 
             if (change.Subscribe)
             {
-                await _runtime.Topics.Subscribe(change.Topic, this);
+                var joinedAt = await _runtime.Topics.Subscribe(change.Topic, this);
+                if (_resume is not null)
+                {
+                    // The client's cursor for the topic starts here: a resume gets what was published from here on.
+                    Enqueue(ResumeFraming.Joined(change.Topic, joinedAt.Value));
+                }
             }
             else
             {
@@ -109,6 +152,8 @@ internal sealed partial class WebSocketConnection
             return;
         }
 
+        // The handler's close (or the grain's refusal of a superseded connection) ends the peer; it does not detach.
+        _endsPeer = true;
         if (close.Terminate)
         {
             Terminate();

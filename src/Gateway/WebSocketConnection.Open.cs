@@ -19,12 +19,29 @@ internal sealed partial class WebSocketConnection
             return null;
         }
 
+        if (_resume is { Secret: not null } && _runtime.Lease.Stopping)
+        {
+            // The client resumes through another gateway.
+            await WebSocketHandshake.Unavailable(context);
+            return null;
+        }
+
         ConnectResult connected;
         var extensions = WebSocketHandshake.Extensions(context, _options);
         try
         {
-            var connect = new ConnectRequest(request, _runtime.Lease.Delivery, _runtime.Lease.Id, extensions);
-            connected = await ClusterRetry.WhenRejected(() => _grain.Connect(connect), cancellationToken: context.RequestAborted);
+            if (_resume is { Secret: { } secret } resume)
+            {
+                var resuming = new ResumeRequest(secret, resume.LastSeq, request, _runtime.Lease.Delivery, _runtime.Lease.Id);
+                connected = await ClusterRetry.WhenRejected(() => _grain.Resume(resuming), cancellationToken: context.RequestAborted);
+            }
+            else
+            {
+                // A new resumable peer's first connection is its epoch 1.
+                _epoch = _resume is null ? 0 : 1;
+                var connect = new ConnectRequest(request, _runtime.Lease.Delivery, _runtime.Lease.Id, extensions) { Resume = _resume?.Settings };
+                connected = await ClusterRetry.WhenRejected(() => _grain.Connect(connect), cancellationToken: context.RequestAborted);
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -38,6 +55,18 @@ internal sealed partial class WebSocketConnection
             return null;
         }
 
+        if (!connected.Answer.Accepted && _resume is { Secret: not null })
+        {
+            Log.ResumeRefused(_logger);
+            if (_previous is { } previous)
+            {
+                _runtime.Connections.Restore(previous, this);
+            }
+
+            await RefuseResume(context);
+            return null;
+        }
+
         if (!connected.Answer.Accepted)
         {
             Log.UpgradeRejected(_logger, PeerId, connected.Answer.Status);
@@ -46,6 +75,17 @@ internal sealed partial class WebSocketConnection
         }
 
         Namespace = connected.Answer.Namespace;
+        var answer = connected.Answer;
+        if (connected.Welcome is { } welcome)
+        {
+            (_epoch, _nextNumber, _dispatched, _acknowledged) = (welcome.Epoch, welcome.Applied + 1, welcome.Applied, welcome.Applied);
+            answer = answer with { Protocol = ResumeFraming.WireProtocol(answer.Protocol) };
+            // A resumed peer's topics, in place before the 101 as OnOpen's are, with what was published to them meanwhile.
+            var complete = await Rejoin(welcome.Topics);
+            _welcome = welcome with { Recovered = welcome.Recovered && complete };
+            _previous?.BeginClose(CloseCodes.Superseded, "superseded by a resumed connection");
+            _previous = null;
+        }
 
         // OnOpen's subscriptions were made while it ran, so they are in place before the 101 goes out.
         if (_close is { } closing)
@@ -63,7 +103,7 @@ internal sealed partial class WebSocketConnection
             // Compression only where the grain was told it is negotiated, so Peer.Extensions never says otherwise.
             // Listed from before the 101 leaves: a client that has its handshake finds itself in a listing.
             _isOpen = true;
-            var socket = await WebSocketHandshake.Accept(context, connected.Answer, _options, compress: extensions.Count > 0, PeerId);
+            var socket = await WebSocketHandshake.Accept(context, answer, _options, compress: extensions.Count > 0, PeerId);
             MakeAbortable(socket);
             return (socket, connected.Reply);
         }
@@ -93,7 +133,7 @@ internal sealed partial class WebSocketConnection
                     context.Response.StatusCode = StatusCodes.Status500InternalServerError;
                     await context.Response.WriteAsync("The WebSocket handshake failed.\n", context.RequestAborted);
                 }
-                catch (Exception answer) when (IsSocketFailure(answer) || answer is InvalidOperationException)
+                catch (Exception failed) when (IsSocketFailure(failed) || failed is InvalidOperationException)
                 {
                     // The client is gone too.
                 }
@@ -105,12 +145,32 @@ internal sealed partial class WebSocketConnection
 
     private async Task<bool> SendOpeningFrames(WebSocket socket, PeerReply reply)
     {
-        // OnOpen's frames go out ahead of anything that was queued while OnOpen ran.
+        // OnOpen's frames go out ahead of anything that was queued while OnOpen ran; a resumable connection's welcome first.
         try
         {
-            foreach (var frame in reply.Frames)
+            if (_welcome is { } welcome)
+            {
+                var frame = ResumeFraming.Welcome(PeerId, welcome);
+                await socket.SendAsync(frame.Data, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+                (_welcome, _welcomed, _welcomedSeq) = (null, true, welcome.LastSeq);
+            }
+
+            for (var i = 0; i < reply.Frames.Count; i++)
+            {
+                var frame = Framed(reply, i);
+                await socket.SendAsync(frame.Data, frame.IsText ? WebSocketMessageType.Text : WebSocketMessageType.Binary, endOfMessage: true, CancellationToken.None);
+            }
+
+            // A resumed peer's topics' missed publishes, each topic's in order, ahead of their live ones (queued meanwhile).
+            foreach (var frame in _missed ?? [])
             {
                 await socket.SendAsync(frame.Data, frame.IsText ? WebSocketMessageType.Text : WebSocketMessageType.Binary, endOfMessage: true, CancellationToken.None);
+            }
+
+            _missed = null;
+            if (_resume is not null)
+            {
+                OpeningShown(Math.Max(_welcomedSeq, reply.Seqs is [.., var last] ? last : 0));
             }
         }
         catch (Exception ex) when (IsSocketFailure(ex))

@@ -63,7 +63,7 @@ internal sealed partial class WebSocketConnection
                 var message = tooBig ? null : new Message(buffer.AsSpan(0, length).ToArray(), next.MessageType == WebSocketMessageType.Text);
                 ArrayPool<byte>.Shared.Return(buffer);
                 buffer = null;
-                if (message is not null && _close is not { ByServer: true })
+                if (message is not null && _close is not { ByServer: true } && (_resume is null || Unframe(ref message)))
                 {
                     await _inbound.Enqueue(message);
                 }
@@ -80,6 +80,32 @@ internal sealed partial class WebSocketConnection
             {
                 ArrayPool<byte>.Shared.Return(buffer);
             }
+        }
+    }
+
+    // A resumable client's frame: a message with its number (the next one, or one below it, sent again after a resume,
+    // which is dropped), or an acknowledgement; anything else breaks the protocol (1002).
+    private bool Unframe(ref Message message)
+    {
+        switch (ResumeFraming.Read(message, out var number, out var payload))
+        {
+            case ResumeFraming.ClientFrame.Data when number == _nextNumber:
+                _nextNumber++;
+                message = payload!;
+                return true;
+            case ResumeFraming.ClientFrame.Data when number < _nextNumber:
+                return false;
+            case ResumeFraming.ClientFrame.Ack:
+                _ = _grain.Ack(_epoch, number);
+                return false;
+            default:
+                Log.ResumeProtocolError(_logger, PeerId);
+                if (BeginClose(CloseCodes.ProtocolError, "resume protocol error"))
+                {
+                    _socketError = true;
+                }
+
+                return false;
         }
     }
 
@@ -116,7 +142,8 @@ internal sealed partial class WebSocketConnection
             return new CloseDetails(ours.Code, ours.Reason, WasClean: true);
         }
 
-        // Echo the client's close, as RFC 6455 §5.5.1 asks.
+        // A close by the client ends a resumable peer too. Echo it, as RFC 6455 §5.5.1 asks.
+        _endsPeer = true;
         RequestClose(new CloseRequest(code, reason, ByServer: false, DropQueued: false, Terminate: false));
         return new CloseDetails(code, reason, WasClean: true);
     }

@@ -36,8 +36,24 @@ internal sealed partial class WebSocketConnection : IInboundTarget, ITopicMember
     // The client broke the protocol (1002, 1007, 1009): the grain runs OnError before OnClose.
     private bool _socketError;
 
-    public WebSocketConnection(string peerId, string handlerType, IPeerGrain grain, GatewayRuntime runtime)
+    // Resume (docs/protocol.md), for a connection that negotiated it: the connection's epoch, the next client number,
+    // how many messages went to the grain (numbered from the welcome's), the last number acknowledged to the client,
+    // whether the client has its token, and whether the end is the peer's (a close by the client or the handler)
+    // rather than a detach. A resume on the gateway of the old connection replaces it (_previous).
+    private readonly ResumeMode? _resume;
+    private WebSocketConnection? _previous;
+    private ResumeWelcome? _welcome;
+    private long _epoch;
+    private long _nextNumber = 1;
+    private long _dispatched;
+    private long _acknowledged;
+    private bool _welcomed;
+    private long _welcomedSeq;
+    private bool _endsPeer;
+
+    public WebSocketConnection(string peerId, string handlerType, IPeerGrain grain, GatewayRuntime runtime, ResumeMode? resume = null)
     {
+        _resume = resume;
         PeerId = peerId;
         HandlerType = handlerType;
         _grain = grain;
@@ -82,7 +98,19 @@ internal sealed partial class WebSocketConnection : IInboundTarget, ITopicMember
         }
     }
 
-    void ITopicMember.Deliver(Message message) => Enqueue(message);
+    void ITopicMember.Deliver(Message message, string topic, TopicPosition position, int index) =>
+        Enqueue(_resume is null ? message : ResumeFraming.Topic(message, topic, position.Value, index));
+
+    /// <summary>Closes the connection because this gateway stops or lost its lease: a resumable one with 1012, so that its client resumes elsewhere.</summary>
+    public void BeginShutdown(int code, string reason)
+    {
+        if (_resume is not null)
+        {
+            (code, reason) = (CloseCodes.ServiceRestart, "server restarting; resume");
+        }
+
+        BeginClose(code, reason);
+    }
 
     void ITopicMember.Close(int code, string reason) => BeginClose(code, reason);
 
@@ -155,8 +183,9 @@ internal sealed partial class WebSocketConnection : IInboundTarget, ITopicMember
     /// </summary>
     public async Task RunAsync(HttpContext context, UpgradeRequest request)
     {
-        // Registered before OnOpen runs, so whatever the cluster sends the peer meanwhile is queued.
-        _runtime.Connections.Register(this);
+        // Registered before OnOpen runs, so whatever the cluster sends the peer meanwhile is queued. A resume on the
+        // gateway that holds the peer's old connection replaces it here; the old one is closed once the grain accepts.
+        _previous = _runtime.Connections.Register(this);
         try
         {
             // This method's state lives as long as the socket: it lets go of the handshake's data.

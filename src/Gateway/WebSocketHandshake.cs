@@ -267,7 +267,7 @@ internal static class WebSocketHandshake
     }
 
     /// <summary>What the handler's <c>OnUpgrade</c> sees of <paramref name="context"/>'s request, for the route <paramref name="pattern"/>.</summary>
-    public static UpgradeRequest ToUpgradeRequest(HttpContext context, string pattern)
+    public static UpgradeRequest ToUpgradeRequest(HttpContext context, string pattern, IReadOnlyList<string>? protocols = null)
     {
         var request = context.Request;
         var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? "";
@@ -283,7 +283,7 @@ internal static class WebSocketHandshake
             Query = new ValueMap(QueryHelpers.ParseQuery(request.QueryString.Value).Select(q => KeyValuePair.Create(q.Key, q.Value.Select(v => v ?? "").ToArray()))),
             Headers = new ValueMap(request.Headers.Select(h => KeyValuePair.Create(h.Key.ToLowerInvariant(), h.Value.Select(v => v ?? "").ToArray()))),
             RemoteAddress = context.Connection.RemoteIpAddress?.ToString(),
-            RequestedProtocols = context.WebSockets.WebSocketRequestedProtocols.ToArray(),
+            RequestedProtocols = protocols ?? context.WebSockets.WebSocketRequestedProtocols.ToArray(),
             RequestedExtensions = request.Headers.SecWebSocketExtensions
                 .SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                 .ToArray(),

@@ -35,6 +35,12 @@ internal sealed class PeerEffects(string peerId, HandlerHost host)
 
     public IReadOnlyList<Message>? Frames => _frames;
 
+    /// <summary>For a resumable peer, the sequences the commit gave <see cref="Frames"/>.</summary>
+    public long[]? Seqs { get; set; }
+
+    /// <summary>For a resumable peer, the sequence handed out before the first of <see cref="Seqs"/>.</summary>
+    public long PrevSeq { get; set; }
+
 
     /// <summary>Whether the hooks published anything not yet taken.</summary>
     public bool Publishes => _cluster?.Exists(e => e is ClusterEffect.Publish) == true;
@@ -80,7 +86,7 @@ internal sealed class PeerEffects(string peerId, HandlerHost host)
     public void RequestClose(int code, string reason, bool terminate) => Close ??= new CloseCommand(code, reason, terminate);
 
     /// <summary>Forgets the own connection's frames, delivered at a commit point in the middle of a hook.</summary>
-    public void Delivered() => _frames = null;
+    public void Delivered() => (_frames, Seqs) = (null, null);
 
     private void Add(ClusterEffect effect) => (_cluster ??= []).Add(effect);
 

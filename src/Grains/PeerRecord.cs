@@ -63,7 +63,52 @@ public sealed class PeerRecord<TState> where TState : class, new()
 
     /// <summary>Names the effects of <c>OnClose</c>, written with <see cref="Closing"/>: a run again takes effect once.</summary>
     [Id(14)] internal Guid CloseWrite { get; set; }
+
+    /// <summary>For a peer whose connection negotiated resume: its token, epoch, sequences and outbox (docs/protocol.md).</summary>
+    [Id(15)] internal PeerResume? Resume { get; set; }
 }
+
+/// <summary>What lets a resumable peer outlive its socket, kept with its state.</summary>
+[GenerateSerializer]
+internal sealed class PeerResume
+{
+    /// <summary>SHA-256 of the resume token's secret.</summary>
+    [Id(0)] public byte[] TokenHash { get; set; } = [];
+
+    /// <summary>The authenticated user's name the peer opened with, or <see langword="null"/>.</summary>
+    [Id(1)] public string? User { get; set; }
+
+    /// <summary>The current connection's epoch; calls of an older one are refused.</summary>
+    [Id(2)] public long Epoch { get; set; }
+
+    /// <summary>The next peer sequence to hand out.</summary>
+    [Id(3)] public long NextSeq { get; set; } = 1;
+
+    /// <summary>The peer's own frames the client has not acknowledged, oldest first (replaced whole, never changed in place).</summary>
+    [Id(4)] public OutboxFrame[] Frames { get; set; } = [];
+
+    /// <summary>The highest sequence dropped from <see cref="Frames"/> unacknowledged (its bounds): a resume from below it did not recover.</summary>
+    [Id(5)] public long TrimmedThrough { get; set; }
+
+    /// <summary>The last client number applied.</summary>
+    [Id(6)] public long Applied { get; set; }
+
+    /// <summary>When the resume window of a detached peer ends; <see langword="null"/> while a connection is attached.</summary>
+    [Id(7)] public DateTime? DetachedUntil { get; set; }
+
+    /// <summary>The endpoint's resume settings.</summary>
+    [Id(8)] public ResumeSettings Settings { get; set; } = new(TimeSpan.FromMinutes(2), 1024, 1 << 20);
+
+    /// <summary>The highest sequence the client acknowledged, as last written.</summary>
+    [Id(9)] public long Acked { get; set; }
+
+    /// <summary>The last sequence handed out (the one before <see cref="NextSeq"/>, unless an activation started higher).</summary>
+    [Id(10)] public long LastSeq { get; set; }
+}
+
+/// <summary>One frame of a resumable peer's own, with its sequence.</summary>
+[GenerateSerializer, Immutable]
+internal sealed record OutboxFrame([property: Id(0)] long Seq, [property: Id(1)] Message Message);
 
 /// <summary>One write's effects on the cluster, kept with the state they belong to.</summary>
 /// <param name="Write">Names the write; with the publisher and an index it names each effect (<see cref="EffectId"/>).</param>

@@ -31,7 +31,13 @@ public abstract partial class WebSocketHandler<TState>
         }
 
         LogWarningGatewayGone(Record.PeerId!, gatewayId, details.Code);
-        // The gateway's list is being closed as we speak: no need to leave it.
+        // The gateway's list is being closed as we speak: no need to leave it. A resumable peer waits for its client.
+        if (Resumable is not null)
+        {
+            await Detach(details, untrack: false);
+            return;
+        }
+
         await CloseAndForget(details, untrack: false);
     }
 

@@ -19,6 +19,12 @@ public abstract partial class WebSocketHandler<TState>
         // An outbox this activation read with the record goes first: the write below replaces it.
         await ReleasePendingOutbox();
 
+        if (Resumable is not null)
+        {
+            // On record with the state, so that a silo lost after the write loses no reply of a resumable peer.
+            NumberPending(effects);
+        }
+
         // Taken before they leave: each leaves once, also when one of them fails or the hook records more meanwhile.
         var cluster = effects.TakeCluster();
         if (cluster?.Exists(e => e is ClusterEffect.Publish) == true && !_host.TopicsWritable)
@@ -176,6 +182,7 @@ public abstract partial class WebSocketHandler<TState>
             var outbox = OutboxOf(cluster);
             var (written, legacy, writtenOutbox) = (Record.Context, Record.LegacyContext, Record.Outbox);
             (Record.Context, Record.LegacyContext, Record.Outbox) = (context, null, outbox);
+            await _writing.WaitAsync();
             try
             {
                 await _record.WriteStateAsync();
@@ -185,6 +192,10 @@ public abstract partial class WebSocketHandler<TState>
                 // Not stored: the next commit must see the change again.
                 (Record.Context, Record.LegacyContext, Record.Outbox) = (written, legacy, writtenOutbox);
                 throw;
+            }
+            finally
+            {
+                _writing.Release();
             }
 
             _writtenState = state;
@@ -197,10 +208,17 @@ public abstract partial class WebSocketHandler<TState>
     }
 
     // The effects on the peer's own connection, as its gateway applies them.
-    private static PeerReply OwnConnection(PeerEffects effects) =>
-        effects is { Frames: null, Close: null }
-            ? PeerReply.Empty
-            : new PeerReply(effects.Frames ?? [], [], effects.Close);
+    private PeerReply OwnConnection(PeerEffects effects)
+    {
+        if (Resumable is { } resume)
+        {
+            // Sends held for this call that came after its commit (on record with the next write).
+            NumberPending(effects);
+            return new PeerReply(effects.Frames ?? [], [], effects.Close) { Seqs = effects.Seqs, PrevSeq = effects.PrevSeq, Applied = resume.Applied, Epoch = resume.Epoch };
+        }
+
+        return effects is { Frames: null, Close: null } ? PeerReply.Empty : new PeerReply(effects.Frames ?? [], [], effects.Close);
+    }
 
     // Completes once the gateway queued the effects (an answer that does not come within the limit throws
     // TimeoutException), so whoever awaits it knows they are ahead of what it does next.

@@ -54,6 +54,7 @@ public abstract partial class WebSocketHandler<TState>
                 _context = ReadContext();
                 // Released by the next commit (or the close), not here: a read must not fail because the log is down.
                 _outboxPending = Record.Outbox is not null;
+                ReadResume();
             }
         }
     }
@@ -88,6 +89,7 @@ public abstract partial class WebSocketHandler<TState>
             Record.Gateway = request.Gateway;
             Record.GatewayId = request.GatewayId;
             _recordChanged = true;
+            var welcome = request.Resume is { } settings ? StartResume(request, settings) : null;
 
             // Listed under the gateway's lease before anything is stored, so no open peer escapes it.
             await _host.TrackPeer(request.GatewayId, Record.PeerId, open: true);
@@ -101,7 +103,7 @@ public abstract partial class WebSocketHandler<TState>
             }
 
             var reply = await Run(bufferedAmount: 0, (peer, _) => OnOpen(peer), opening: true);
-            return new(Answer(decision, Record.Namespace), reply);
+            return new(Answer(decision, Record.Namespace), reply) { Welcome = welcome is null ? null : welcome with { LastSeq = Resumable!.LastSeq } };
         }
         catch when (openOnRecord)
         {
@@ -145,13 +147,33 @@ public abstract partial class WebSocketHandler<TState>
             return new PeerReply([], [], new CloseCommand(CloseCodes.InternalError, "peer state lost", Terminate: false));
         }
 
+        if (Resumable is { } resume && (batch.Epoch != resume.Epoch || resume.DetachedUntil is not null))
+        {
+            // A connection that was superseded, or one the peer was detached from (its gateway was taken for gone): not run.
+            return SupersededReply;
+        }
+
         _callsInFlight++;
         try
         {
             return await Run(batch.BufferedAmount, closing: batch.Closing, hooks: async (peer, effects) =>
             {
-                foreach (var message in batch.Messages)
+                for (var i = 0; i < batch.Messages.Count; i++)
                 {
+                    var message = batch.Messages[i];
+                    if (Resumable is { } numbered)
+                    {
+                        // Applied once: a message sent again after a resume that the record says ran is dropped.
+                        var number = batch.FirstNumber + i;
+                        if (number <= numbered.Applied)
+                        {
+                            continue;
+                        }
+
+                        numbered.Applied = number;
+                        _recordChanged = true;
+                    }
+
                     await OnMessage(peer, message);
                     if (effects.Closing)
                     {
@@ -167,6 +189,8 @@ public abstract partial class WebSocketHandler<TState>
         }
     }
 
+    private static readonly PeerReply SupersededReply = new([], [], new CloseCommand(CloseCodes.Superseded, "superseded by a resumed connection", Terminate: false));
+
     async Task<bool> IPeerGrain.Send(Message message)
     {
         if (!await IsOpenElseForget())
@@ -174,7 +198,7 @@ public abstract partial class WebSocketHandler<TState>
             return false;
         }
 
-        return await ApplyOnGateway(new PeerReply([message], [], null));
+        return Resumable is null ? await ApplyOnGateway(new PeerReply([message], [], null)) : await SendResumable(message, null);
     }
 
     async Task<bool> IPeerGrain.SendOnce(Message message, EffectId id)
@@ -184,7 +208,7 @@ public abstract partial class WebSocketHandler<TState>
             return false;
         }
 
-        return await ApplyOnGateway(new PeerReply([message], [], null) { Once = id });
+        return Resumable is null ? await ApplyOnGateway(new PeerReply([message], [], null) { Once = id }) : await SendResumable(message, id);
     }
 
     async Task<bool> IPeerGrain.Close(int code, string reason)
@@ -192,6 +216,13 @@ public abstract partial class WebSocketHandler<TState>
         if (!await IsOpenElseForget())
         {
             return false;
+        }
+
+        if (IsDetached)
+        {
+            // No socket to close: the peer ends now, as a close by the handler ends it.
+            await CloseAndForget(new CloseDetails(code, reason, WasClean: true), untrack: false);
+            return true;
         }
 
         return await ApplyOnGateway(new PeerReply([], [], new CloseCommand(code, reason, Terminate: false)));
@@ -202,6 +233,12 @@ public abstract partial class WebSocketHandler<TState>
         if (!await IsOpenElseForget())
         {
             return false;
+        }
+
+        if (IsDetached)
+        {
+            await CloseAndForget(new CloseDetails(CloseCodes.Abnormal, "terminated", WasClean: false), untrack: false);
+            return true;
         }
 
         return await ApplyOnGateway(new PeerReply([], [], new CloseCommand(CloseCodes.Abnormal, "terminated", Terminate: true)));

@@ -20,6 +20,23 @@ public interface IPeerGrain : IWebSocketHandler
     /// <summary>Runs <c>OnUpgrade</c> and, when it accepts, <c>OnOpen</c>.</summary>
     Task<ConnectResult> Connect(ConnectRequest request);
 
+    /// <summary>
+    /// Moves a resumable peer to a new connection (docs/protocol.md): answers the 101 with the peer's protocol and the
+    /// frames after <see cref="ResumeRequest.LastSeq"/>, or refuses (a rejection) without saying whether the peer exists.
+    /// An older connection still attached is closed and fenced.
+    /// </summary>
+    Task<ConnectResult> Resume(ResumeRequest request);
+
+    /// <summary>
+    /// A resumable connection of <paramref name="epoch"/> ended: with <paramref name="detach"/>, the peer waits for its
+    /// client for the resume window; without, it closes as <see cref="Closed"/> does. A stale epoch is ignored.
+    /// </summary>
+    Task Ended(long epoch, CloseDetails details, bool detach);
+
+    /// <summary>The client of a resumable connection has every peer frame up to <paramref name="seq"/>.</summary>
+    [AlwaysInterleave, OneWay]
+    Task Ack(long epoch, long seq);
+
     /// <summary>Runs <c>OnMessage</c> for each message of the batch, in order.</summary>
     Task<PeerReply> Receive(InboundBatch batch);
 

@@ -10,11 +10,58 @@ public sealed record ConnectRequest(
     [property: Id(0)] UpgradeRequest Request,
     [property: Id(1)] IGatewayDelivery Gateway,
     [property: Id(2)] Guid GatewayId,
-    [property: Id(3)] IReadOnlyList<string> Extensions);
+    [property: Id(3)] IReadOnlyList<string> Extensions)
+{
+    /// <summary>The endpoint's resume settings, when the client negotiated the resume protocol; <see langword="null"/> otherwise.</summary>
+    [Id(4)] public ResumeSettings? Resume { get; init; }
+}
 
 /// <summary>The HTTP answer to the upgrade and, when accepted, the effects of <c>OnOpen</c>.</summary>
 [GenerateSerializer, Immutable]
-public sealed record ConnectResult([property: Id(0)] HandshakeAnswer Answer, [property: Id(1)] PeerReply Reply);
+public sealed record ConnectResult([property: Id(0)] HandshakeAnswer Answer, [property: Id(1)] PeerReply Reply)
+{
+    /// <summary>For a resumable connection: what its first frame tells the client.</summary>
+    [Id(2)] public ResumeWelcome? Welcome { get; init; }
+}
+
+/// <summary>An endpoint's resume options, as its peers' grains keep them (docs/protocol.md).</summary>
+/// <param name="Window">How long a detached peer waits for its client before it closes.</param>
+/// <param name="MaxFrames">Unacknowledged frames the peer's outbox keeps.</param>
+/// <param name="MaxBytes">Their bytes.</param>
+[GenerateSerializer, Immutable]
+public sealed record ResumeSettings([property: Id(0)] TimeSpan Window, [property: Id(1)] int MaxFrames, [property: Id(2)] long MaxBytes);
+
+/// <summary>What a resumable connection's first frame tells the client, and the epoch that fences the connection.</summary>
+/// <param name="Token">The resume token (the peer's key and its secret).</param>
+/// <param name="Recovered">Whether every frame the client had not seen is still here (always on a new peer).</param>
+/// <param name="LastSeq">The peer sequence the connection's opening frames bring the client to (what its gateway has shown).</param>
+/// <param name="Applied">The last client number applied.</param>
+/// <param name="Epoch">The connection's epoch: calls that carry an older one are refused.</param>
+/// <param name="Window">The resume window.</param>
+/// <param name="Topics">On a resume, the peer's topics, to subscribe on the new gateway before the 101.</param>
+[GenerateSerializer, Immutable]
+public sealed record ResumeWelcome(
+    [property: Id(0)] string Token,
+    [property: Id(1)] bool Recovered,
+    [property: Id(2)] long LastSeq,
+    [property: Id(3)] long Applied,
+    [property: Id(4)] long Epoch,
+    [property: Id(5)] TimeSpan Window,
+    [property: Id(6)] IReadOnlyList<string> Topics);
+
+/// <summary>A client's request to resume a detached (or still attached) peer on a new connection.</summary>
+/// <param name="Secret">The secret part of the resume token.</param>
+/// <param name="LastSeq">The last peer sequence the client received.</param>
+/// <param name="Request">The new upgrade request (its user must be the peer's).</param>
+/// <param name="Gateway">The delivery path of the gateway that holds the new socket.</param>
+/// <param name="GatewayId">That gateway's id.</param>
+[GenerateSerializer, Immutable]
+public sealed record ResumeRequest(
+    [property: Id(0)] string Secret,
+    [property: Id(1)] long LastSeq,
+    [property: Id(2)] UpgradeRequest Request,
+    [property: Id(3)] IGatewayDelivery Gateway,
+    [property: Id(4)] Guid GatewayId);
 
 /// <summary>
 /// What the gateway needs of the <c>upgrade</c> hook's decision to answer the request: everything but the
@@ -50,7 +97,14 @@ public sealed record HandshakeAnswer(
 public sealed record InboundBatch(
     [property: Id(0)] IReadOnlyList<Message> Messages,
     [property: Id(1)] long BufferedAmount,
-    [property: Id(2)] bool Closing = false);
+    [property: Id(2)] bool Closing = false)
+{
+    /// <summary>On a resumable connection, the client number of the first message (the rest follow it); 0 otherwise.</summary>
+    [Id(3)] public long FirstNumber { get; init; }
+
+    /// <summary>On a resumable connection, its epoch; 0 otherwise.</summary>
+    [Id(4)] public long Epoch { get; init; }
+}
 
 /// <summary>
 /// A subscribe (<see langword="true"/>) or unsubscribe a hook asked for, with the peer's namespace (a subscribe in
@@ -84,6 +138,21 @@ public sealed record PeerReply(
     /// one of the same write, applies them no second time.
     /// </summary>
     [Id(3)] public EffectId? Once { get; init; }
+
+    /// <summary>On a resumable peer, the peer sequence of each frame; <see langword="null"/> otherwise.</summary>
+    [Id(4)] public long[]? Seqs { get; init; }
+
+    /// <summary>On a resumable peer, the last client number applied (0: none).</summary>
+    [Id(5)] public long Applied { get; init; }
+
+    /// <summary>When not 0, only the connection of this epoch applies the effects (a takeover's close of the old one).</summary>
+    [Id(6)] public long Epoch { get; init; }
+
+    /// <summary>
+    /// On a resumable peer, the sequence handed out before the first frame: its gateway shows the frames only after that
+    /// one (replies and sends travel apart, and must reach the client in sequence order).
+    /// </summary>
+    [Id(7)] public long PrevSeq { get; init; }
 }
 
 /// <summary>

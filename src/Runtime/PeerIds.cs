@@ -11,6 +11,9 @@ internal static class PeerIds
     /// <summary>A fresh id for a peer of the handler grain type <paramref name="handlerType"/>.</summary>
     public static string New(string handlerType) => $"{handlerType}/{Guid.CreateVersion7():N}";
 
+    /// <summary>Whether <paramref name="key"/> is a peer id's key as <see cref="New"/> makes them (32 hexadecimal digits).</summary>
+    public static bool IsKey(string key) => key.Length == 32 && key.All(char.IsAsciiHexDigitLower);
+
     /// <summary>The grain id behind <paramref name="peerId"/>.</summary>
     /// <exception cref="FormatException"><paramref name="peerId"/> is not a peer id.</exception>
     public static GrainId ToGrainId(string peerId)

@@ -45,6 +45,8 @@ internal static class ClusterConfiguration
                 silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: serviceId, clusterId: clusterId);
                 silo.AddMemoryGrainStorage(OrleansWsStorage.PeerState);
                 silo.AddMemoryGrainStorage(OrleansWsStorage.PubSub);
+                // Resume windows end on reminders: in the one process here, in Redis when scaled (below).
+                silo.UseInMemoryReminderService();
                 break;
             case "redis":
                 var redis = ClusterSettings.Redis(config);
@@ -78,6 +80,8 @@ internal static class ClusterConfiguration
         if (ClusterSettings.TopicsRedis(config, Mode(config)) is { } topics)
         {
             silo.AddOrleansWsRedisTopics(topics);
+            // A detached peer's resume window outlives its silo: the reminder that ends it is kept beside the topic log.
+            silo.UseRedisReminderService(o => o.ConfigurationOptions = topics);
         }
     }
 

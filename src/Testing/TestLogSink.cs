@@ -38,7 +38,8 @@ public sealed class TestLogSink : ILoggerProvider
     /// <see cref="SiloUnavailableException"/>, or "Silo stopping" from the dying silo: e.g. <c>Orleans.Messaging</c>
     /// SelectTargetFailed or a stream provider's LogErrorRetrying) or a
     /// <see cref="Orleans.Runtime.Messaging.ConnectionFailedException"/>, or an <see cref="ObjectDisposedException"/> in
-    /// <c>Orleans.Runtime.Messaging.*</c> (a connection torn down with the silo). <see cref="ErrorsSince"/> leaves these
+    /// <c>Orleans.Runtime.Messaging.*</c> (a connection torn down with the silo), or a cancellation in
+    /// <c>Orleans.Runtime.ReminderService.*</c> (the killed silo's reminder service cut short). <see cref="ErrorsSince"/> leaves these
     /// out within <see cref="InjectedFaultWindow"/> after <see cref="WebSocketTestApp.KillSiloAsync"/>, and only then;
     /// OrleansWs' own errors are never left out.
     /// </summary>
@@ -52,7 +53,8 @@ public sealed class TestLogSink : ILoggerProvider
         for (var cause = entry.Exception; cause is not null; cause = cause.InnerException)
         {
             if (cause is OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException
-                || (cause is ObjectDisposedException && entry.Category.StartsWith("Orleans.Runtime.Messaging.", StringComparison.Ordinal)))
+                || (cause is ObjectDisposedException && entry.Category.StartsWith("Orleans.Runtime.Messaging.", StringComparison.Ordinal))
+                || (cause is OperationCanceledException && entry.Category.StartsWith("Orleans.Runtime.ReminderService.", StringComparison.Ordinal)))
             {
                 return true;
             }

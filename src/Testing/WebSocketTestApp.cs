@@ -86,6 +86,8 @@ public sealed partial class WebSocketTestApp : IAsyncDisposable
                 m.TableRefreshTimeout = TimeSpan.FromSeconds(1);
             });
             silo.AddOrleansWs(o => options.ConfigureSiloOptions?.Invoke(o));
+            // Resume windows end on reminders.
+            silo.UseInMemoryReminderService();
             options.ConfigureSilo?.Invoke(silo);
         });
         // The kit's gateways share one client: its response timeout is the grain-call timeout ConfigureGatewayOptions gives.
@@ -165,6 +167,30 @@ public sealed partial class WebSocketTestApp : IAsyncDisposable
     {
         var client = await TestClient.ConnectAsync(new Uri(_gateways[gateway].WebSocketAddress, pathAndQuery), Timeout, configure);
         client.ServerErrors = Logs.DescribeErrorsAbout;
+        lock (_clients)
+        {
+            _clients.Add(client);
+        }
+
+        return client;
+    }
+
+    /// <summary>
+    /// Opens a <see cref="Client.ResumableWebSocket"/> (OrleansWs.Client) to <paramref name="pathAndQuery"/> on the given
+    /// gateway: a client that resumes its peer after a drop. Its reconnects go to the running gateways in turn, starting
+    /// with the next one, as a load balancer would send them; <paramref name="configure"/> changes its options.
+    /// </summary>
+    public async Task<Client.ResumableWebSocket> ConnectResumable(string pathAndQuery, int gateway = 0, Action<Client.ResumableWebSocketOptions>? configure = null)
+    {
+        var options = new Client.ResumableWebSocketOptions { ConnectTimeout = Timeout, InitialBackoff = TimeSpan.FromMilliseconds(50), MaxBackoff = TimeSpan.FromSeconds(1) };
+        options.ReconnectUri = attempt =>
+        {
+            var running = _gateways.Where(g => !g.Stopped).ToList();
+            var next = running.Count == 0 ? _gateways[gateway] : running[(gateway + attempt) % running.Count];
+            return new Uri(next.WebSocketAddress, pathAndQuery);
+        };
+        configure?.Invoke(options);
+        var client = await Client.ResumableWebSocket.ConnectAsync(new Uri(_gateways[gateway].WebSocketAddress, pathAndQuery), options);
         lock (_clients)
         {
             _clients.Add(client);

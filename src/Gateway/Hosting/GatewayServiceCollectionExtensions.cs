@@ -36,6 +36,7 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<ITopicPublisher>(sp => sp.GetRequiredService<StreamTopicBus>());
         services.TryAddSingleton<ITopicSubscriber>(sp => sp.GetRequiredService<StreamTopicBus>());
         services.TryAddSingleton<ITopicBarrier>(sp => sp.GetRequiredService<StreamTopicBus>());
+        services.TryAddSingleton<ITopicHistory>(sp => sp.GetRequiredService<StreamTopicBus>());
         services.TryAddSingleton<WebSocketPeers>();
         services.TryAddSingleton<IWebSocketPeers>(sp => sp.GetRequiredService<WebSocketPeers>());
         services.TryAddSingleton<ConnectionRegistry>();

@@ -12,8 +12,12 @@ internal interface ITopicMember
     /// <summary>Whether the member's end is decided. A closing member is not added to a topic (it is released, or about to be).</summary>
     bool Closing { get; }
 
-    /// <summary>Queues one published message on the member's socket. Must not block.</summary>
-    void Deliver(Message message);
+    /// <summary>
+    /// Queues one published message of <paramref name="topic"/> on the member's socket: the <paramref name="index"/>th
+    /// message of the log's entry at <paramref name="position"/> (a hook's consecutive publishes to a topic are one entry).
+    /// Must not block.
+    /// </summary>
+    void Deliver(Message message, string topic, TopicPosition position, int index);
 
     /// <summary>Closes the member's connection (the gateway was fenced for a topic it is in).</summary>
     void Close(int code, string reason);

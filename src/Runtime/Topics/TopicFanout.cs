@@ -22,8 +22,11 @@ internal sealed class TopicFanout<TMember>(ITopicSubscriber bus, ILogger logger)
     // The topics each local member is in, so that its end takes it out of all of them.
     private readonly Dictionary<TMember, HashSet<string>> _joined = [];
 
-    /// <summary>Joins <paramref name="member"/> to <paramref name="topic"/>; returns once the topic's bus subscription is in place.</summary>
-    public async Task Subscribe(string topic, TMember member)
+    /// <summary>
+    /// Joins <paramref name="member"/> to <paramref name="topic"/>; returns once the topic's bus subscription is in place,
+    /// with the position the member joined at (it gets publishes at or above it).
+    /// </summary>
+    public async Task<TopicPosition> Subscribe(string topic, TMember member)
     {
         // Where the topic stands before the join: publishes accepted earlier stay out.
         var joinedAt = await bus.Position(topic);
@@ -33,7 +36,7 @@ internal sealed class TopicFanout<TMember>(ITopicSubscriber bus, ILogger logger)
             // A member that ends is closing before it is released: a join still on its way then must not bring it back.
             if (member.Closing)
             {
-                return;
+                return joinedAt;
             }
 
             if (!_topics.TryGetValue(topic, out entry!))
@@ -43,7 +46,11 @@ internal sealed class TopicFanout<TMember>(ITopicSubscriber bus, ILogger logger)
                 entry.Subscription = SubscribeBus(entry);
             }
 
-            entry.Members.TryAdd(member, joinedAt); // joined already: keeps what it has been promised
+            if (!entry.Members.TryAdd(member, joinedAt))
+            {
+                joinedAt = entry.Members[member]; // joined already: keeps what it has been promised
+            }
+
             if (!_joined.TryGetValue(member, out var joined))
             {
                 _joined.Add(member, joined = new(StringComparer.Ordinal));
@@ -53,6 +60,7 @@ internal sealed class TopicFanout<TMember>(ITopicSubscriber bus, ILogger logger)
         }
 
         await entry.Subscription!;
+        return joinedAt;
     }
 
     /// <summary>Takes <paramref name="member"/> out of <paramref name="topic"/>; the last local member drops the bus subscription.</summary>
@@ -206,8 +214,15 @@ internal sealed class TopicFanout<TMember>(ITopicSubscriber bus, ILogger logger)
 
         public ITopicSubscription? Handle { get; set; }
 
+        // Where the last delivery stood in the log: its entry's position, and its place in that entry.
+        private (TopicPosition Position, int Index) _last = (TopicPosition.Start, -1);
+
         public ValueTask OnPublished(TopicPosition position, TopicEvent published)
         {
+            // Deliveries of one subscription come one at a time, in log order.
+            var index = _last.Position == position ? _last.Index + 1 : 0;
+            _last = (position, index);
+
             // Delivering may write to the socket on this thread, so it happens outside the lock that
             // joins and every other topic's fan-out need; the copy is of references and positions only.
             KeyValuePair<TMember, TopicPosition>[] members;
@@ -227,7 +242,7 @@ internal sealed class TopicFanout<TMember>(ITopicSubscriber bus, ILogger logger)
                         && !string.Equals(member.PeerId, published.ExcludePeerId, StringComparison.Ordinal)
                         && (published.Namespace is null || string.Equals(member.Namespace, published.Namespace, StringComparison.Ordinal)))
                     {
-                        member.Deliver(published.Message);
+                        member.Deliver(published.Message, Name, position, index);
                     }
                 }
             }

@@ -49,7 +49,7 @@ public sealed class TopicFanoutTests
 
         public (int Code, string Reason)? Closed { get; private set; }
 
-        public void Deliver(Message message) => Got.Add(message.Text());
+        public void Deliver(Message message, string topic, TopicPosition position, int index) => Got.Add(message.Text());
 
         public void Close(int code, string reason) => Closed = (code, reason);
     }

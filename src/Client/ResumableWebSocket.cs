@@ -1,0 +1,557 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+
+namespace OrleansWs.Client;
+
+/// <summary>
+/// A WebSocket to an OrleansWs endpoint that survives its connection (docs/protocol.md): when the socket drops, or its
+/// gateway stops or dies, the client reconnects with exponential back-off and full jitter, through any gateway, and
+/// resumes its peer (same id, state and topics) within the server's resume window. Every frame it missed arrives once,
+/// in order, and every message it sent is applied once: messages are buffered (bounded) until the server says they are
+/// on record, and sent again after a resume. Against an endpoint without resume it is a plain WebSocket that reconnects.
+/// </summary>
+/// <example>
+/// <code>
+/// await using var socket = await ResumableWebSocket.ConnectAsync(new Uri("ws://localhost:5000/ws/chat"));
+/// await socket.SendAsync("hello");
+/// await foreach (var message in socket.ReadAllAsync())
+/// {
+///     Console.WriteLine(message.Text());
+/// }
+/// </code>
+/// </example>
+public sealed class ResumableWebSocket : IAsyncDisposable
+{
+    private const string Protocol = "orleansws.v1";
+    private const string Prefix = "orleansws.v1+";
+
+    private readonly Uri _uri;
+    private readonly ResumableWebSocketOptions _options;
+    private readonly Channel<ReceivedMessage> _received = Channel.CreateUnbounded<ReceivedMessage>();
+    // Sends go out one at a time, in number order; a resume sends the unacknowledged ones again before any new one.
+    private readonly SemaphoreSlim _sending = new(1, 1);
+    private readonly Lock _lock = new();
+    private readonly LinkedList<(long Number, byte[] Frame, bool IsText)> _unacked = new();
+    private readonly Dictionary<string, string> _positions = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopped = new();
+    private readonly Timer _ackTimer;
+    private long _unackedBytes;
+    private ClientWebSocket? _socket;
+    private string? _token;
+    private long _lastSeq;
+    private long _ackedSeq;
+    private long _nextNumber;
+    private bool _closing;
+    private Task _loop = Task.CompletedTask;
+
+    private ResumableWebSocket(Uri uri, ResumableWebSocketOptions options)
+    {
+        (_uri, _options) = (uri, options);
+        _ackTimer = new Timer(static state => _ = ((ResumableWebSocket)state!).SendAck(), this, Timeout.Infinite, Timeout.Infinite);
+    }
+
+    /// <summary>The peer's id on the server (a new one after a resume that did not recover).</summary>
+    public string? PeerId { get; private set; }
+
+    /// <summary>Whether the server speaks resume on this endpoint; without it the client reconnects as a new peer.</summary>
+    public bool IsResumable { get; private set; }
+
+    /// <summary>The application sub-protocol the server chose, or <see langword="null"/>.</summary>
+    public string? SubProtocol { get; private set; }
+
+    /// <summary>Bytes of messages sent and not yet acknowledged by the server (kept to send again after a resume).</summary>
+    public long BufferedAmount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _unackedBytes;
+            }
+        }
+    }
+
+    /// <summary>A connection opened (the first one, and each reconnect's).</summary>
+    public event EventHandler? Opened;
+
+    /// <summary>The connection dropped and the client is about to reconnect.</summary>
+    public event EventHandler<ReconnectingEventArgs>? Reconnecting;
+
+    /// <summary>A reconnect completed: the peer was resumed, or (<see cref="ResumedEventArgs.Recovered"/> false) it could not be.</summary>
+    public event EventHandler<ResumedEventArgs>? Resumed;
+
+    /// <summary>The connection ended for good: closed by either side, or the client gave up reconnecting.</summary>
+    public event EventHandler<ClosedEventArgs>? Closed;
+
+    /// <summary>Connects to <paramref name="uri"/>; fails when the first connect does (later ones are retried).</summary>
+    public static async Task<ResumableWebSocket> ConnectAsync(Uri uri, ResumableWebSocketOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(uri);
+        var client = new ResumableWebSocket(uri, options ?? new ResumableWebSocketOptions());
+        var socket = await client.Dial(client._uri, resume: false, cancellationToken);
+        client.Opened?.Invoke(client, EventArgs.Empty);
+        client._loop = client.Run(socket);
+        return client;
+    }
+
+    /// <summary>Sends a text message; buffered while reconnecting. Throws when the buffer is full or the client has closed.</summary>
+    public ValueTask SendAsync(string text) => SendAsync(Encoding.UTF8.GetBytes(text), isText: true);
+
+    /// <summary>Sends a message; buffered while reconnecting. Throws when the buffer is full or the client has closed.</summary>
+    public async ValueTask SendAsync(ReadOnlyMemory<byte> payload, bool isText = false)
+    {
+        byte[] frame;
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_closing, this);
+            if (_unacked.Count >= _options.MaxBufferedMessages || _unackedBytes + payload.Length > _options.MaxBufferedBytes)
+            {
+                throw new InvalidOperationException($"The send buffer is full ({_unacked.Count} messages, {_unackedBytes} bytes not acknowledged).");
+            }
+
+            frame = IsResumable ? Framed(++_nextNumber, payload.Span) : payload.ToArray();
+            _unacked.AddLast((_nextNumber, frame, isText));
+            _unackedBytes += payload.Length;
+        }
+
+        await _sending.WaitAsync();
+        try
+        {
+            if (_socket is { State: WebSocketState.Open } socket)
+            {
+                await socket.SendAsync(frame, isText ? WebSocketMessageType.Text : WebSocketMessageType.Binary, endOfMessage: true, CancellationToken.None);
+                if (!IsResumable)
+                {
+                    // Nothing acknowledges a plain socket's messages: once written they are the socket's.
+                    Acknowledged(long.MaxValue);
+                }
+            }
+        }
+        catch (Exception ex) when (IsSocketFailure(ex))
+        {
+            // Sent again after the resume.
+        }
+        finally
+        {
+            _sending.Release();
+        }
+    }
+
+    /// <summary>The server's messages, in order, until the connection ends for good.</summary>
+    public IAsyncEnumerable<ReceivedMessage> ReadAllAsync(CancellationToken cancellationToken = default) => _received.Reader.ReadAllAsync(cancellationToken);
+
+    /// <summary>Closes the connection (the peer ends on the server: no resume follows).</summary>
+    public async Task CloseAsync(WebSocketCloseStatus status = WebSocketCloseStatus.NormalClosure, string? reason = null)
+    {
+        ClientWebSocket? socket;
+        lock (_lock)
+        {
+            _closing = true;
+            socket = _socket;
+        }
+
+        if (!_disposed)
+        {
+            _stopped.Cancel();
+        }
+
+        if (socket is { State: WebSocketState.Open or WebSocketState.CloseReceived })
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(_options.ConnectTimeout);
+                await socket.CloseAsync(status, reason, timeout.Token);
+            }
+            catch (Exception ex) when (IsSocketFailure(ex))
+            {
+            }
+        }
+
+        await _loop;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        await CloseAsync();
+        _disposed = true;
+        await _ackTimer.DisposeAsync();
+        _stopped.Dispose();
+    }
+
+    private bool _disposed;
+
+    // One connection: the handshake, then (resume) the welcome and the messages not acknowledged, sent again.
+    private async Task<ClientWebSocket> Dial(Uri uri, bool resume, CancellationToken cancellationToken)
+    {
+        var socket = new ClientWebSocket();
+        try
+        {
+            foreach (var protocol in _options.SubProtocols)
+            {
+                socket.Options.AddSubProtocol(Prefix + protocol);
+            }
+
+            socket.Options.AddSubProtocol(Protocol);
+            _options.Configure?.Invoke(socket.Options);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopped.Token);
+            timeout.CancelAfter(_options.ConnectTimeout);
+            await socket.ConnectAsync(resume ? ResumeUri(uri) : uri, timeout.Token);
+            var chosen = socket.SubProtocol;
+            IsResumable = chosen == Protocol || chosen?.StartsWith(Prefix, StringComparison.Ordinal) == true;
+            SubProtocol = IsResumable ? (chosen!.Length > Prefix.Length ? chosen[Prefix.Length..] : null) : chosen;
+            if (!IsResumable)
+            {
+                await Resend(socket);
+                return socket;
+            }
+
+            var welcome = await ReceiveFrame(socket, timeout.Token);
+            if (welcome is null)
+            {
+                if (socket.CloseStatus == (WebSocketCloseStatus)4403 && resume)
+                {
+                    // The peer is gone (or the token no longer holds): a new one, and the application is told.
+                    socket.Dispose();
+                    ForgetPeer();
+                    var fresh = await Dial(uri, resume: false, cancellationToken);
+                    Resumed?.Invoke(this, new ResumedEventArgs(false, PeerId!));
+                    return fresh;
+                }
+
+                throw new WebSocketException(WebSocketError.ConnectionClosedPrematurely, $"The server closed the connection ({socket.CloseStatus} {socket.CloseStatusDescription}).");
+            }
+
+            using var header = JsonDocument.Parse(Header(welcome.Value.Data, out _));
+            var root = header.RootElement;
+            if (!root.TryGetProperty("op", out var op) || op.GetString() != "welcome")
+            {
+                throw new WebSocketException(WebSocketError.InvalidMessageType, "The server's first frame is not a welcome.");
+            }
+
+            var recovered = root.GetProperty("recovered").GetBoolean();
+            PeerId = root.GetProperty("peer").GetString();
+            _token = root.GetProperty("token").GetString();
+            Acknowledged(root.GetProperty("a").GetInt64());
+            await Resend(socket);
+            if (resume)
+            {
+                Resumed?.Invoke(this, new ResumedEventArgs(recovered, PeerId!));
+            }
+
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    // What was sent and not acknowledged goes again, in order, before any new message (which waits for the lock).
+    private async Task Resend(ClientWebSocket socket)
+    {
+        await _sending.WaitAsync();
+        try
+        {
+            (long, byte[], bool)[] pending;
+            lock (_lock)
+            {
+                pending = [.. _unacked];
+            }
+
+            foreach (var (_, frame, isText) in pending)
+            {
+                await socket.SendAsync(frame, isText ? WebSocketMessageType.Text : WebSocketMessageType.Binary, endOfMessage: true, CancellationToken.None);
+            }
+
+            if (!IsResumable)
+            {
+                Acknowledged(long.MaxValue);
+            }
+
+            lock (_lock)
+            {
+                _socket = socket;
+            }
+        }
+        finally
+        {
+            _sending.Release();
+        }
+    }
+
+    private Uri ResumeUri(Uri uri)
+    {
+        var builder = new UriBuilder(uri);
+        var query = builder.Query.TrimStart('?');
+        builder.Query = (query.Length > 0 ? query + "&" : "") + $"ows_resume={Uri.EscapeDataString(_token!)}&ows_seq={_lastSeq}";
+        return builder.Uri;
+    }
+
+    // A new peer: the old one's cursors mean nothing to it, and what it had not applied is numbered anew.
+    private void ForgetPeer()
+    {
+        lock (_lock)
+        {
+            (_token, _lastSeq, _ackedSeq, _nextNumber, PeerId) = (null, 0, 0, 0, null);
+            _positions.Clear();
+            var pending = _unacked.ToArray();
+            _unacked.Clear();
+            foreach (var (_, frame, isText) in pending)
+            {
+                var payload = Payload(frame);
+                _unacked.AddLast((++_nextNumber, Framed(_nextNumber, payload), isText));
+            }
+        }
+    }
+
+    private async Task Run(ClientWebSocket socket)
+    {
+        int? status = null;
+        string? reason = null;
+        try
+        {
+            while (true)
+            {
+                (status, reason) = await ReceiveLoop(socket);
+                lock (_lock)
+                {
+                    _socket = null;
+                }
+
+                socket.Dispose();
+                if (_closing || !Reconnects(status))
+                {
+                    return;
+                }
+
+                var next = await Reconnect(status);
+                if (next is null)
+                {
+                    return;
+                }
+
+                socket = next;
+                Opened?.Invoke(this, EventArgs.Empty);
+            }
+        }
+        finally
+        {
+            _received.Writer.TryComplete();
+            Closed?.Invoke(this, new ClosedEventArgs(status, reason));
+        }
+    }
+
+    // A drop, a gateway that stops (1001, 1012) or sheds load (1013) is resumed; any other close ends the peer.
+    private static bool Reconnects(int? status) => status is null or 1001 or 1006 or 1012 or 1013;
+
+    private async Task<ClientWebSocket?> Reconnect(int? status)
+    {
+        var bound = _options.InitialBackoff;
+        for (var attempt = 1; _options.MaxReconnectAttempts is not { } max || attempt <= max; attempt++)
+        {
+            var delay = TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * bound.Ticks));
+            Reconnecting?.Invoke(this, new ReconnectingEventArgs(attempt, delay, status));
+            try
+            {
+                await Task.Delay(delay, _stopped.Token);
+                return await Dial(_options.ReconnectUri?.Invoke(attempt) ?? _uri, resume: IsResumable && _token is not null, _stopped.Token);
+            }
+            catch (OperationCanceledException) when (_stopped.IsCancellationRequested)
+            {
+                return null;
+            }
+            catch (Exception ex) when (IsSocketFailure(ex))
+            {
+                bound = TimeSpan.FromTicks(Math.Min(_options.MaxBackoff.Ticks, (long)(bound.Ticks * _options.BackoffFactor)));
+            }
+        }
+
+        return null;
+    }
+
+    private async Task<(int? Status, string? Reason)> ReceiveLoop(ClientWebSocket socket)
+    {
+        try
+        {
+            while (await ReceiveFrame(socket, CancellationToken.None) is { } frame)
+            {
+                if (IsResumable)
+                {
+                    OnFrame(socket, frame);
+                }
+                else
+                {
+                    _received.Writer.TryWrite(new ReceivedMessage(frame.Data, frame.IsText));
+                }
+            }
+
+            if (socket.State == WebSocketState.CloseReceived)
+            {
+                try
+                {
+                    await socket.CloseOutputAsync(socket.CloseStatus ?? WebSocketCloseStatus.Empty, null, CancellationToken.None);
+                }
+                catch (Exception ex) when (IsSocketFailure(ex))
+                {
+                }
+            }
+
+            return ((int?)socket.CloseStatus, socket.CloseStatusDescription);
+        }
+        catch (Exception ex) when (IsSocketFailure(ex))
+        {
+            return (null, null);
+        }
+    }
+
+    private void OnFrame(ClientWebSocket socket, (byte[] Data, bool IsText) frame)
+    {
+        using var header = JsonDocument.Parse(Header(frame.Data, out var payload));
+        var root = header.RootElement;
+        if (root.TryGetProperty("op", out var op))
+        {
+            if (op.GetString() == "ack" && root.TryGetProperty("a", out var applied))
+            {
+                Acknowledged(applied.GetInt64());
+            }
+
+            return;
+        }
+
+        var data = frame.Data.AsMemory(payload);
+        if (root.TryGetProperty("t", out var topic))
+        {
+            var name = topic.GetString()!;
+            lock (_lock)
+            {
+                _positions[name] = root.GetProperty("p").GetString()!;
+            }
+
+            _received.Writer.TryWrite(new ReceivedMessage(data, frame.IsText, name));
+            return;
+        }
+
+        if (root.TryGetProperty("s", out var s))
+        {
+            var seq = s.GetInt64();
+            bool due;
+            lock (_lock)
+            {
+                if (seq <= _lastSeq)
+                {
+                    // Replayed after a resume, and seen already.
+                    return;
+                }
+
+                _lastSeq = seq;
+                due = _lastSeq - _ackedSeq >= _options.AckEvery;
+            }
+
+            _received.Writer.TryWrite(new ReceivedMessage(data, frame.IsText));
+            if (due)
+            {
+                _ = SendAck(socket);
+            }
+            else
+            {
+                _ackTimer.Change(_options.AckInterval, Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
+    private Task SendAck() => _socket is { } socket ? SendAck(socket) : Task.CompletedTask;
+
+    private async Task SendAck(ClientWebSocket socket)
+    {
+        long seq;
+        lock (_lock)
+        {
+            if (_lastSeq <= _ackedSeq)
+            {
+                return;
+            }
+
+            (seq, _ackedSeq) = (_lastSeq, _lastSeq);
+        }
+
+        await _sending.WaitAsync();
+        try
+        {
+            if (socket.State == WebSocketState.Open)
+            {
+                await socket.SendAsync(Encoding.ASCII.GetBytes($"{{\"op\":\"ack\",\"s\":{seq}}}"), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+            }
+        }
+        catch (Exception ex) when (IsSocketFailure(ex))
+        {
+            // The resume presents the last sequence anyway.
+        }
+        finally
+        {
+            _sending.Release();
+        }
+    }
+
+    private void Acknowledged(long applied)
+    {
+        lock (_lock)
+        {
+            while (_unacked.First is { } first && first.Value.Number <= applied)
+            {
+                _unackedBytes -= IsResumable ? Payload(first.Value.Frame).Length : first.Value.Frame.Length;
+                _unacked.RemoveFirst();
+            }
+        }
+    }
+
+    // One whole message, or null once the server closed.
+    private static async Task<(byte[] Data, bool IsText)?> ReceiveFrame(ClientWebSocket socket, CancellationToken cancellationToken)
+    {
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        while (true)
+        {
+            var result = await socket.ReceiveAsync(buffer.GetMemory(4096), cancellationToken);
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                return null;
+            }
+
+            buffer.Advance(result.Count);
+            if (result.EndOfMessage)
+            {
+                return (buffer.WrittenSpan.ToArray(), result.MessageType == WebSocketMessageType.Text);
+            }
+        }
+    }
+
+    private static byte[] Framed(long number, ReadOnlySpan<byte> payload)
+    {
+        var header = Encoding.ASCII.GetBytes($"{{\"s\":{number}}}\n");
+        var frame = new byte[header.Length + payload.Length];
+        header.CopyTo(frame, 0);
+        payload.CopyTo(frame.AsSpan(header.Length));
+        return frame;
+    }
+
+    private static ReadOnlySpan<byte> Payload(byte[] frame) => frame.AsSpan(frame.AsSpan().IndexOf((byte)'\n') + 1);
+
+    private static byte[] Header(byte[] data, out Range payload)
+    {
+        var newline = data.AsSpan().IndexOf((byte)'\n');
+        payload = newline < 0 ? new Range(data.Length, data.Length) : new Range(newline + 1, data.Length);
+        return newline < 0 ? data : data[..newline];
+    }
+
+    private static bool IsSocketFailure(Exception ex) =>
+        ex is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException or System.Net.Http.HttpRequestException;
+}
