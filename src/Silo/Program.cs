@@ -40,8 +40,9 @@ if (builder.Configuration.GetValue("OrleansWs:PeersApi", false))
     app.MapWebSocketPeersApi();
 }
 
-app.MapWebSocketHandler<EchoHandler>("/ws/echo");
-app.MapWebSocketHandler<ChatHandler>("/ws/chat");
+// Echo and chat offer resume to clients that ask for it (docs/protocol.md); plain clients see no difference.
+app.MapWebSocketHandler<EchoHandler>("/ws/echo", o => o.Resume = new());
+app.MapWebSocketHandler<ChatHandler>("/ws/chat", o => o.Resume = new());
 app.MapWebSocketHandler<RoomHandler>("/ws/room");
 app.MapWebSocketHandler<CounterHandler>("/ws/counter");
 if (ledger is not null)

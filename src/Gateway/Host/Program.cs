@@ -36,9 +36,11 @@ if (routes.Count == 0)
     }
 }
 
+// Resume (docs/protocol.md) for the endpoints OrleansWs:Resume:Endpoints names (default: the demo's echo and chat).
+var resumable = config.GetSection("OrleansWs:Resume:Endpoints").Get<string[]>() ?? ["/ws/echo", "/ws/chat"];
 foreach (var (path, handlerType) in routes)
 {
-    app.MapWebSocketHandler(path, handlerType);
+    app.MapWebSocketHandler(path, handlerType, o => o.Resume = resumable.Contains(path) ? new() : null);
 }
 
 app.Run();
