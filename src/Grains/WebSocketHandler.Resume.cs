@@ -199,7 +199,8 @@ public abstract partial class WebSocketHandler<TState> : IRemindable
             await _host.TrackPeer(request.GatewayId, Record.PeerId!, open: true);
             (resume.Epoch, resume.DetachedUntil, Record.Gateway, Record.GatewayId) = (oldEpoch + 1, null, request.Gateway, request.GatewayId);
             _recordChanged = true;
-            if (attached)
+            // On the same gateway, that gateway closes the old connection itself (both share the peer id there).
+            if (attached && oldGatewayId != request.GatewayId)
             {
                 // Superseded: the old connection is closed, and its late calls carry an epoch that is refused from here on.
                 LogInformationTakeover(_host.PeerId, oldGatewayId);
