@@ -348,22 +348,4 @@ public abstract partial class WebSocketHandler<TState> : IRemindable
     }
 
     private static readonly CloseDetails WindowEnded = new(CloseCodes.Abnormal, "resume window ended", WasClean: false);
-
-    [LoggerMessage(EventId = 117, EventName = "ResumeRefused", Level = LogLevel.Debug, Message = "A resume of peer {PeerId} was refused (unknown or wrong token, another user, or the window ended).")]
-    private partial void LogDebugResumeRefused(string peerId);
-
-    [LoggerMessage(EventId = 118, EventName = "ResumeOutboxTrimmed", Level = LogLevel.Warning, Message = "The resume outbox of peer {PeerId} dropped its {Count} oldest unacknowledged frame(s) (bounds: {MaxFrames} frames, {MaxBytes} bytes); a resume from before them does not recover.")]
-    private partial void LogWarningOutboxTrimmed(string peerId, int count, int maxFrames, long maxBytes);
-
-    [LoggerMessage(EventId = 119, EventName = "PeerDetached", Level = LogLevel.Information, Message = "Peer {PeerId} detached ({Code}); it waits {Seconds} s for its client to resume.")]
-    private partial void LogInformationDetached(string peerId, int code, double seconds);
-
-    [LoggerMessage(EventId = 125, EventName = "ResumeTakeover", Level = LogLevel.Information, Message = "Peer {PeerId} resumed while its connection on gateway {GatewayId} was attached; that connection is closed with 4409.")]
-    private partial void LogInformationTakeover(string peerId, Guid gatewayId);
-
-    [LoggerMessage(EventId = 126, EventName = "PeerResumed", Level = LogLevel.Debug, Message = "Peer {PeerId} resumed: {Count} frame(s) replayed, recovered: {Recovered}.")]
-    private partial void LogDebugResumed(string peerId, int count, bool recovered);
-
-    [LoggerMessage(EventId = 127, EventName = "NoResumeReminder", Level = LogLevel.Error, Message = "The resume window of peer {PeerId} could not be started (a reminder service is needed: e.g. UseInMemoryReminderService, UseRedisReminderService); the peer is closed instead.")]
-    private partial void LogErrorNoReminder(Exception exception, string peerId);
 }
