@@ -23,7 +23,7 @@ namespace OrleansWs.Client;
 /// }
 /// </code>
 /// </example>
-public sealed class ResumableWebSocket : IAsyncDisposable
+public sealed partial class ResumableWebSocket : IAsyncDisposable
 {
     private const string Protocol = "orleansws.v1";
     private const string Prefix = "orleansws.v1+";
@@ -377,129 +377,6 @@ public sealed class ResumableWebSocket : IAsyncDisposable
         }
 
         return null;
-    }
-
-    private async Task<(int? Status, string? Reason)> ReceiveLoop(ClientWebSocket socket)
-    {
-        try
-        {
-            while (await ReceiveFrame(socket, CancellationToken.None) is { } frame)
-            {
-                if (IsResumable)
-                {
-                    OnFrame(socket, frame);
-                }
-                else
-                {
-                    _received.Writer.TryWrite(new ReceivedMessage(frame.Data, frame.IsText));
-                }
-            }
-
-            if (socket.State == WebSocketState.CloseReceived)
-            {
-                try
-                {
-                    await socket.CloseOutputAsync(socket.CloseStatus ?? WebSocketCloseStatus.Empty, null, CancellationToken.None);
-                }
-                catch (Exception ex) when (IsSocketFailure(ex))
-                {
-                }
-            }
-
-            return ((int?)socket.CloseStatus, socket.CloseStatusDescription);
-        }
-        catch (Exception ex) when (IsSocketFailure(ex))
-        {
-            return (null, null);
-        }
-    }
-
-    private void OnFrame(ClientWebSocket socket, (byte[] Data, bool IsText) frame)
-    {
-        using var header = JsonDocument.Parse(Header(frame.Data, out var payload));
-        var root = header.RootElement;
-        if (root.TryGetProperty("op", out var op))
-        {
-            if (op.GetString() == "ack" && root.TryGetProperty("a", out var applied))
-            {
-                Acknowledged(applied.GetInt64());
-            }
-
-            return;
-        }
-
-        var data = frame.Data.AsMemory(payload);
-        if (root.TryGetProperty("t", out var topic))
-        {
-            var name = topic.GetString()!;
-            lock (_lock)
-            {
-                _positions[name] = root.GetProperty("p").GetString()!;
-            }
-
-            _received.Writer.TryWrite(new ReceivedMessage(data, frame.IsText, name));
-            return;
-        }
-
-        if (root.TryGetProperty("s", out var s))
-        {
-            var seq = s.GetInt64();
-            bool due;
-            lock (_lock)
-            {
-                if (seq <= _lastSeq)
-                {
-                    // Replayed after a resume, and seen already.
-                    return;
-                }
-
-                _lastSeq = seq;
-                due = _lastSeq - _ackedSeq >= _options.AckEvery;
-            }
-
-            _received.Writer.TryWrite(new ReceivedMessage(data, frame.IsText));
-            if (due)
-            {
-                _ = SendAck(socket);
-            }
-            else
-            {
-                _ackTimer.Change(_options.AckInterval, Timeout.InfiniteTimeSpan);
-            }
-        }
-    }
-
-    private Task SendAck() => _socket is { } socket ? SendAck(socket) : Task.CompletedTask;
-
-    private async Task SendAck(ClientWebSocket socket)
-    {
-        long seq;
-        lock (_lock)
-        {
-            if (_lastSeq <= _ackedSeq)
-            {
-                return;
-            }
-
-            (seq, _ackedSeq) = (_lastSeq, _lastSeq);
-        }
-
-        await _sending.WaitAsync();
-        try
-        {
-            if (socket.State == WebSocketState.Open)
-            {
-                await socket.SendAsync(Encoding.ASCII.GetBytes($"{{\"op\":\"ack\",\"s\":{seq}}}"), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
-            }
-        }
-        catch (Exception ex) when (IsSocketFailure(ex))
-        {
-            // The resume presents the last sequence anyway.
-        }
-        finally
-        {
-            _sending.Release();
-        }
     }
 
     private void Acknowledged(long applied)
