@@ -7,7 +7,8 @@ using OrleansWs.Silo.Demo;
 // Embedded OrleansWs: one process hosts a silo (localhost clustering, memory storage and streams)
 // and the gateway endpoints, co-hosted. Listens on http://localhost:5000 unless --urls says otherwise.
 // With OrleansWs:Cluster:Mode=redis or postgres it is one silo of a scaled cluster (see README "Scaling out").
-var builder = WebApplication.CreateBuilder(args);
+// The demo page is served from beside the binaries, where the build puts it with the JavaScript client it loads.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, WebRootPath = Path.Combine(AppContext.BaseDirectory, "wwwroot") });
 builder.Configuration.AddWebSocketHostDefaults();
 // Shutdown is bounded even when the cluster or Redis is unreachable.
 builder.Services.AddBoundedShutdown(TimeSpan.FromSeconds(20));

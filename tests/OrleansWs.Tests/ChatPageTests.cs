@@ -27,7 +27,7 @@ public sealed class ChatPageTests : IAsyncLifetime
                 app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = new PhysicalFileProvider(wwwroot) });
                 app.UseStaticFiles(new StaticFileOptions { FileProvider = new PhysicalFileProvider(wwwroot) });
             };
-            o.MapEndpoints = e => e.MapWebSocketHandler<ChatHandler>("/ws/chat");
+            o.MapEndpoints = e => e.MapWebSocketHandler<ChatHandler>("/ws/chat", w => w.Resume = new());
         });
         _playwright = await Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions

@@ -4,7 +4,7 @@ using OrleansWs.Hosting;
 
 // A gateway on its own: an Orleans client that terminates WebSockets for the cluster's handlers.
 // It maps handlers by grain type name, so it needs none of their code.
-var builder = WebApplication.CreateBuilder(args);
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, WebRootPath = Path.Combine(AppContext.BaseDirectory, "wwwroot") });
 builder.Configuration.AddWebSocketHostDefaults();
 // Shutdown is bounded even when the cluster or Redis is unreachable.
 builder.Services.AddBoundedShutdown(TimeSpan.FromSeconds(20));
@@ -24,6 +24,9 @@ if (builder.Configuration.GetValue("OrleansWs:PeersApi", false))
 var routes = config.GetSection("OrleansWs:Endpoints").GetChildren().ToDictionary(c => c.Key, c => c.Value!);
 if (routes.Count == 0)
 {
+    // With the demo endpoints, the demo page (src/Silo/wwwroot) at /, so that a load balancer in front of gateways serves it.
+    app.UseDefaultFiles();
+    app.UseStaticFiles();
     // The demo endpoints of the embedded silo (the demo handlers of src/Silo/Demo).
     routes["/ws/echo"] = "echo";
     routes["/ws/chat"] = "chat";
