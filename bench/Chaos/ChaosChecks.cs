@@ -241,6 +241,30 @@ internal sealed class ChaosChecks(string redis, string runDir, IReadOnlyList<Fau
         _figures["Error logs expected for the faults"] = expected;
     }
 
+    /// <summary>Resuming clients lost nothing: every echo once and in order, every resume recovered, none ended early.</summary>
+    public void Resumers(IReadOnlyList<Resumer> resumers)
+    {
+        foreach (var r in resumers)
+        {
+            if (r.Wrong > 0 || r.Received != r.Sent)
+            {
+                Fail($"resuming client {r.PeerId} sent {r.Sent}, got {r.Received} echoes in order and {r.Wrong} wrong ({string.Join("; ", r.FirstWrong)})");
+            }
+
+            if (r.Unrecovered > 0 || r.GaveUp is not null)
+            {
+                Fail($"resuming client {r.PeerId}: {r.Unrecovered} of {r.Resumed} resumes not recovered{(r.GaveUp is { } code ? $", ended early with {code}" : "")}");
+            }
+        }
+
+        if (resumers.Count > 0 && resumers.Sum(r => r.Resumed) == 0)
+        {
+            Fail("no resuming client was dropped by a fault: the run did not test resume");
+        }
+
+        _figures["resuming clients: echoes, resumes"] = $"{resumers.Sum(r => r.Received)}, {resumers.Sum(r => r.Resumed)}";
+    }
+
     public void Minimums(int minimumPeers, int minimumDeliveries, int echoErrors)
     {
         foreach (var kind in ChaosFaults.Kinds.Where(k => !faults.Any(f => f.Kind == k)))

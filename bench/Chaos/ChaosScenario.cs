@@ -16,11 +16,13 @@ internal static class ChaosScenario
         var random = new Random(seed);
         var faults = new ChaosFaults(args.Get("cluster", "scripts/cluster.sh"), args.Get("silos", 2), args.Get("gateways", 3), random);
         var load = new ChaosLoad(endpoint, rooms: args.Get("rooms", 3), subscribers: args.Get("subscribers", 8), echoes: args.Get("echoes", 6), seed);
+        var resumers = new ChaosResumers(new Uri(args.Get("url", "ws://127.0.0.1:17080") + "/ws/echo"), args.Get("resumers", 6));
         var memory = new MemoryWatch(runDir);
         var started = DateTime.UtcNow;
         var end = started + TimeSpan.FromMinutes(minutes);
         Console.WriteLine($"{started:HH:mm:ss.fff} chaos: {minutes} min, seed {seed}, {endpoint}");
 
+        await resumers.Start();
         await load.Start();
         await Task.Delay(TimeSpan.FromSeconds(10));
         var atStart = memory.Sample();
@@ -35,6 +37,7 @@ internal static class ChaosScenario
         var stopping = DateTime.UtcNow;
         Console.WriteLine($"{stopping:HH:mm:ss.fff} stopping the traffic");
         await load.Stop();
+        await resumers.Stop();
         var atEnd = memory.Sample();
 
         // Closes of peers whose gateway died finish within its lease (5 s) and the registry's check; then the ledger is final.
@@ -42,6 +45,7 @@ internal static class ChaosScenario
         var checks = new ChaosChecks(args.Get("redis", "127.0.0.1:17000"), runDir, faults.Done);
         await checks.Ledger(load.Connections);
         checks.Publishes(load.Publications, load.Connections, TimeSpan.FromSeconds(2));
+        checks.Resumers(resumers.Clients);
         checks.Recovery(TimeSpan.FromSeconds(args.Get("served-within", 20)));
         checks.Memory(memory.Survivors(atStart, atEnd));
         checks.Logs();
