@@ -53,6 +53,19 @@ public sealed partial class ResumableWebSocket
             {
                 Acknowledged(applied.GetInt64());
             }
+            else if (op.GetString() == "sub")
+            {
+                // The peer joined a topic: its cursor starts before the join, unless deliveries came first.
+                var joined = root.GetProperty("t").GetString()!;
+                var at = root.GetProperty("p").GetString()!;
+                lock (_lock)
+                {
+                    if (!_positions.TryGetValue(joined, out var current) || CompareCursors(at, current) > 0)
+                    {
+                        _positions[joined] = at;
+                    }
+                }
+            }
 
             return;
         }
@@ -61,9 +74,11 @@ public sealed partial class ResumableWebSocket
         if (root.TryGetProperty("t", out var topic))
         {
             var name = topic.GetString()!;
+            var index = root.TryGetProperty("i", out var i) ? i.GetInt32() : 0;
             lock (_lock)
             {
-                _positions[name] = root.GetProperty("p").GetString()!;
+                // A topic's cursor: the entry's position and the message's place in it (docs/protocol.md).
+                _positions[name] = $"{root.GetProperty("p").GetString()}.{index}";
             }
 
             _received.Writer.TryWrite(new ReceivedMessage(data, frame.IsText, name));
@@ -129,5 +144,18 @@ public sealed partial class ResumableWebSocket
         {
             _sending.Release();
         }
+    }
+
+    // Orders two cursors ("P": all of entry P, "P.I": its messages up to the I-th).
+    internal static int CompareCursors(string a, string b)
+    {
+        static (long Position, long Index) Parse(string cursor)
+        {
+            var dot = cursor.IndexOf('.');
+            var inv = System.Globalization.CultureInfo.InvariantCulture;
+            return dot < 0 ? (long.Parse(cursor, inv), long.MaxValue) : (long.Parse(cursor.AsSpan(0, dot), inv), long.Parse(cursor.AsSpan(dot + 1), inv));
+        }
+
+        return Parse(a).CompareTo(Parse(b));
     }
 }

@@ -294,6 +294,14 @@ public sealed partial class ResumableWebSocket : IAsyncDisposable
         var builder = new UriBuilder(uri);
         var query = builder.Query.TrimStart('?');
         builder.Query = (query.Length > 0 ? query + "&" : "") + $"ows_resume={Uri.EscapeDataString(_token!)}&ows_seq={_lastSeq}";
+        lock (_lock)
+        {
+            if (_positions.Count > 0)
+            {
+                // Each topic's cursor: the server reads what came after it from the topic's history.
+                builder.Query += "&ows_pos=" + Uri.EscapeDataString(System.Text.Json.JsonSerializer.Serialize(_positions));
+            }
+        }
         return builder.Uri;
     }
 

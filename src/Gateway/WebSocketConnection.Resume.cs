@@ -10,6 +10,11 @@ internal sealed partial class WebSocketConnection
     // A resumed peer's topic publishes that its client missed, sent after the replayed frames of its own.
     private List<Message>? _missed;
 
+    // Per topic, the last entry the history was read through on resume (live deliveries at or below it were shown from
+    // the history), and the live deliveries held while it was read. Both guarded by _resume.
+    private Dictionary<string, (long Position, int Index)>? _floors;
+    private List<(string Topic, long Position, int Index, Message Frame)>? _heldLive;
+
     // The peer's own frames reach this gateway by two paths (a call's reply, a send from elsewhere) that may cross: each
     // batch names the sequence before it, and waits here until that one was shown. -1 until the opening frames went out.
     private long _shownSeq = -1;
@@ -106,25 +111,32 @@ internal sealed partial class WebSocketConnection
         }
     }
 
-    // Joins the resumed peer to each of its topics, and reads from each topic's history what lies between the client's
-    // cursor and the position the peer joined at now (what comes later reaches it live, after these). False when some
-    // of it is gone from the history, or could not be read.
+    // Joins the resumed peer to each of its topics, and reads from each topic's history everything after the client's
+    // cursor, up to the log's end. Live deliveries that reach the connection meanwhile are held, and after the reads
+    // only those past what the history showed go out: the history and the live path overlap instead of leaving a gap (a
+    // publish that this gateway delivered between the topic's position being read and the join would otherwise be in
+    // neither). False when some of it is gone from the history, or could not be read.
     private async Task<bool> Rejoin(IReadOnlyList<string> topics)
     {
         var (complete, cursors) = (true, _resume!.Cursors ?? []);
+        lock (_resume)
+        {
+            (_floors, _heldLive) = (new(StringComparer.Ordinal), []);
+        }
+
         foreach (var topic in topics)
         {
             var joinedAt = await _runtime.Topics.Subscribe(topic, this);
-            Enqueue(ResumeFraming.Joined(topic, joinedAt.Value));
             if (!cursors.TryGetValue(topic, out var cursor))
             {
                 // The client never heard of the topic (it joined it while detached): it starts where the peer joined now.
+                (_missed ??= []).Add(ResumeFraming.Joined(topic, joinedAt.Value));
                 continue;
             }
 
             try
             {
-                complete &= await CatchUp(topic, cursor, joinedAt);
+                complete &= await CatchUp(topic, cursor);
             }
             catch (Exception ex) when (ex is TimeoutException or OrleansException)
             {
@@ -133,10 +145,23 @@ internal sealed partial class WebSocketConnection
             }
         }
 
+        lock (_resume)
+        {
+            foreach (var (topic, position, index, frame) in _heldLive!)
+            {
+                if (IsPastFloor(topic, position, index))
+                {
+                    (_missed ??= []).Add(frame);
+                }
+            }
+
+            _heldLive = null;
+        }
+
         return complete;
     }
 
-    private async Task<bool> CatchUp(string topic, (long Position, int Index) cursor, TopicPosition joinedAt)
+    private async Task<bool> CatchUp(string topic, (long Position, int Index) cursor)
     {
         const int Page = 256;
         var complete = true;
@@ -149,11 +174,6 @@ internal sealed partial class WebSocketConnection
             complete &= !read.Truncated || (page == 0 && read.Publishes is [{ } first, ..] && first.Position.Value == cursor.Position);
             foreach (var publish in read.Publishes)
             {
-                if (publish.Position >= joinedAt)
-                {
-                    return complete;
-                }
-
                 for (var index = 0; index < publish.Events.Count; index++)
                 {
                     var published = publish.Events[index];
@@ -166,6 +186,10 @@ internal sealed partial class WebSocketConnection
                 }
 
                 after = publish.Position;
+                lock (_resume!)
+                {
+                    _floors![topic] = (publish.Position.Value, publish.Events.Count - 1);
+                }
             }
 
             if (read.Publishes.Count < Page)
@@ -174,4 +198,23 @@ internal sealed partial class WebSocketConnection
             }
         }
     }
+
+    // A live delivery to a resumed connection: held while its topics' histories are read, and dropped when the history
+    // showed it already. False when it is not to be queued now.
+    private bool PassLive(string topic, long position, int index, Message frame)
+    {
+        lock (_resume!)
+        {
+            if (_heldLive is { } held)
+            {
+                held.Add((topic, position, index, frame));
+                return false;
+            }
+
+            return IsPastFloor(topic, position, index);
+        }
+    }
+
+    private bool IsPastFloor(string topic, long position, int index) =>
+        _floors is null || !_floors.TryGetValue(topic, out var floor) || position > floor.Position || (position == floor.Position && index > floor.Index);
 }

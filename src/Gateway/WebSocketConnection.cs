@@ -98,8 +98,20 @@ internal sealed partial class WebSocketConnection : IInboundTarget, ITopicMember
         }
     }
 
-    void ITopicMember.Deliver(Message message, string topic, TopicPosition position, int index) =>
-        Enqueue(_resume is null ? message : ResumeFraming.Topic(message, topic, position.Value, index));
+    void ITopicMember.Deliver(Message message, string topic, TopicPosition position, int index)
+    {
+        if (_resume is null)
+        {
+            Enqueue(message);
+            return;
+        }
+
+        var frame = ResumeFraming.Topic(message, topic, position.Value, index);
+        if (PassLive(topic, position.Value, index, frame))
+        {
+            Enqueue(frame);
+        }
+    }
 
     /// <summary>Closes the connection because this gateway stops or lost its lease: a resumable one with 1012, so that its client resumes elsewhere.</summary>
     public void BeginShutdown(int code, string reason)

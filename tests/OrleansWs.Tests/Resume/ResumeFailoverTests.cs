@@ -58,6 +58,56 @@ public sealed class ResumeFailoverTests : IAsyncLifetime
         Assert.Equal(new ResumedEvent(true, peerId), await resumed.Task.WaitAsync(_app.Timeout));
     }
 
+    // The resumed connections join the topic on the other gateway while it keeps delivering publishes: each publish is
+    // shown once, from the history or live, however the two paths meet.
+    [Fact]
+    public async Task Subscribers_whose_gateway_dies_resume_without_missing_a_publish_at_the_seam()
+    {
+        const int Subscribers = 20, Count = 80;
+        var topic = "seam-" + Guid.NewGuid().ToString("N")[..8];
+        var receivers = new List<(Client.ResumableWebSocket Socket, System.Threading.Channels.ChannelReader<Client.ReceivedMessage> Received)>();
+        for (var i = 0; i < Subscribers; i++)
+        {
+            var socket = await _app.ConnectResumable("/ws/resume", gateway: 0);
+            var received = Channel(socket);
+            Assert.StartsWith("open ", (await received.ReadAsync()).Text());
+            await socket.SendAsync("sub:" + topic);
+            Assert.Equal("subscribed " + topic, (await received.ReadAsync()).Text());
+            receivers.Add((socket, received));
+        }
+
+        await using var publisher = await _app.ConnectResumable("/ws/resume", gateway: 1);
+        for (var k = 1; k <= Count; k++)
+        {
+            await publisher.SendAsync($"pub:{topic}:{k}");
+            await Task.Delay(10);
+            if (k == Count / 4)
+            {
+                await _app.KillGatewayAsync(0);
+            }
+        }
+
+        foreach (var (socket, received) in receivers)
+        {
+            var shown = new List<string>();
+            while (shown.Count < Count)
+            {
+                try
+                {
+                    shown.Add((await received.ReadAsync().AsTask().WaitAsync(_app.Timeout * 3)).Text());
+                }
+                catch (TimeoutException)
+                {
+                    throw new Xunit.Sdk.XunitException($"receiver {receivers.FindIndex(r => r.Socket == socket)} was shown {string.Join(",", shown)}\n"
+                        + string.Join("\n", _app.Logs.Entries.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Information && e.Category.StartsWith("OrleansWs")).Select(e => e.ToString()).TakeLast(30)));
+                }
+            }
+
+            Assert.Equal(Enumerable.Range(1, Count).Select(k => k.ToString()), shown);
+            await socket.DisposeAsync();
+        }
+    }
+
     [Fact]
     public async Task A_gateway_that_stops_sends_1012_and_its_peers_resume_elsewhere()
     {
