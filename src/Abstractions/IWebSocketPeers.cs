@@ -29,6 +29,12 @@ public interface IWebSocketPeers
     /// <summary>Sends <paramref name="message"/> to the peer <paramref name="peerId"/>; <see langword="false"/> when it is not open.</summary>
     Task<bool> Send(string peerId, Message message);
 
+    /// <summary>
+    /// Sends <paramref name="message"/> to the peer <paramref name="peerId"/> and says where it found the peer: with a
+    /// connection, detached (waiting for a resume: the message is kept for it), or not open (nothing was sent).
+    /// </summary>
+    Task<PeerPresence> SendTo(string peerId, Message message);
+
     /// <summary>Closes the peer <paramref name="peerId"/>; <see langword="false"/> when it is not open.</summary>
     Task<bool> Close(string peerId, int code = CloseCodes.Normal, string reason = "");
 
@@ -39,7 +45,8 @@ public interface IWebSocketPeers
     /// The ids of the open peers whose namespace is <paramref name="namespace"/> (by default their upgrade
     /// path, e.g. <c>/ws/chat</c>) on every live gateway, oldest connection first (ids are time-ordered).
     /// Asks each gateway once; a gateway that does not answer within 2 s is left out (and logged), and the listing
-    /// says so (<see cref="PeerListing.IsComplete"/>).
+    /// says so (<see cref="PeerListing.IsComplete"/>). Peers that are detached (waiting for a resume) are listed apart,
+    /// in <see cref="PeerListing.Detached"/>.
     /// </summary>
     Task<PeerListing> GetPeers(string @namespace);
 

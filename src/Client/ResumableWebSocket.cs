@@ -173,6 +173,18 @@ public sealed partial class ResumableWebSocket : IAsyncDisposable
         await _loop;
     }
 
+    /// <summary>
+    /// Drops the current connection without a close, as a network failure would: the client reconnects and resumes
+    /// (a test of what a drop does).
+    /// </summary>
+    public void AbortConnection()
+    {
+        lock (_lock)
+        {
+            _socket?.Abort();
+        }
+    }
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {

@@ -20,8 +20,7 @@ internal sealed partial class GatewayPeersGrain(ILogger<GatewayPeersGrain> logge
     // leave closed peers listed, which cost only a skipped call when the list is closed.
     private static readonly TimeSpan RemovalFlush = TimeSpan.FromSeconds(1);
     private PeerState<GatewayPeersState> _stored = null!;
-    private Task _writing = Task.CompletedTask;
-    private Task? _nextWrite;
+    private GroupedWrites _writes = null!;
     private bool _removed;
     private bool _closing;
 
@@ -37,6 +36,19 @@ internal sealed partial class GatewayPeersGrain(ILogger<GatewayPeersGrain> logge
         // a peer that could not be listed must not open.
         await _stored.ReadStateAsync();
         Peers = [.. _stored.State.Peers];
+        _writes = new GroupedWrites(
+            () =>
+            {
+                _removed = false;
+                _stored.State = new GatewayPeersState { Peers = [.. Peers] };
+                return _stored.WriteStateAsync();
+            },
+            () =>
+            {
+                // The stored ETag is unknown now: the next activation reads the record afresh.
+                _removed = true;
+                DeactivateOnIdle();
+            });
         this.RegisterGrainTimer(FlushRemovals, new GrainTimerCreationOptions(RemovalFlush, RemovalFlush) { Interleave = true });
     }
 
@@ -48,7 +60,8 @@ internal sealed partial class GatewayPeersGrain(ILogger<GatewayPeersGrain> logge
             throw new InvalidOperationException($"Gateway {this.GetPrimaryKey(out _)} has left the cluster.");
         }
 
-        return Peers.Add(peerId) ? Write() : Written();
+        // An Add of a peer already listed: on record once the writes in flight have landed.
+        return Peers.Add(peerId) ? _writes.Write() : _writes.Written();
     }
 
     public Task Remove(string peerId)
@@ -92,14 +105,14 @@ internal sealed partial class GatewayPeersGrain(ILogger<GatewayPeersGrain> logge
         if (Peers.Count > 0)
         {
             // Asked again by the registry: those left are still on record.
-            await Write();
+            await _writes.Write();
             return false;
         }
 
         // After every write already asked for (grouped removals included; none starts once closing), or a write would
         // land after the delete with a stale ETag.
-        await Settled(_nextWrite ?? _writing);
-        await Settled(_writing);
+        await GroupedWrites.Settled(_writes.Written());
+        await GroupedWrites.Settled(_writes.Current);
         try
         {
             if (_stored.RecordExists)
@@ -116,49 +129,7 @@ internal sealed partial class GatewayPeersGrain(ILogger<GatewayPeersGrain> logge
         return true;
     }
 
-    private static async Task Settled(Task write)
-    {
-        try
-        {
-            await write;
-        }
-        catch (OrleansException)
-        {
-            // Its callers have seen it.
-        }
-    }
-
-    private Task FlushRemovals() => _removed && !_closing && _nextWrite is null ? Write() : Task.CompletedTask;
-
-    // Completes once what is in the list now is stored: the write after the one in flight, shared by every caller until it starts.
-    private Task Write() => _nextWrite ??= WriteAfter(_writing);
-
-    // An Add of a peer already listed: on record once the writes in flight have landed.
-    private Task Written() => _nextWrite ?? _writing;
-
-    private async Task WriteAfter(Task previous)
-    {
-        await Settled(previous);
-
-        // Yielded first, so that the caller's assignment of _nextWrite is in place before it is cleared here.
-        await Task.Yield();
-        _nextWrite = null;
-        _removed = false;
-        _stored.State = new GatewayPeersState { Peers = [.. Peers] };
-        var write = _stored.WriteStateAsync();
-        _writing = write;
-        try
-        {
-            await write;
-        }
-        catch (OrleansException)
-        {
-            // The stored ETag is unknown now: the next activation reads the record afresh.
-            _removed = true;
-            DeactivateOnIdle();
-            throw;
-        }
-    }
+    private Task FlushRemovals() => _removed && !_closing && !_writes.Pending ? _writes.Write() : Task.CompletedTask;
 
     [LoggerMessage(EventId = 120, EventName = "GatewayPeersClosing", Level = LogLevel.Warning, Message = "Gateway {GatewayId} is gone; closing {Count} of its peers with {Code}.")]
     private partial void LogClosing(Guid gatewayId, int count, int code);

@@ -40,7 +40,13 @@ internal abstract class HandlerHost(string peerId, IWebSocketPeers peers, Serial
     public virtual bool TopicsWritable => true;
 
     /// <summary>Whether the peer <paramref name="peerId"/> is open (its grain answers interleaved).</summary>
-    public virtual async Task<bool> IsOpen(string peerId) => await Peers.GetTopics(peerId) is not null;
+    public async Task<bool> IsOpen(string peerId) => await Presence(peerId) != PeerPresence.NotOpen;
+
+    /// <summary>Whether the peer <paramref name="peerId"/> is open, and with a connection or detached.</summary>
+    public virtual async Task<PeerPresence> Presence(string peerId) => await Peers.GetTopics(peerId) is null ? PeerPresence.NotOpen : PeerPresence.Connected;
+
+    /// <summary>Lists this peer in its namespace as detached until <paramref name="untilUtc"/>, or no longer (null).</summary>
+    public abstract Task ListDetached(string @namespace, DateTime? untilUtc);
 
     /// <summary>Adds the peer to (or removes it from) its gateway's list, which the gateway's lease guards.</summary>
     public abstract Task TrackPeer(Guid gatewayId, string peerId, bool open);

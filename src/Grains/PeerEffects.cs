@@ -111,16 +111,19 @@ internal sealed class PeerEffects(string peerId, HandlerHost host)
             return Task.CompletedTask;
         }
 
-        public async Task<bool> Send(string peerId, Message message)
+        public async Task<bool> Send(string peerId, Message message) => await SendTo(peerId, message) != PeerPresence.NotOpen;
+
+        public async Task<PeerPresence> SendTo(string peerId, Message message)
         {
             ArgumentNullException.ThrowIfNull(message);
             if (peerId == effects.PeerId)
             {
                 effects.Send(message);
-                return !effects.Closing && !effects.SocketClosing;
+                return effects.Closing || effects.SocketClosing ? PeerPresence.NotOpen : PeerPresence.Connected;
             }
 
-            if (!await host.IsOpen(peerId))
+            var presence = await host.Presence(peerId);
+            if (presence == PeerPresence.NotOpen)
             {
                 // In OnClose, kept all the same (it finds the peer closed when it leaves): a run again after a silo's
                 // death names its effects by their place, which must not depend on who was open when.
@@ -129,11 +132,11 @@ internal sealed class PeerEffects(string peerId, HandlerHost host)
                     effects.Add(new ClusterEffect.Send(peerId, message));
                 }
 
-                return false;
+                return presence;
             }
 
             effects.Add(new ClusterEffect.Send(peerId, message));
-            return true;
+            return presence;
         }
 
         public async Task<bool> Close(string peerId, int code = CloseCodes.Normal, string reason = "")

@@ -56,6 +56,7 @@ public abstract partial class WebSocketHandler<TState>
         try
         {
             var (gatewayId, peerId) = (Record.GatewayId, Record.PeerId!);
+            var detachedIn = IsDetached ? Record.Namespace ?? Record.Request!.Path : null;
             try
             {
                 // Before OnClose, as before any hook. The close does not wait for a log that is down: the record, and
@@ -91,6 +92,11 @@ public abstract partial class WebSocketHandler<TState>
             _writtenState = null;
             _context = null;
             _host.Deactivate();
+
+            if (detachedIn is not null)
+            {
+                await ListDetached(detachedIn, untilUtc: null);
+            }
 
             try
             {

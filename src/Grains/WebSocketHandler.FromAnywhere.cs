@@ -7,14 +7,14 @@ public abstract partial class WebSocketHandler<TState>
 {
     private static readonly PeerReply SupersededReply = new([], [], new CloseCommand(CloseCodes.Superseded, "superseded by a resumed connection", Terminate: false));
 
-    async Task<bool> IPeerGrain.Send(Message message)
+    async Task<PeerPresence> IPeerGrain.Send(Message message)
     {
         if (!await IsOpenElseForget())
         {
-            return false;
+            return PeerPresence.NotOpen;
         }
 
-        return Resumable is null ? await ApplyOnGateway(new PeerReply([message], [], null)) : await SendResumable(message, null);
+        return Resumable is null ? Connected(await ApplyOnGateway(new PeerReply([message], [], null))) : await SendResumable(message, null);
     }
 
     async Task<bool> IPeerGrain.SendOnce(Message message, EffectId id)
@@ -24,8 +24,13 @@ public abstract partial class WebSocketHandler<TState>
             return false;
         }
 
-        return Resumable is null ? await ApplyOnGateway(new PeerReply([message], [], null) { Once = id }) : await SendResumable(message, id);
+        return Resumable is null ? await ApplyOnGateway(new PeerReply([message], [], null) { Once = id }) : await SendResumable(message, id) != PeerPresence.NotOpen;
     }
+
+    async Task<PeerPresence> IPeerGrain.GetPresence() =>
+        !await IsOpenElseForget() ? PeerPresence.NotOpen : IsDetached ? PeerPresence.Detached : PeerPresence.Connected;
+
+    private static PeerPresence Connected(bool applied) => applied ? PeerPresence.Connected : PeerPresence.NotOpen;
 
     async Task<bool> IPeerGrain.Close(int code, string reason)
     {

@@ -72,4 +72,7 @@ public abstract partial class WebSocketHandler<TState>
 
     [LoggerMessage(EventId = 127, EventName = "NoResumeReminder", Level = LogLevel.Error, Message = "The resume window of peer {PeerId} could not be started (a reminder service is needed: e.g. UseInMemoryReminderService, UseRedisReminderService); the peer is closed instead.")]
     private partial void LogErrorNoReminder(Exception exception, string peerId);
+
+    [LoggerMessage(EventId = 128, EventName = "DetachedListingFailed", Level = LogLevel.Warning, Message = "Peer {PeerId} could not be listed as detached, or taken off that list; listings of its namespace may say otherwise until its window ends.")]
+    private partial void LogWarningDetachedListing(Exception exception, string peerId);
 }

@@ -113,7 +113,7 @@ public abstract partial class WebSocketHandler<TState> : IRemindable
     // send joins its reply instead (a record written now would hold that call's unfinished state, and its reply, numbered
     // already, would arrive after a later number). On record before it is shown, but for one that reaches a running call
     // after its write: that one is on record with the next write. A detached peer keeps it.
-    private async Task<bool> SendResumable(Message message, EffectId? once)
+    private async Task<PeerPresence> SendResumable(Message message, EffectId? once)
     {
         await _writing.WaitAsync();
         try
@@ -121,7 +121,7 @@ public abstract partial class WebSocketHandler<TState> : IRemindable
             if (_callsInFlight > 0)
             {
                 (_held ??= []).Add(message);
-                return true;
+                return IsDetached ? PeerPresence.Detached : PeerPresence.Connected;
             }
 
             var prev = Resumable!.LastSeq;
@@ -130,10 +130,19 @@ public abstract partial class WebSocketHandler<TState> : IRemindable
             _recordChanged = false;
             if (IsDetached)
             {
-                return true;
+                return PeerPresence.Detached;
             }
 
-            return await ApplyOnGateway(new PeerReply([message], [], null) { Once = once, Seqs = seqs, PrevSeq = prev, Epoch = Resumable!.Epoch });
+            try
+            {
+                var shown = await ApplyOnGateway(new PeerReply([message], [], null) { Once = once, Seqs = seqs, PrevSeq = prev, Epoch = Resumable!.Epoch });
+                return shown ? PeerPresence.Connected : PeerPresence.Detached;
+            }
+            catch (Exception ex) when (ex is TimeoutException or OrleansException)
+            {
+                // On record: its connection is going (the gateway died or dropped it), and the resume that follows shows it.
+                return PeerPresence.Detached;
+            }
         }
         finally
         {
@@ -215,6 +224,11 @@ public abstract partial class WebSocketHandler<TState> : IRemindable
 
             // OnResume's commit writes the move, with whatever the hook did; its frames follow the replayed ones.
             var reply = await Run(bufferedAmount: 0, (peer, _) => OnResume(peer, recovered), opening: true);
+            if (!attached)
+            {
+                await ListDetached(Record.Namespace ?? Record.Request!.Path, untilUtc: null);
+            }
+
             LogDebugResumed(_host.PeerId, replay.Length, recovered);
             var frames = replay.Select(f => f.Message).Concat(reply.Frames).ToArray();
             var seqs = replay.Select(f => f.Seq).Concat(reply.Seqs ?? []).ToArray();
@@ -305,6 +319,7 @@ public abstract partial class WebSocketHandler<TState> : IRemindable
             _recordChanged = true;
             LogInformationDetached(_host.PeerId, details.Code, resume.Settings.Window.TotalSeconds);
             await Run(bufferedAmount: 0, (peer, _) => OnDetach(peer, details));
+            await ListDetached(Record.Namespace ?? Record.Request!.Path, resume.DetachedUntil);
             if (untrack)
             {
                 _ = _host.TrackPeer(Record.GatewayId, Record.PeerId!, open: false);
@@ -317,6 +332,19 @@ public abstract partial class WebSocketHandler<TState> : IRemindable
     }
 
     private static readonly TimeSpan ReminderPeriod = TimeSpan.FromMinutes(1);
+
+    // The namespace's list of detached peers (GetPeers) only informs: a failure is logged, and the peer goes on.
+    private async Task ListDetached(string @namespace, DateTime? untilUtc)
+    {
+        try
+        {
+            await _host.ListDetached(@namespace, untilUtc);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        {
+            LogWarningDetachedListing(ex, _host.PeerId);
+        }
+    }
 
     async Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
     {

@@ -84,6 +84,15 @@ public abstract partial class WebSocketHandler<TState> : Grain, IPeerGrain, IPee
             ? GatewayPeerLists.For(grain.GrainFactory, gatewayId, peerId).Add(peerId)
             : GatewayPeerLists.For(grain.GrainFactory, gatewayId, peerId).Remove(peerId);
 
+        public override Task<PeerPresence> Presence(string peerId) =>
+            grain.GrainFactory.GetGrain<IPeerGrain>(PeerIds.ToGrainId(peerId)).GetPresence();
+
+        public override Task ListDetached(string @namespace, DateTime? untilUtc)
+        {
+            var list = grain.GrainFactory.GetGrain<IDetachedPeersGrain>(@namespace);
+            return untilUtc is { } until ? list.Add(PeerId, until) : list.Remove(PeerId);
+        }
+
         public override void Deactivate() => grain.DeactivateOnIdle();
     }
 

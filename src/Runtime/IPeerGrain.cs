@@ -57,9 +57,13 @@ public interface IPeerGrain : IWebSocketHandler
     /// </summary>
     Task GatewayGone(Guid gatewayId, CloseDetails details);
 
-    /// <summary>Sends a message to this peer from anywhere; <see langword="false"/> when the peer is not open.</summary>
+    /// <summary>Sends a message to this peer from anywhere, and says where it found the peer (nothing is sent when it is not open).</summary>
     [AlwaysInterleave]
-    Task<bool> Send(Message message);
+    Task<PeerPresence> Send(Message message);
+
+    /// <summary>Whether this peer is open, and with a connection or detached (waiting for a resume).</summary>
+    [AlwaysInterleave]
+    Task<PeerPresence> GetPresence();
 
     /// <summary>
     /// Sends a message another peer's outbox released: its gateway shows it once, also when that outbox is released

@@ -31,7 +31,10 @@ internal sealed partial class WebSocketPeers : IWebSocketPeers
     }
 
     /// <inheritdoc />
-    public Task<bool> Send(string peerId, Message message) => Peer(peerId).Send(message);
+    public async Task<bool> Send(string peerId, Message message) => await SendTo(peerId, message) != PeerPresence.NotOpen;
+
+    /// <inheritdoc />
+    public Task<PeerPresence> SendTo(string peerId, Message message) => Peer(peerId).Send(message);
 
     /// <inheritdoc />
     public Task<bool> Close(string peerId, int code = CloseCodes.Normal, string reason = "")
@@ -50,11 +53,27 @@ internal sealed partial class WebSocketPeers : IWebSocketPeers
     public async Task<PeerListing> GetPeers(string @namespace)
     {
         ArgumentException.ThrowIfNullOrEmpty(@namespace);
+        var detached = AskDetached(@namespace);
         var gateways = await _client.GetGrain<IGatewayRegistryGrain>(0).GetLive();
         var answers = await Task.WhenAll(gateways.Select(g => AskGateway(g, @namespace)));
         var all = answers.SelectMany(a => a ?? []).ToList();
         all.Sort(StringComparer.Ordinal);
-        return new PeerListing(all, answers.Count(a => a is null));
+        var away = await detached;
+        return new PeerListing(all, answers.Count(a => a is null) + (away is null ? 1 : 0), away);
+    }
+
+    // Null when the list could not be read in time.
+    private async Task<IReadOnlyList<string>?> AskDetached(string @namespace)
+    {
+        try
+        {
+            return await _client.GetGrain<IDetachedPeersGrain>(@namespace).List().WaitAsync(GatewayQueryTimeout);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        {
+            LogDetachedUnreadable(ex);
+            return null;
+        }
     }
 
     // Null when the gateway did not answer: one that died but whose lease has not yet run out, or one too slow.
@@ -72,6 +91,9 @@ internal sealed partial class WebSocketPeers : IWebSocketPeers
     }
 
     private IPeerGrain Peer(string peerId) => _client.GetGrain<IPeerGrain>(PeerIds.ToGrainId(peerId));
+
+    [LoggerMessage(EventId = 2, EventName = "DetachedPeersUnreadable", Level = LogLevel.Warning, Message = "The list of detached peers could not be read; a listing without them says it is not whole.")]
+    private partial void LogDetachedUnreadable(Exception exception);
 
     [LoggerMessage(EventId = 1, EventName = "GatewayUnreachable", Level = LogLevel.Warning, Message = "A gateway did not answer a peer listing; its peers are left out and the listing says it is not whole.")]
     private partial void LogGatewayUnreachable(Exception exception);

@@ -176,6 +176,13 @@ public sealed class HandlerHarness<THandler, TState>
         }
 
         /// <inheritdoc />
+        public Task<PeerPresence> SendTo(string peerId, Message message)
+        {
+            Sent.Add((peerId, message));
+            return Task.FromResult(PeerPresence.Connected);
+        }
+
+        /// <inheritdoc />
         public Task<bool> Close(string peerId, int code = CloseCodes.Normal, string reason = "")
         {
             Closed.Add((peerId, code, reason));
@@ -214,9 +221,12 @@ public sealed class HandlerHarness<THandler, TState>
         }
 
         // Every peer a hook names is open in the harness; Peers records what the hook does to it.
-        public override Task<bool> IsOpen(string peerId) => Task.FromResult(true);
+        public override Task<PeerPresence> Presence(string peerId) => Task.FromResult(PeerPresence.Connected);
 
         public override Task TrackPeer(Guid gatewayId, string peerId, bool open) => Task.CompletedTask;
+
+        // The harness's peer never detaches (it has no connection to lose).
+        public override Task ListDetached(string @namespace, DateTime? untilUtc) => Task.CompletedTask;
 
         public override void Deactivate() => harness.Deactivated = true;
     }

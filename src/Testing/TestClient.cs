@@ -11,35 +11,36 @@ namespace OrleansWs.Testing;
 /// waits never miss a frame and the close handshake is answered. Every wait has a timeout whose
 /// failure says what was awaited and what arrived instead.
 /// </summary>
-public sealed class TestClient : IAsyncDisposable
+public sealed partial class TestClient : IAsyncDisposable
 {
-    private readonly ClientWebSocket _socket;
+    private readonly ClientWebSocket? _socket;
+    private readonly Client.ResumableWebSocket? _resumable;
     private readonly Channel<Received> _received = Channel.CreateUnbounded<Received>();
     private readonly Task _reading;
     private readonly TimeSpan _timeout;
 
-    private TestClient(ClientWebSocket socket, Uri uri, TimeSpan timeout)
+    private TestClient(ClientWebSocket? socket, Client.ResumableWebSocket? resumable, Uri uri, TimeSpan timeout)
     {
-        _socket = socket;
+        (_socket, _resumable) = (socket, resumable);
         Uri = uri;
         _timeout = timeout;
-        _reading = ReadLoop();
+        _reading = resumable is null ? ReadLoop(socket!) : ReadResumable(resumable);
     }
 
     /// <summary>The URL it connected to.</summary>
     public Uri Uri { get; }
 
     /// <summary>The underlying socket.</summary>
-    public ClientWebSocket Socket => _socket;
+    public ClientWebSocket Socket => _socket ?? throw new InvalidOperationException("A resumable client has no one socket: see Resumable.");
 
     /// <summary>The sub-protocol the server chose, or <see langword="null"/>.</summary>
-    public string? SubProtocol => _socket.SubProtocol;
+    public string? SubProtocol => _resumable is { } resumable ? resumable.SubProtocol : _socket!.SubProtocol;
 
     /// <summary>The handshake response's status (101).</summary>
-    public HttpStatusCode HandshakeStatus => _socket.HttpStatusCode;
+    public HttpStatusCode HandshakeStatus => _socket?.HttpStatusCode ?? HttpStatusCode.SwitchingProtocols;
 
     /// <summary>The handshake response's headers.</summary>
-    public IReadOnlyDictionary<string, IEnumerable<string>> HandshakeHeaders => _socket.HttpResponseHeaders ?? new Dictionary<string, IEnumerable<string>>();
+    public IReadOnlyDictionary<string, IEnumerable<string>> HandshakeHeaders => _socket?.HttpResponseHeaders ?? new Dictionary<string, IEnumerable<string>>();
 
     /// <summary>Connects to <paramref name="uri"/>.</summary>
     public static async Task<TestClient> ConnectAsync(Uri uri, TimeSpan timeout, Action<ClientWebSocketOptions>? configure = null)
@@ -59,7 +60,7 @@ public sealed class TestClient : IAsyncDisposable
             throw new WebSocketException($"Connecting to {uri} failed (HTTP {(int)status}): {ex.Message}", ex);
         }
 
-        return new TestClient(socket, uri, timeout);
+        return new TestClient(socket, null, uri, timeout);
     }
 
     /// <summary>Sends a text message.</summary>
@@ -81,7 +82,7 @@ public sealed class TestClient : IAsyncDisposable
         for (var offset = 0; offset < data.Length; offset += fragmentSize)
         {
             var count = Math.Min(fragmentSize, data.Length - offset);
-            await _socket.SendAsync(data.AsMemory(offset, count), type, offset + count == data.Length, cts.Token);
+            await Socket.SendAsync(data.AsMemory(offset, count), type, offset + count == data.Length, cts.Token);
         }
     }
 
@@ -147,7 +148,7 @@ public sealed class TestClient : IAsyncDisposable
     /// The peer id the gateway gave this connection in its 101 (the kit's gateways do; see <see cref="PeerIdHeader"/>),
     /// or <see langword="null"/> when it sent none.
     /// </summary>
-    public string? PeerId => HandshakeHeaders.TryGetValue(PeerIdHeader, out var values) ? values.FirstOrDefault() : null;
+    public string? PeerId => _resumable is { } resumable ? resumable.PeerId : HandshakeHeaders.TryGetValue(PeerIdHeader, out var values) ? values.FirstOrDefault() : null;
 
     /// <summary>
     /// The next thing the client read, whatever it is: a <see cref="ReceivedMessage"/>, the server's close
@@ -196,18 +197,44 @@ public sealed class TestClient : IAsyncDisposable
     /// <summary>Closes the connection from the client side and waits for the server's answer.</summary>
     public async Task Close(int code = 1000, string reason = "")
     {
-        using var cts = new CancellationTokenSource(_timeout);
-        await _socket.CloseOutputAsync((WebSocketCloseStatus)code, reason, cts.Token);
+        if (_resumable is { } resumable)
+        {
+            await resumable.CloseAsync((WebSocketCloseStatus)code, reason).WaitAsync(_timeout);
+        }
+        else
+        {
+            using var cts = new CancellationTokenSource(_timeout);
+            await _socket!.CloseOutputAsync((WebSocketCloseStatus)code, reason, cts.Token);
+        }
+
         await _reading.WaitAsync(_timeout);
     }
 
-    /// <summary>Drops the TCP connection without a close frame, as a client that vanished.</summary>
-    public void Abort() => _socket.Abort();
+    /// <summary>
+    /// Drops the TCP connection without a close frame, as a client that vanished (a resumable client then reconnects
+    /// and resumes, as after a network failure).
+    /// </summary>
+    public void Abort()
+    {
+        if (_resumable is { } resumable)
+        {
+            resumable.AbortConnection();
+        }
+        else
+        {
+            _socket!.Abort();
+        }
+    }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        _socket.Abort();
+        if (_resumable is { } resumable)
+        {
+            await resumable.DisposeAsync();
+        }
+
+        _socket?.Abort();
         try
         {
             await _reading.WaitAsync(_timeout);
@@ -216,7 +243,7 @@ public sealed class TestClient : IAsyncDisposable
         {
         }
 
-        _socket.Dispose();
+        _socket?.Dispose();
     }
 
     private async Task<Received> Next(TimeSpan? timeout, string awaited)
@@ -229,21 +256,29 @@ public sealed class TestClient : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            throw new TimeoutException(WithServerErrors($"Waited {limit.TotalMilliseconds} ms for {awaited} from {Uri}; nothing arrived (socket {_socket.State})."));
+            throw new TimeoutException(WithServerErrors($"Waited {limit.TotalMilliseconds} ms for {awaited} from {Uri}; nothing arrived (socket {State})."));
         }
         catch (ChannelClosedException)
         {
-            throw new InvalidOperationException(WithServerErrors($"Waited for {awaited} from {Uri}, but the connection is gone (socket {_socket.State})."));
+            throw new InvalidOperationException(WithServerErrors($"Waited for {awaited} from {Uri}, but the connection is gone (socket {State})."));
         }
     }
 
     private async Task Send(byte[] data, WebSocketMessageType type)
     {
+        if (_resumable is { } resumable)
+        {
+            await resumable.SendAsync(data, type == WebSocketMessageType.Text).AsTask().WaitAsync(_timeout);
+            return;
+        }
+
         using var cts = new CancellationTokenSource(_timeout);
-        await _socket.SendAsync(data, type, endOfMessage: true, cts.Token);
+        await _socket!.SendAsync(data, type, endOfMessage: true, cts.Token);
     }
 
-    private async Task ReadLoop()
+    private string State => _socket?.State.ToString() ?? "resumable";
+
+    private async Task ReadLoop(ClientWebSocket socket)
     {
         var buffer = new byte[64 * 1024];
         try
@@ -254,14 +289,14 @@ public sealed class TestClient : IAsyncDisposable
                 ValueWebSocketReceiveResult result;
                 do
                 {
-                    result = await _socket.ReceiveAsync(buffer.AsMemory(), CancellationToken.None);
+                    result = await socket.ReceiveAsync(buffer.AsMemory(), CancellationToken.None);
                     if (result.MessageType == WebSocketMessageType.Close)
                     {
-                        var code = _socket.CloseStatus is { } s ? (int)s : 1005;
-                        _received.Writer.TryWrite(new ClosedByServer(code, _socket.CloseStatusDescription ?? ""));
-                        if (_socket.State == WebSocketState.CloseReceived)
+                        var code = socket.CloseStatus is { } s ? (int)s : 1005;
+                        _received.Writer.TryWrite(new ClosedByServer(code, socket.CloseStatusDescription ?? ""));
+                        if (socket.State == WebSocketState.CloseReceived)
                         {
-                            await _socket.CloseOutputAsync(_socket.CloseStatus ?? WebSocketCloseStatus.Empty, _socket.CloseStatusDescription, CancellationToken.None);
+                            await socket.CloseOutputAsync(socket.CloseStatus ?? WebSocketCloseStatus.Empty, socket.CloseStatusDescription, CancellationToken.None);
                         }
 
                         return;

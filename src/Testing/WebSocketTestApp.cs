@@ -182,6 +182,34 @@ public sealed partial class WebSocketTestApp : IAsyncDisposable
     /// </summary>
     public async Task<Client.ResumableWebSocket> ConnectResumable(string pathAndQuery, int gateway = 0, Action<Client.ResumableWebSocketOptions>? configure = null)
     {
+        var client = await Client.ResumableWebSocket.ConnectAsync(new Uri(_gateways[gateway].WebSocketAddress, pathAndQuery), ResumableOptions(pathAndQuery, gateway, configure));
+        lock (_clients)
+        {
+            _clients.Add(client);
+        }
+
+        return client;
+    }
+
+    /// <summary>
+    /// Connects a <see cref="TestClient"/> with resume to <paramref name="pathAndQuery"/> on gateway
+    /// <paramref name="gateway"/>: its reconnects go to the gateways still running (as <see cref="ConnectResumable"/>'s),
+    /// <see cref="TestClient.Abort"/> drops its connection, and <see cref="TestClient.WaitForResume"/> waits for the resume.
+    /// </summary>
+    public async Task<TestClient> ConnectResumableClient(string pathAndQuery, int gateway = 0, Action<Client.ResumableWebSocketOptions>? configure = null)
+    {
+        var client = await TestClient.ConnectResumableAsync(new Uri(_gateways[gateway].WebSocketAddress, pathAndQuery), Timeout, ResumableOptions(pathAndQuery, gateway, configure));
+        client.ServerErrors = Logs.DescribeErrorsAbout;
+        lock (_clients)
+        {
+            _clients.Add(client);
+        }
+
+        return client;
+    }
+
+    private Client.ResumableWebSocketOptions ResumableOptions(string pathAndQuery, int gateway, Action<Client.ResumableWebSocketOptions>? configure)
+    {
         var options = new Client.ResumableWebSocketOptions { ConnectTimeout = Timeout, InitialBackoff = TimeSpan.FromMilliseconds(50), MaxBackoff = TimeSpan.FromSeconds(1) };
         options.ReconnectUri = attempt =>
         {
@@ -190,13 +218,7 @@ public sealed partial class WebSocketTestApp : IAsyncDisposable
             return new Uri(next.WebSocketAddress, pathAndQuery);
         };
         configure?.Invoke(options);
-        var client = await Client.ResumableWebSocket.ConnectAsync(new Uri(_gateways[gateway].WebSocketAddress, pathAndQuery), options);
-        lock (_clients)
-        {
-            _clients.Add(client);
-        }
-
-        return client;
+        return options;
     }
 
     /// <summary>Opens a raw TCP WebSocket (for malformed frames and clients that never read).</summary>

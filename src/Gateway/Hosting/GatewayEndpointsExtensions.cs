@@ -14,6 +14,12 @@ public static class GatewayEndpointsExtensions
     public const string PartialListingHeader = "OrleansWs-Unanswered-Gateways";
 
     /// <summary>
+    /// The header of a <c>POST peer/send</c> answer: <c>connected</c> (queued on the peer's gateway) or <c>detached</c>
+    /// (kept for a peer waiting to resume, see <see cref="PeerPresence.Detached"/>).
+    /// </summary>
+    public const string PresenceHeader = "OrleansWs-Peer-Presence";
+
+    /// <summary>
     /// Maps <c>/healthz</c> (the process is up: 200) and <c>/readyz</c> (200 while this gateway holds
     /// its lease in the cluster and is not stopping, else 503 with the reason). Load balancers route on
     /// <c>/readyz</c>.
@@ -29,7 +35,7 @@ public static class GatewayEndpointsExtensions
 
     /// <summary>
     /// Maps an HTTP API over <see cref="IWebSocketPeers"/> under <paramref name="prefix"/>: list a namespace's
-    /// peers (<c>GET peers?namespace=/ws/chat</c>), read a peer's topics, send to or close a peer by id, publish
+    /// peers (<c>GET peers?namespace=/ws/chat</c>; its detached ones: <c>GET peers/detached?namespace=</c>), read a peer's topics, send to or close a peer by id, publish
     /// to a topic (in every namespace, or in one with <c>&amp;namespace=</c>). Secure the returned
     /// group (e.g. <c>RequireAuthorization()</c>) before exposing it.
     /// </summary>
@@ -54,8 +60,22 @@ public static class GatewayEndpointsExtensions
         });
         api.MapGet("/peer/topics", async (string id, IWebSocketPeers peers) =>
             await Checked(id, async () => await peers.GetTopics(id) is { } topics ? Results.Ok(topics) : NotOpen(id)));
-        api.MapPost("/peer/send", async (string id, [FromBody] string text, IWebSocketPeers peers) =>
-            await Checked(id, async () => await peers.Send(id, Message.FromText(text)) ? Results.Accepted() : NotOpen(id)));
+        api.MapGet("/peers/detached", async (string @namespace, IWebSocketPeers peers) => @namespace.Length == 0
+            ? Results.BadRequest("namespace is required, e.g. ?namespace=/ws/chat\n")
+            : Results.Ok((await peers.GetPeers(@namespace)).Detached));
+        api.MapPost("/peer/send", async (string id, [FromBody] string text, IWebSocketPeers peers, HttpResponse response) =>
+            await Checked(id, async () =>
+            {
+                var presence = await peers.SendTo(id, Message.FromText(text));
+                if (presence == PeerPresence.NotOpen)
+                {
+                    return NotOpen(id);
+                }
+
+                // Detached: kept for the peer until it resumes (or its window ends).
+                response.Headers[PresenceHeader] = presence == PeerPresence.Detached ? "detached" : "connected";
+                return Results.Accepted();
+            }));
         api.MapPost("/peer/close", async (string id, int? code, string? reason, IWebSocketPeers peers) =>
         {
             try

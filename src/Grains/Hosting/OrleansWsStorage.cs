@@ -16,4 +16,7 @@ public static class OrleansWsStorage
     internal const string GatewayRegistryStateName = "gateways";
 
     internal const string GatewayPeersStateName = "gatewaypeers";
+
+    // Each namespace's detached peers (DetachedPeersGrain), in the peer store.
+    internal const string DetachedPeersStateName = "detachedpeers";
 }
