@@ -104,6 +104,9 @@ internal sealed class PeerResume
 
     /// <summary>The last sequence handed out (the one before <see cref="NextSeq"/>, unless an activation started higher).</summary>
     [Id(10)] public long LastSeq { get; set; }
+
+    /// <summary>The named sends (from other peers' outboxes) taken most recently, so that one released again is not shown twice.</summary>
+    [Id(11)] public EffectId[] Taken { get; set; } = [];
 }
 
 /// <summary>One frame of a resumable peer's own, with its sequence.</summary>

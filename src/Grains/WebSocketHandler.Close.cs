@@ -113,7 +113,7 @@ public abstract partial class WebSocketHandler<TState>
         }
         finally
         {
-            _callsInFlight--;
+            EndCall();
         }
     }
 

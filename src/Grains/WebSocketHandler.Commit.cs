@@ -208,12 +208,27 @@ public abstract partial class WebSocketHandler<TState>
     }
 
     // The effects on the peer's own connection, as its gateway applies them.
-    private PeerReply OwnConnection(PeerEffects effects)
+    private async ValueTask<PeerReply> OwnConnection(PeerEffects effects)
     {
         if (Resumable is { } resume)
         {
-            // Sends held for this call that came after its commit (on record with the next write).
+            var numbered = effects.Seqs?.Length ?? 0;
             NumberPending(effects);
+            if ((effects.Seqs?.Length ?? 0) > numbered)
+            {
+                // Sends held for this call that came after its commit: on record before they leave, as every frame is.
+                await _writing.WaitAsync();
+                try
+                {
+                    await _record.WriteStateAsync();
+                    _recordChanged = false;
+                }
+                finally
+                {
+                    _writing.Release();
+                }
+            }
+
             return new PeerReply(effects.Frames ?? [], [], effects.Close) { Seqs = effects.Seqs, PrevSeq = effects.PrevSeq, Applied = resume.Applied, Epoch = resume.Epoch };
         }
 
@@ -269,7 +284,7 @@ public abstract partial class WebSocketHandler<TState>
 
         try
         {
-            var delivery = OwnConnection(effects);
+            var delivery = await OwnConnection(effects);
             if (!ReferenceEquals(delivery, PeerReply.Empty))
             {
                 // Forgotten whatever the answer: a gateway that answers late still applies them, and the

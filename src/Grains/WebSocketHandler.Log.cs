@@ -75,4 +75,7 @@ public abstract partial class WebSocketHandler<TState>
 
     [LoggerMessage(EventId = 128, EventName = "DetachedListingFailed", Level = LogLevel.Warning, Message = "Peer {PeerId} could not be listed as detached, or taken off that list; listings of its namespace may say otherwise until its window ends.")]
     private partial void LogWarningDetachedListing(Exception exception, string peerId);
+
+    [LoggerMessage(EventId = 129, EventName = "HeldSendFailed", Level = LogLevel.Warning, Message = "A send by id to resumable peer {PeerId}, held while one of its calls ran, could not be put on record afterwards; it is lost.")]
+    private partial void LogWarningHeldSendFailed(Exception exception, string peerId);
 }

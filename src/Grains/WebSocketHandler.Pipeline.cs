@@ -134,7 +134,7 @@ public abstract partial class WebSocketHandler<TState>
         }
         finally
         {
-            _callsInFlight--;
+            EndCall();
         }
     }
 
@@ -185,7 +185,7 @@ public abstract partial class WebSocketHandler<TState>
         }
         finally
         {
-            _callsInFlight--;
+            EndCall();
         }
     }
 
@@ -276,7 +276,7 @@ public abstract partial class WebSocketHandler<TState>
         }
 
         await Commit(effects);
-        return OwnConnection(effects);
+        return await OwnConnection(effects);
     }
 
     private async Task Fail(Peer peer, PeerEffects effects, Exception error)

@@ -108,16 +108,64 @@ public abstract partial class WebSocketHandler<TState> : IRemindable
     // Sends by id that arrived while a call of the peer ran: they leave with that call's reply, after its own frames.
     private List<Message>? _held;
 
+    // A call of the peer ends. Sends by id that joined it after its reply was built would wait for the next call, which
+    // may never come: they go out now, each on its own (numbered after that reply, which the gateway shows first).
+    private void EndCall()
+    {
+        if (--_callsInFlight == 0 && _held is { Count: > 0 } held)
+        {
+            _held = null;
+            _ = ReleaseHeld(held);
+        }
+    }
+
+    private async Task ReleaseHeld(List<Message> held)
+    {
+        foreach (var message in held)
+        {
+            if (Resumable is null || !IsOpen)
+            {
+                // The call ended the peer: a send to a closed peer goes nowhere.
+                return;
+            }
+
+            try
+            {
+                await SendResumable(message, once: null);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogWarningHeldSendFailed(ex, _host.PeerId);
+            }
+        }
+    }
+
+    // How many named sends a peer remembers having taken: an outbox is released again within seconds of a crash.
+    private const int TakenKept = 256;
+
     // A frame of the peer's own from elsewhere (a send by id). The client must see the peer's frames in sequence order,
     // so numbering, the write and the gateway's queueing happen one send at a time; while a call of the peer runs the
     // send joins its reply instead (a record written now would hold that call's unfinished state, and its reply, numbered
-    // already, would arrive after a later number). On record before it is shown, but for one that reaches a running call
-    // after its write: that one is on record with the next write. A detached peer keeps it.
+    // already, would arrive after a later number). On record before it is shown (one that joined a call after that call's
+    // write is written before the reply leaves). A detached peer keeps it. A named send (an outbox's, released again
+    // after a crash) is taken once: its id is kept with the frames.
     private async Task<PeerPresence> SendResumable(Message message, EffectId? once)
     {
         await _writing.WaitAsync();
         try
         {
+            if (once is { } id)
+            {
+                var resume = Resumable!;
+                if (Array.IndexOf(resume.Taken, id) >= 0)
+                {
+                    return IsDetached ? PeerPresence.Detached : PeerPresence.Connected;
+                }
+
+                resume.Taken = [.. resume.Taken.Skip(Math.Max(0, resume.Taken.Length + 1 - TakenKept)), id];
+                _recordChanged = true;
+            }
+
             if (_callsInFlight > 0)
             {
                 (_held ??= []).Add(message);
@@ -241,7 +289,7 @@ public abstract partial class WebSocketHandler<TState> : IRemindable
         }
         finally
         {
-            _callsInFlight--;
+            EndCall();
         }
     }
 
@@ -327,7 +375,7 @@ public abstract partial class WebSocketHandler<TState> : IRemindable
         }
         finally
         {
-            _callsInFlight--;
+            EndCall();
         }
     }
 

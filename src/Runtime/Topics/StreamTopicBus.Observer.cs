@@ -24,6 +24,10 @@ internal sealed partial class StreamTopicBus
         // last publish it queued whole.
         private long _last = TopicEvent.None;
         private int _lastIndex = -1;
+        // The topic's last publish as this subscription knows it: the last one it was delivered, or the one its own marker
+        // followed (nothing before that was owed to it). A history read from here tells a gap from a topic's first
+        // publish; one from _last, which may be a marker, cannot.
+        private long _chain = TopicEvent.None;
         private long _queued = TopicEvent.None;
         // Deliveries whose queuing has not completed, in order; null when none (and no drain runs).
         private Queue<(TopicPosition Position, bool End, Task Queued)>? _pending;
@@ -268,6 +272,15 @@ internal sealed partial class StreamTopicBus
 
                 ticket = _ticket;
                 (_last, _lastIndex) = (position.Value, token.EventIndex);
+                if (item.Marker == Guid.Empty)
+                {
+                    _chain = position.Value;
+                }
+                else if (item.Marker == Id && token.EventIndex == 0 && item.Previous > _chain)
+                {
+                    _chain = item.Previous;
+                }
+
                 if (item.Marker == Id)
                 {
                     _ownMarker = position.Value;

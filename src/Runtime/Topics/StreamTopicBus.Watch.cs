@@ -162,15 +162,18 @@ internal sealed partial class StreamTopicBus
             await _gate.WaitAsync();
             try
             {
+                long chain;
                 lock (_lock)
                 {
-                    last = _last;
+                    (last, chain) = (_last, _chain);
                 }
 
                 if (tail.Value > last)
                 {
                     TopicsLog.TopicStalled(bus._logger, Topic, last, tail.Value);
-                    if (!await CatchUpTo(last, tail.Value + 1, tail.Value))
+                    // Read from the last publish it knows (what lies between that and _last is delivered already, and
+                    // skipped as a repeat): the history's first entry then follows it, unless some are gone.
+                    if (!await CatchUpTo(chain, tail.Value + 1, tail.Value))
                     {
                         return;
                     }

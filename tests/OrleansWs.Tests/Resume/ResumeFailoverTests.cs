@@ -63,7 +63,7 @@ public sealed class ResumeFailoverTests : IAsyncLifetime
     [Fact]
     public async Task Subscribers_whose_gateway_dies_resume_without_missing_a_publish_at_the_seam()
     {
-        const int Subscribers = 20, Count = 80;
+        const int Subscribers = 8, Count = 60;
         var topic = "seam-" + Guid.NewGuid().ToString("N")[..8];
         var receivers = new List<(Client.ResumableWebSocket Socket, System.Threading.Channels.ChannelReader<Client.ReceivedMessage> Received)>();
         for (var i = 0; i < Subscribers; i++)

@@ -317,6 +317,21 @@ public sealed class ResumeTests(ResumeFixture fixture) : IClassFixture<ResumeFix
         Assert.Equal("n:b:2", await client.ReceiveText());
     }
 
+    [Fact]
+    public async Task A_named_send_released_again_is_shown_once()
+    {
+        await using var wire = await ResumeWire.Connect(Url("/ws/resume"));
+        await wire.ReceiveData();
+        var grain = App.Cluster.Client.GetGrain<OrleansWs.Internal.IPeerGrain>(OrleansWs.Internal.PeerIds.ToGrainId(wire.PeerId));
+        var id = new OrleansWs.Internal.EffectId("sender/1", Guid.NewGuid(), 0);
+
+        // An outbox released twice (its silo died after the first release): the same effect id both times.
+        Assert.True(await grain.SendOnce(Message.FromText("once"), id));
+        Assert.True(await grain.SendOnce(Message.FromText("once"), id));
+        Assert.True(await App.Peers.Send(wire.PeerId, Message.FromText("after")));
+        Assert.Equal(["once", "after"], [(await wire.ReceiveData()).Payload, (await wire.ReceiveData()).Payload]);
+    }
+
     // Drops the connection as a network would (no close frame), and waits until its peer is detached.
     private static async Task<(string PeerId, string Token, long Seen)> Drop(ResumeWire wire, long seen)
     {
