@@ -1,5 +1,6 @@
 using System.Net.NetworkInformation;
 using Microsoft.Playwright;
+using OrleansWs.Tests.Shared;
 using Xunit.Abstractions;
 
 namespace OrleansWs.SystemTests;
@@ -11,31 +12,20 @@ namespace OrleansWs.SystemTests;
 [Collection(nameof(LocalCluster))]
 public sealed class DemoPageTests(LocalCluster cluster, ITestOutputHelper output) : IAsyncLifetime
 {
-    private const string Chromium = "/usr/bin/chromium";
     private const int Messages = 40;
-    private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
+    private DebianChromium _chromium = null!;
 
     public async Task InitializeAsync()
     {
-        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: install Debian's chromium (test.sh does).");
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
+        _chromium = await DebianChromium.Launch();
     }
 
     public async Task DisposeAsync()
     {
-        if (_browser is not null)
+        if (_chromium is not null)
         {
-            await _browser.CloseAsync();
+            await _chromium.DisposeAsync();
         }
-
-        _playwright?.Dispose();
     }
 
     [Fact]
@@ -94,7 +84,7 @@ public sealed class DemoPageTests(LocalCluster cluster, ITestOutputHelper output
         for (var attempt = 0; attempt < 8; attempt++)
         {
             var before = Established();
-            var context = await _browser.NewContextAsync();
+            var context = await _chromium.Browser.NewContextAsync();
             var page = await context.NewPageAsync();
             page.SetDefaultTimeout(15_000);
             await page.GotoAsync(cluster.LoadBalancerHttp.ToString());

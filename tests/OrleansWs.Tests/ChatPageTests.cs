@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Playwright;
+using OrleansWs.Tests.Shared;
 using OrleansWs.Gateway.Hosting;
 using OrleansWs.Silo.Demo;
 using OrleansWs.Testing;
@@ -10,14 +11,11 @@ namespace OrleansWs.Tests;
 /// <summary>The demo chat page, driven in Debian's Chromium: two browsers in one room, on two gateways.</summary>
 public sealed class ChatPageTests : IAsyncLifetime
 {
-    private const string Chromium = "/usr/bin/chromium";
     private WebSocketTestApp _app = null!;
-    private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
+    private DebianChromium _chromium = null!;
 
     public async Task InitializeAsync()
     {
-        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: install Debian's chromium (test.sh does).");
         var wwwroot = Path.Combine(AppContext.BaseDirectory, "wwwroot");
         _app = await WebSocketTestApp.StartAsync(o =>
         {
@@ -29,23 +27,15 @@ public sealed class ChatPageTests : IAsyncLifetime
             };
             o.MapEndpoints = e => e.MapWebSocketHandler<ChatHandler>("/ws/chat", w => w.Resume = new());
         });
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
+        _chromium = await DebianChromium.Launch();
     }
 
     public async Task DisposeAsync()
     {
-        if (_browser is not null)
+        if (_chromium is not null)
         {
-            await _browser.CloseAsync();
+            await _chromium.DisposeAsync();
         }
-
-        _playwright?.Dispose();
         if (_app is not null)
         {
             await _app.DisposeAsync();
@@ -72,7 +62,7 @@ public sealed class ChatPageTests : IAsyncLifetime
 
     private async Task<IPage> Join(int gateway, string room, string nick)
     {
-        var page = await _browser.NewPageAsync();
+        var page = await _chromium.Browser.NewPageAsync();
         page.SetDefaultTimeout(10_000);
         await page.GotoAsync(_app.Gateways[gateway].HttpAddress.ToString());
         await page.FillAsync("input[name=room]", room);

@@ -39,7 +39,12 @@ public sealed class ResumeFixture : IAsyncLifetime
     public async Task DisposeAsync() => await App.DisposeAsync();
 }
 
-public sealed class ResumeTests(ResumeFixture fixture) : IClassFixture<ResumeFixture>
+/// <summary>The resume tests that share one app (<see cref="ResumeFixture"/>), one class at a time.</summary>
+[CollectionDefinition(nameof(ResumeFixture))]
+public sealed class ResumeCollection : ICollectionFixture<ResumeFixture>;
+
+[Collection(nameof(ResumeFixture))]
+public sealed class ResumeTests(ResumeFixture fixture)
 {
     private WebSocketTestApp App => fixture.App;
 
@@ -85,7 +90,7 @@ public sealed class ResumeTests(ResumeFixture fixture) : IClassFixture<ResumeFix
         var wire = await ResumeWire.Connect(Url("/ws/resume"));
         await wire.ReceiveData();
         await wire.Send(1, "n:a");
-        var (peerId, token, seen) = await Drop(wire, (await wire.ReceiveData()).Header.GetProperty("s").GetInt64());
+        var (peerId, token, seen) = await wire.Drop((await wire.ReceiveData()).Header.GetProperty("s").GetInt64());
         Assert.Equal(CloseCodes.Abnormal, ((CloseDetails)HookLog.For(peerId).Last(e => e.Hook == "detach").Argument!).Code);
 
         Assert.True(await App.Peers.Send(peerId, Message.FromText("away 1")));
@@ -108,7 +113,7 @@ public sealed class ResumeTests(ResumeFixture fixture) : IClassFixture<ResumeFix
         var wire = await ResumeWire.Connect(Url("/ws/resume"));
         await wire.ReceiveData();
         await wire.Send(1, "n:a");
-        var (peerId, token, seen) = await Drop(wire, (await wire.ReceiveData()).Header.GetProperty("s").GetInt64());
+        var (peerId, token, seen) = await wire.Drop((await wire.ReceiveData()).Header.GetProperty("s").GetInt64());
 
         await using var resumed = await ResumeWire.Connect(Url("/ws/resume", gateway: 1), token, seen);
         Assert.Equal(1, resumed.Welcome.GetProperty("a").GetInt64());
@@ -144,7 +149,7 @@ public sealed class ResumeTests(ResumeFixture fixture) : IClassFixture<ResumeFix
     {
         var wire = await ResumeWire.Connect(Url("/ws/resume-short"));
         await wire.ReceiveData();
-        var (peerId, token, _) = await Drop(wire, 0);
+        var (peerId, token, _) = await wire.Drop(0);
         var closed = (CloseDetails)(await HookLog.WaitFor(peerId, "close", TimeSpan.FromSeconds(30))).Argument!;
         Assert.Equal("resume window ended", closed.Reason);
 
@@ -192,7 +197,7 @@ public sealed class ResumeTests(ResumeFixture fixture) : IClassFixture<ResumeFix
     public async Task Past_the_outbox_bounds_a_resume_says_it_did_not_recover()
     {
         var wire = await ResumeWire.Connect(Url("/ws/resume-small"));
-        var (peerId, token, seen) = await Drop(wire, (await wire.ReceiveData()).Header.GetProperty("s").GetInt64());
+        var (peerId, token, seen) = await wire.Drop((await wire.ReceiveData()).Header.GetProperty("s").GetInt64());
         for (var i = 1; i <= 6; i++)
         {
             Assert.True(await App.Peers.Send(peerId, Message.FromText($"away {i}")));
@@ -243,7 +248,7 @@ public sealed class ResumeTests(ResumeFixture fixture) : IClassFixture<ResumeFix
         await publisher.Send(1, $"pub:{topic}:seen");
         var seen = await member.ReceiveData();
         Assert.Equal("seen", seen.Payload);
-        var (peerId, token, lastSeq) = await Drop(member, subscribed.Header.GetProperty("s").GetInt64());
+        var (peerId, token, lastSeq) = await member.Drop(subscribed.Header.GetProperty("s").GetInt64());
 
         for (var i = 1; i <= 3; i++)
         {
@@ -257,87 +262,5 @@ public sealed class ResumeTests(ResumeFixture fixture) : IClassFixture<ResumeFix
         Assert.True(resumed.Recovered);
         await publisher.Send(6, $"pub:{topic}:live");
         Assert.Equal(["away 1", "away 2", "away 3", "live"], [(await resumed.ReceiveData()).Payload, (await resumed.ReceiveData()).Payload, (await resumed.ReceiveData()).Payload, (await resumed.ReceiveData()).Payload]);
-    }
-
-    [Fact]
-    public async Task A_detached_peer_is_listed_apart_and_a_send_by_id_says_it_is_kept_for_it()
-    {
-        var wire = await ResumeWire.Connect(Url("/ws/resume"));
-        Assert.Equal(PeerPresence.Connected, await App.Peers.SendTo(wire.PeerId, Message.FromText("here")));
-        await wire.ReceiveData();
-        var (peerId, token, seen) = await Drop(wire, (await wire.ReceiveData()).Header.GetProperty("s").GetInt64());
-
-        var listing = await App.Peers.GetPeers("/ws/resume");
-        Assert.Contains(peerId, listing.Detached);
-        Assert.DoesNotContain(peerId, listing);
-        Assert.True(listing.IsComplete);
-        Assert.Equal(PeerPresence.Detached, await App.Peers.SendTo(peerId, Message.FromText("kept")));
-
-        await using var resumed = await ResumeWire.Connect(Url("/ws/resume", gateway: 1), token, seen);
-        Assert.Equal("kept", (await resumed.ReceiveData()).Payload);
-        listing = await App.Peers.GetPeers("/ws/resume");
-        Assert.DoesNotContain(peerId, listing.Detached);
-        Assert.Contains(peerId, listing);
-        Assert.Equal(PeerPresence.Connected, await App.Peers.SendTo(peerId, Message.FromText("live")));
-        Assert.Equal(PeerPresence.NotOpen, await App.Peers.SendTo("resumehandler/" + Guid.NewGuid().ToString("N"), Message.FromText("nobody")));
-    }
-
-    [Fact]
-    public async Task A_token_is_bound_to_its_user_and_another_user_is_refused_as_a_forgery_is()
-    {
-        var wire = await ResumeWire.Connect(Url("/ws/resume?user=ann"));
-        var (peerId, token, seen) = await Drop(wire, (await wire.ReceiveData()).Header.GetProperty("s").GetInt64());
-
-        foreach (var other in new[] { "/ws/resume?user=bob", "/ws/resume" })
-        {
-            await using var refused = await ResumeWire.Connect(Url(other, gateway: 1), token, seen);
-            Assert.Equal(CloseCodes.ResumeRefused, (int?)refused.Socket.CloseStatus);
-            Assert.Equal("resume refused", refused.Socket.CloseStatusDescription);
-        }
-
-        await using var resumed = await ResumeWire.Connect(Url("/ws/resume?user=ann", gateway: 1), token, seen);
-        Assert.Equal(peerId, resumed.PeerId);
-        Assert.True(resumed.Recovered);
-    }
-
-    [Fact]
-    public async Task The_kits_TestClient_resumes_after_a_drop_with_its_state_and_nothing_missed()
-    {
-        await using var client = await App.ConnectResumableClient("/ws/resume");
-        Assert.StartsWith("open ", await client.ReceiveText());
-        await client.SendText("n:a");
-        Assert.Equal("n:a:1", await client.ReceiveText());
-
-        // Whether the send finds the peer detached or its dead connection still attached, it is on record and shown once.
-        client.Abort();
-        Assert.True(await App.Peers.Send(client.PeerId!, Message.FromText("while away")));
-        Assert.True(await client.WaitForResume());
-        Assert.Equal("while away", await client.ReceiveText());
-        await client.SendText("n:b");
-        Assert.Equal("n:b:2", await client.ReceiveText());
-    }
-
-    [Fact]
-    public async Task A_named_send_released_again_is_shown_once()
-    {
-        await using var wire = await ResumeWire.Connect(Url("/ws/resume"));
-        await wire.ReceiveData();
-        var grain = App.Cluster.Client.GetGrain<OrleansWs.Internal.IPeerGrain>(OrleansWs.Internal.PeerIds.ToGrainId(wire.PeerId));
-        var id = new OrleansWs.Internal.EffectId("sender/1", Guid.NewGuid(), 0);
-
-        // An outbox released twice (its silo died after the first release): the same effect id both times.
-        Assert.True(await grain.SendOnce(Message.FromText("once"), id));
-        Assert.True(await grain.SendOnce(Message.FromText("once"), id));
-        Assert.True(await App.Peers.Send(wire.PeerId, Message.FromText("after")));
-        Assert.Equal(["once", "after"], [(await wire.ReceiveData()).Payload, (await wire.ReceiveData()).Payload]);
-    }
-
-    // Drops the connection as a network would (no close frame), and waits until its peer is detached.
-    private static async Task<(string PeerId, string Token, long Seen)> Drop(ResumeWire wire, long seen)
-    {
-        var (peerId, token) = (wire.PeerId, wire.Token);
-        await wire.DisposeAsync();
-        await HookLog.WaitFor(peerId, "detach");
-        return (peerId, token, seen);
     }
 }

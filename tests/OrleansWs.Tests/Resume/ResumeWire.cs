@@ -103,6 +103,14 @@ public sealed class ResumeWire : IAsyncDisposable
         }
     }
 
+    /// <summary>Drops the connection as a network would (no close frame), and waits until its peer is detached.</summary>
+    public async Task<(string PeerId, string Token, long Seen)> Drop(long seen)
+    {
+        await DisposeAsync();
+        await Handlers.HookLog.WaitFor(PeerId, "detach");
+        return (PeerId, Token, seen);
+    }
+
     public async ValueTask DisposeAsync()
     {
         Socket.Abort();
