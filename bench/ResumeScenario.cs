@@ -119,7 +119,7 @@ internal static class ResumeScenario
             Console.WriteLine($"first gap: {gapped.FirstGap}; killed {killed:HH:mm:ss.fff}");
         }
         var recovered = resumed.Select(c => (double)c.Recovered(killed)).Order().ToArray();
-        var gaps = clients.Sum(c => c.Gaps);
+        var gaps = clients.Sum(c => c.Gaps + c.MissingAtEnd(published));
         Console.WriteLine($"resume after kill -9: {resumed.Count} of {clients.Count} peers resumed ({resumed.Count(c => c.WasRecovered)} recovered), " +
             $"ms after the kill p50 {Stats.Percentile(times, 0.5):F0} p99 {Stats.Percentile(times, 0.99):F0} max {times.LastOrDefault():F0}; " +
             $"after the client saw the drop p50 {Stats.Percentile(fromDrop, 0.5):F0} p99 {Stats.Percentile(fromDrop, 0.99):F0}");
@@ -289,6 +289,15 @@ internal static class ResumeScenario
                 }
             });
             return watched;
+        }
+
+        /// <summary>Publishes it was never shown before its first or after its last (a lost head or tail, or nothing at all).</summary>
+        public int MissingAtEnd(int published)
+        {
+            lock (_shown)
+            {
+                return _shown.Count == 0 ? published : _shown[0].Seq - 1 + published - _shown[^1].Seq;
+            }
         }
 
         /// <summary>Publishes made between the kill and this peer's resume: it was away for all of them, so each came from the topic's history.</summary>

@@ -102,6 +102,11 @@ internal sealed class ChaosResumers(Uri endpoint, int count)
             {
                 // The send buffer is full (a long outage): the message was not taken, so it is not owed.
             }
+            catch (ObjectDisposedException)
+            {
+                // The client ended (it gave up reconnecting): the check reports it.
+                break;
+            }
 
             try
             {

@@ -6,7 +6,7 @@ public enum PeerPresence
     /// <summary>No such peer is open: it closed, or never was. Nothing was sent.</summary>
     NotOpen = 0,
 
-    /// <summary>The peer has a connection: the message was queued on its gateway.</summary>
+    /// <summary>The peer has a connection: the message was queued on its gateway (with resume on, after it was put on record).</summary>
     Connected = 1,
 
     /// <summary>

@@ -112,7 +112,7 @@ internal sealed partial class WebSocketConnection
     }
 
     // Joins the resumed peer to each of its topics, and reads from each topic's history everything after the client's
-    // cursor, up to the log's end. Live deliveries that reach the connection meanwhile are held, and after the reads
+    // cursor, up to the log's end or the first live delivery held for it. Live deliveries that reach the connection meanwhile are held, and after the reads
     // only those past what the history showed go out: the history and the live path overlap instead of leaving a gap (a
     // publish that this gateway delivered between the topic's position being read and the join would otherwise be in
     // neither). False when some of it is gone from the history, or could not be read.
@@ -172,8 +172,15 @@ internal sealed partial class WebSocketConnection
             var read = await _runtime.History.Read(topic, after, Page).WaitAsync(RuntimeTimeouts.GatewayAnswer);
             // Read from inside the cursor's entry, the history holds that entry: nothing after the cursor is gone.
             complete &= !read.Truncated || (page == 0 && read.Publishes is [{ } first, ..] && first.Position.Value == cursor.Position);
+            // Past the first entry the live path holds, the rest of the topic comes from there: a busy topic's read ends.
+            var liveFrom = FirstHeld(topic);
             foreach (var publish in read.Publishes)
             {
+                if (publish.Position.Value > liveFrom)
+                {
+                    return complete;
+                }
+
                 for (var index = 0; index < publish.Events.Count; index++)
                 {
                     var published = publish.Events[index];
@@ -205,13 +212,31 @@ internal sealed partial class WebSocketConnection
     {
         lock (_resume!)
         {
-            if (_heldLive is { } held)
+            // Only the topics read from their history wait; one joined afresh (OnResume's) has nothing to catch up.
+            if (_heldLive is { } held && _resume.Cursors?.ContainsKey(topic) == true)
             {
                 held.Add((topic, position, index, frame));
                 return false;
             }
 
             return IsPastFloor(topic, position, index);
+        }
+    }
+
+    // Where the live path took over a topic: the first delivery held for it, if one came.
+    private long? FirstHeld(string topic)
+    {
+        lock (_resume!)
+        {
+            foreach (var (heldTopic, position, _, _) in _heldLive ?? [])
+            {
+                if (string.Equals(heldTopic, topic, StringComparison.Ordinal))
+                {
+                    return position;
+                }
+            }
+
+            return null;
         }
     }
 

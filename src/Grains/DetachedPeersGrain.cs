@@ -39,6 +39,7 @@ internal sealed class DetachedPeersGrain(ILogger<DetachedPeersGrain> logger) : G
 
     public Task Add(string peerId, DateTime untilUtc)
     {
+        DropEnded();
         Peers[peerId] = untilUtc;
         return _writes.Write();
     }
@@ -47,9 +48,22 @@ internal sealed class DetachedPeersGrain(ILogger<DetachedPeersGrain> logger) : G
 
     public Task<IReadOnlyList<string>> List()
     {
-        var now = DateTime.UtcNow;
-        IReadOnlyList<string> listed = [.. Peers.Where(p => p.Value > now).Select(p => p.Key).Order(StringComparer.Ordinal)];
+        DropEnded();
+        IReadOnlyList<string> listed = [.. Peers.Keys.Order(StringComparer.Ordinal)];
         return Task.FromResult(listed);
+    }
+
+    // Entries whose window ended (their removal never came: the peer's silo died first) go; the next write drops them too.
+    private void DropEnded()
+    {
+        var now = DateTime.UtcNow;
+        foreach (var (peerId, until) in Peers)
+        {
+            if (until <= now)
+            {
+                Peers.Remove(peerId);
+            }
+        }
     }
 }
 

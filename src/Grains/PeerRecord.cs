@@ -105,9 +105,13 @@ internal sealed class PeerResume
     /// <summary>The last sequence handed out (the one before <see cref="NextSeq"/>, unless an activation started higher).</summary>
     [Id(10)] public long LastSeq { get; set; }
 
-    /// <summary>The named sends (from other peers' outboxes) taken most recently, so that one released again is not shown twice.</summary>
-    [Id(11)] public EffectId[] Taken { get; set; } = [];
+    /// <summary>The named sends (from other peers' outboxes) taken lately, so that one released again is not shown twice.</summary>
+    [Id(11)] public TakenSend[] Taken { get; set; } = [];
 }
+
+/// <summary>A named send a resumable peer took, and when.</summary>
+[GenerateSerializer, Immutable]
+internal readonly record struct TakenSend([property: Id(0)] EffectId Id, [property: Id(1)] DateTime At);
 
 /// <summary>One frame of a resumable peer's own, with its sequence.</summary>
 [GenerateSerializer, Immutable]

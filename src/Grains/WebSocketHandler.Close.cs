@@ -95,7 +95,7 @@ public abstract partial class WebSocketHandler<TState>
 
             if (detachedIn is not null)
             {
-                await ListDetached(detachedIn, untilUtc: null);
+                ListDetached(detachedIn, untilUtc: null);
             }
 
             try

@@ -229,6 +229,8 @@ public abstract partial class WebSocketHandler<TState>
                 }
             }
 
+            // The held sends numbered in this call are on record now: in the commit's write, or in the one above.
+            HeldWritten();
             return new PeerReply(effects.Frames ?? [], [], effects.Close) { Seqs = effects.Seqs, PrevSeq = effects.PrevSeq, Applied = resume.Applied, Epoch = resume.Epoch };
         }
 

@@ -114,7 +114,7 @@ public abstract partial class WebSocketHandler<TState> : IRemindable
             var reply = await Run(bufferedAmount: 0, (peer, _) => OnResume(peer, recovered), opening: true);
             if (!attached)
             {
-                await ListDetached(Record.Namespace ?? Record.Request!.Path, untilUtc: null);
+                ListDetached(Record.Namespace ?? Record.Request!.Path, untilUtc: null);
             }
 
             LogDebugResumed(_host.PeerId, replay.Length, recovered);
@@ -207,7 +207,7 @@ public abstract partial class WebSocketHandler<TState> : IRemindable
             _recordChanged = true;
             LogInformationDetached(_host.PeerId, details.Code, resume.Settings.Window.TotalSeconds);
             await Run(bufferedAmount: 0, (peer, _) => OnDetach(peer, details));
-            await ListDetached(Record.Namespace ?? Record.Request!.Path, resume.DetachedUntil);
+            ListDetached(Record.Namespace ?? Record.Request!.Path, resume.DetachedUntil);
             if (untrack)
             {
                 _ = _host.TrackPeer(Record.GatewayId, Record.PeerId!, open: false);
@@ -221,9 +221,15 @@ public abstract partial class WebSocketHandler<TState> : IRemindable
 
     private static readonly TimeSpan ReminderPeriod = TimeSpan.FromMinutes(1);
 
-    // The namespace's list of detached peers (GetPeers) only informs: a failure is logged, and the peer goes on.
-    private async Task ListDetached(string @namespace, DateTime? untilUtc)
+    // The namespace's list of detached peers (GetPeers) only informs: the peer never waits for it (a gateway's death
+    // detaches thousands of peers into one list), changes go one at a time in order, and a failure is logged.
+    private Task _listing = Task.CompletedTask;
+
+    private void ListDetached(string @namespace, DateTime? untilUtc) => _listing = ListAfter(_listing, @namespace, untilUtc);
+
+    private async Task ListAfter(Task previous, string @namespace, DateTime? untilUtc)
     {
+        await previous;
         try
         {
             await _host.ListDetached(@namespace, untilUtc);

@@ -60,9 +60,21 @@ public static class GatewayEndpointsExtensions
         });
         api.MapGet("/peer/topics", async (string id, IWebSocketPeers peers) =>
             await Checked(id, async () => await peers.GetTopics(id) is { } topics ? Results.Ok(topics) : NotOpen(id)));
-        api.MapGet("/peers/detached", async (string @namespace, IWebSocketPeers peers) => @namespace.Length == 0
-            ? Results.BadRequest("namespace is required, e.g. ?namespace=/ws/chat\n")
-            : Results.Ok((await peers.GetPeers(@namespace)).Detached));
+        api.MapGet("/peers/detached", async (string @namespace, IWebSocketPeers peers, HttpResponse response) =>
+        {
+            if (@namespace.Length == 0)
+            {
+                return Results.BadRequest("namespace is required, e.g. ?namespace=/ws/chat\n");
+            }
+
+            var listing = await peers.GetPeers(@namespace);
+            if (!listing.IsComplete)
+            {
+                response.Headers[PartialListingHeader] = listing.UnansweredGateways.ToString(CultureInfo.InvariantCulture);
+            }
+
+            return Results.Ok(listing.Detached);
+        });
         api.MapPost("/peer/send", async (string id, [FromBody] string text, IWebSocketPeers peers, HttpResponse response) =>
             await Checked(id, async () =>
             {

@@ -149,8 +149,9 @@ internal sealed partial class StreamTopicBus
             }
         }
 
-        // Where this subscription's view of its topic stops, when the publish handed to it follows one it never saw
-        // (one after its marker): a reader that lost a batch with its silo, or a cache that let one go.
+        // Where this subscription's view of its topic stops (the last publish it knows: see _chain), when the publish handed
+        // to it follows one it never saw (one after its marker): a reader that lost a batch with its silo, or a cache that
+        // let one go.
         private long? Missed(TopicEvent item, StreamSequenceToken token)
         {
             lock (_lock)
@@ -158,7 +159,7 @@ internal sealed partial class StreamTopicBus
                 var repeat = token.SequenceNumber < _last || (token.SequenceNumber == _last && token.EventIndex <= _lastIndex);
                 return !_fenced && !Ended && !repeat && token.EventIndex == 0 && _ticket is { } joined && _last >= joined.From
                     && item.Previous != TopicEvent.None && item.Previous > _last
-                    ? _last
+                    ? _chain
                     : null;
             }
         }
