@@ -98,14 +98,14 @@ internal sealed class ChaosResumers(Uri endpoint, int count)
                 await socket.SendAsync("r" + (resumer.Sent + 1));
                 resumer.Sent++;
             }
-            catch (InvalidOperationException)
-            {
-                // The send buffer is full (a long outage): the message was not taken, so it is not owed.
-            }
             catch (ObjectDisposedException)
             {
                 // The client ended (it gave up reconnecting): the check reports it.
                 break;
+            }
+            catch (InvalidOperationException)
+            {
+                // The send buffer is full (a long outage): the message was not taken, so it is not owed.
             }
 
             try
